@@ -1,0 +1,1 @@
+"""`hifilite bench` command (registered on the shared app)."""

@@ -1,0 +1,1 @@
+"""`hifilite corpus` command (registered on the shared app)."""

@@ -1,0 +1,1 @@
+"""`hifilite demo` command (registered on the shared app)."""

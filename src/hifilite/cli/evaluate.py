@@ -1,0 +1,1 @@
+"""`hifilite evaluate` command (registered on the shared app)."""

@@ -1,0 +1,1 @@
+"""`hifilite train` command (registered on the shared app)."""

@@ -1,0 +1,1 @@
+"""`hifilite vocode` command (registered on the shared app)."""

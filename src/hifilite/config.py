@@ -1,0 +1,222 @@
+"""Typed configuration: dataclasses, presets, and YAML/JSON loading that rejects unknown keys.
+
+Configs compose: a preset plus small overrides (`merge`). Every key is checked against the
+dataclass fields, so a typo is an error rather than a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .errors import ConfigError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class MelConfig:
+    """Mel front-end settings (official HiFi-GAN LJSpeech values by default)."""
+
+    sample_rate: int = 22050
+    n_fft: int = 1024
+    hop_length: int = 256
+    win_length: int = 1024
+    n_mels: int = 80
+    fmin: float = 0.0
+    fmax: float | None = 8000.0
+
+    def loss_variant(self) -> "MelConfig":
+        """The mel used inside the mel-L1 loss: identical but fmax = Nyquist."""
+        return dataclasses.replace(self, fmax=None)
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """Constructor arguments of `hifilite.vocoder.Generator` (jik876 naming where one exists)."""
+
+    in_channels: int = 80
+    upsample_initial_channel: int = 512
+    upsample_rates: tuple[int, ...] = (8, 8, 2, 2)
+    upsample_kernel_sizes: tuple[int, ...] = (16, 16, 4, 4)
+    resblock: str = "1"
+    resblock_kernel_sizes: tuple[int, ...] = (3, 7, 11)
+    resblock_dilation_sizes: tuple[tuple[int, ...], ...] = ((1, 3, 5), (1, 3, 5), (1, 3, 5))
+
+    def __post_init__(self) -> None:
+        if self.resblock not in ("1", "2"):
+            raise ConfigError(f"resblock must be '1' or '2', got {self.resblock!r}")
+        if len(self.upsample_rates) != len(self.upsample_kernel_sizes):
+            raise ConfigError("upsample_rates and upsample_kernel_sizes differ in length")
+        if len(self.resblock_kernel_sizes) != len(self.resblock_dilation_sizes):
+            raise ConfigError("resblock_kernel_sizes and resblock_dilation_sizes differ in length")
+        for u, k in zip(self.upsample_rates, self.upsample_kernel_sizes):
+            if (k - u) % 2:
+                raise ConfigError(f"upsample kernel {k} and rate {u} must differ by an even number")
+        if self.upsample_initial_channel % (2 ** len(self.upsample_rates)):
+            raise ConfigError("upsample_initial_channel must halve cleanly at every stage")
+
+    @property
+    def hop_length(self) -> int:
+        out = 1
+        for u in self.upsample_rates:
+            out *= u
+        return out
+
+
+GENERATOR_PRESETS: dict[str, GeneratorConfig] = {
+    "v1": GeneratorConfig(),
+    "v2": GeneratorConfig(upsample_initial_channel=128),
+    "v3": GeneratorConfig(
+        upsample_initial_channel=256,
+        upsample_rates=(8, 8, 4),
+        upsample_kernel_sizes=(16, 16, 8),
+        resblock="2",
+        resblock_kernel_sizes=(3, 5, 7),
+        resblock_dilation_sizes=((1, 2), (2, 6), (3, 12)),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """GAN vocoder training hyper-parameters (official HiFi-GAN values by default)."""
+
+    batch_size: int = 16
+    segment_size: int = 8192
+    learning_rate: float = 2e-4
+    adam_b1: float = 0.8
+    adam_b2: float = 0.99
+    lr_decay: float = 0.999
+    seed: int = 1234
+    max_steps: int = 2_500_000
+    checkpoint_interval: int = 5000
+    summary_interval: int = 100
+    validation_interval: int = 1000
+    num_workers: int = 2
+    loss_weights: dict[str, float] = field(
+        default_factory=lambda: {"mel/loss": 45.0, "adv/gen": 1.0, "adv/feat": 2.0}
+    )
+
+
+def _coerce(tp: Any, value: Any, where: str) -> Any:
+    """Convert a JSON/YAML value to the annotated field type, or raise ConfigError."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Union or str(origin) == "types.UnionType":
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _coerce(a, value, where)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if errors else f"{where}: bad value {value!r}")
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+        if len(args) != len(value):
+            raise ConfigError(f"{where}: expected {len(args)} items, got {len(value)}")
+        return tuple(_coerce(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return {str(k): _coerce(args[1], v, f"{where}.{k}") for k, v in value.items()}
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true/false, got {value!r}")
+        return value
+    if tp is str:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)  # jik876 configs write resblock as "1" but YAML may give 1
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, where)
+    return value
+
+
+def from_dict(cls: type[T], data: dict[str, Any], where: str = "config", base: T | None = None) -> T:
+    """Build dataclass `cls` from `data`, starting from `base` (or defaults); unknown keys fail."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(names))}"
+        )
+    values = {k: _coerce(hints[k], v, f"{where}.{k}") for k, v in data.items()}
+    try:
+        if base is not None:
+            return dataclasses.replace(base, **values)
+        return cls(**values)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """JSON-friendly dict of a dataclass (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(obj)))
+
+
+def load_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML or JSON mapping from disk."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    text = path.read_text()
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:
+        raise ConfigError(f"{path}: cannot parse ({exc})") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    return data
+
+
+def generator_config(spec: str | dict[str, Any] | GeneratorConfig) -> GeneratorConfig:
+    """A GeneratorConfig from a preset name, a mapping (optionally with `preset:`), or a config."""
+    if isinstance(spec, GeneratorConfig):
+        return spec
+    if isinstance(spec, str):
+        if spec in GENERATOR_PRESETS:
+            return GENERATOR_PRESETS[spec]
+        if Path(spec).suffix.lower() in (".yaml", ".yml", ".json"):
+            return generator_config(load_file(spec))
+        raise ConfigError(
+            f"unknown generator preset {spec!r}; choose from {', '.join(GENERATOR_PRESETS)} "
+            "or give a YAML/JSON file"
+        )
+    data = dict(spec)
+    preset = data.pop("preset", None)
+    if preset and preset not in GENERATOR_PRESETS:
+        raise ConfigError(f"unknown generator preset {preset!r}")
+    base = GENERATOR_PRESETS[preset] if preset else None
+    return from_dict(GeneratorConfig, data, "generator", base)

@@ -1,0 +1,1 @@
+"""HiFi-GAN vocoder: generator, discriminators, losses, checkpoints and the inference API."""

@@ -1,0 +1,176 @@
+"""HiFi-GAN generator with multi-receptive-field fusion (Kong et al., 2020).
+
+Module and parameter names follow the official implementation (jik876/hifi-gan) so official
+checkpoints map one-to-one: `conv_pre`, `ups.{i}`, `resblocks.{i * num_kernels + j}`, `conv_post`.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import weight_norm
+from torch.nn.utils.parametrize import remove_parametrizations
+
+LRELU_SLOPE = 0.1
+
+
+def get_padding(kernel_size: int, dilation: int = 1) -> int:
+    """'Same' padding of a stride-1 dilated convolution."""
+    return (kernel_size * dilation - dilation) // 2
+
+
+def init_weights(m: nn.Module, mean: float = 0.0, std: float = 0.01) -> None:
+    if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)):
+        m.weight.data.normal_(mean, std)
+
+
+def _remove_weight_norm(module: nn.Module) -> None:
+    for m in module.modules():
+        if hasattr(m, "parametrizations") and "weight" in m.parametrizations:
+            remove_parametrizations(m, "weight", leave_parametrized=True)
+
+
+class ResBlock1(nn.Module):
+    """Three (dilated conv, conv) pairs with leaky-ReLU and residual connections."""
+
+    def __init__(self, channels: int, kernel_size: int = 3, dilation: Sequence[int] = (1, 3, 5)):
+        super().__init__()
+        self.convs1 = nn.ModuleList(
+            weight_norm(nn.Conv1d(channels, channels, kernel_size, 1, dilation=d,
+                                  padding=get_padding(kernel_size, d)))
+            for d in dilation
+        )
+        self.convs2 = nn.ModuleList(
+            weight_norm(nn.Conv1d(channels, channels, kernel_size, 1, dilation=1,
+                                  padding=get_padding(kernel_size, 1)))
+            for _ in dilation
+        )
+        self.convs1.apply(init_weights)
+        self.convs2.apply(init_weights)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for c1, c2 in zip(self.convs1, self.convs2):
+            xt = c2(F.leaky_relu(c1(F.leaky_relu(x, LRELU_SLOPE)), LRELU_SLOPE))
+            x = xt + x
+        return x
+
+    def receptive_field(self) -> int:
+        """One-sided context in samples at this block's rate."""
+        return sum(c.dilation[0] * (c.kernel_size[0] - 1) // 2 for c in [*self.convs1, *self.convs2])
+
+
+class ResBlock2(nn.Module):
+    """One dilated conv per dilation, each with leaky-ReLU and a residual connection (V3)."""
+
+    def __init__(self, channels: int, kernel_size: int = 3, dilation: Sequence[int] = (1, 3)):
+        super().__init__()
+        self.convs = nn.ModuleList(
+            weight_norm(nn.Conv1d(channels, channels, kernel_size, 1, dilation=d,
+                                  padding=get_padding(kernel_size, d)))
+            for d in dilation
+        )
+        self.convs.apply(init_weights)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for c in self.convs:
+            x = c(F.leaky_relu(x, LRELU_SLOPE)) + x
+        return x
+
+    def receptive_field(self) -> int:
+        return sum(c.dilation[0] * (c.kernel_size[0] - 1) // 2 for c in self.convs)
+
+
+class Generator(nn.Module):
+    """Mel (B, in_channels, frames) -> waveform (B, 1, frames * prod(upsample_rates)) in [-1, 1].
+
+    Presets: V1 (512 ch, 13.93 M params), V2 (128 ch, 0.93 M), V3 (256 ch, resblock 2, 1.46 M).
+    """
+
+    def __init__(
+        self,
+        *,
+        in_channels: int = 80,
+        upsample_initial_channel: int = 512,
+        upsample_rates: Sequence[int] = (8, 8, 2, 2),
+        upsample_kernel_sizes: Sequence[int] = (16, 16, 4, 4),
+        resblock: str = "1",
+        resblock_kernel_sizes: Sequence[int] = (3, 7, 11),
+        resblock_dilation_sizes: Sequence[Sequence[int]] = ((1, 3, 5), (1, 3, 5), (1, 3, 5)),
+    ) -> None:
+        super().__init__()
+        self.num_kernels = len(resblock_kernel_sizes)
+        self.num_upsamples = len(upsample_rates)
+        self.upsample_rates = tuple(upsample_rates)
+        self.conv_pre = weight_norm(nn.Conv1d(in_channels, upsample_initial_channel, 7, 1, padding=3))
+        block = ResBlock1 if str(resblock) == "1" else ResBlock2
+
+        self.ups = nn.ModuleList()
+        for i, (u, k) in enumerate(zip(upsample_rates, upsample_kernel_sizes)):
+            self.ups.append(weight_norm(nn.ConvTranspose1d(
+                upsample_initial_channel // (2**i), upsample_initial_channel // (2 ** (i + 1)),
+                k, u, padding=(k - u) // 2)))
+        self.resblocks = nn.ModuleList()
+        ch = upsample_initial_channel
+        for i in range(len(self.ups)):
+            ch = upsample_initial_channel // (2 ** (i + 1))
+            for k, d in zip(resblock_kernel_sizes, resblock_dilation_sizes):
+                self.resblocks.append(block(ch, k, d))
+        self.conv_post = weight_norm(nn.Conv1d(ch, 1, 7, 1, padding=3))
+        self.ups.apply(init_weights)
+        self.conv_post.apply(init_weights)
+
+    @property
+    def hop_length(self) -> int:
+        out = 1
+        for u in self.upsample_rates:
+            out *= u
+        return out
+
+    def forward(self, mel: torch.Tensor, return_features: bool = False):
+        """mel (B, C, frames) -> wav (B, 1, frames * hop).
+
+        With `return_features=True` also returns the list of each upsampling stage's MRF output
+        (B, C_i, T_i), the features that intermediate distillation matches.
+        """
+        x = self.conv_pre(mel)
+        feats = []
+        for i in range(self.num_upsamples):
+            x = self.ups[i](F.leaky_relu(x, LRELU_SLOPE))
+            xs = self.resblocks[i * self.num_kernels](x)
+            for j in range(1, self.num_kernels):
+                xs = xs + self.resblocks[i * self.num_kernels + j](x)
+            x = xs / self.num_kernels
+            if return_features:
+                feats.append(x)
+        # The official code uses the default slope (0.01) here, not LRELU_SLOPE.
+        x = torch.tanh(self.conv_post(F.leaky_relu(x)))
+        return (x, feats) if return_features else x
+
+    def remove_weight_norm(self) -> "Generator":
+        """Fuse weight norm into plain weights for inference and export (in place)."""
+        _remove_weight_norm(self)
+        return self
+
+    def receptive_field_frames(self) -> int:
+        """One-sided context, in mel frames, that an output sample depends on (upper bound).
+
+        Used by chunked and streaming inference: with this many frames of overlap on each side a
+        chunk's centre equals whole-input inference.
+        """
+        hop = 1
+        ctx_samples = 3  # conv_pre at frame rate, measured in frames: converted below
+        total = ctx_samples * self.hop_length  # conv_pre context in output samples
+        for i in range(self.num_upsamples):
+            hop *= self.upsample_rates[i]
+            up = self.ups[i]
+            k = up.kernel_size[0]
+            # A transposed conv of kernel k and stride u reaches ceil(k / u) input steps.
+            total += -(-k // up.stride[0]) * (self.hop_length // hop) * up.stride[0]
+            rf = max(rb.receptive_field() for rb in
+                     self.resblocks[i * self.num_kernels:(i + 1) * self.num_kernels])
+            total += rf * (self.hop_length // hop)
+        total += 3  # conv_post
+        return -(-total // self.hop_length) + 1
