@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from .errors import AudioError
+from .io import atomic_write
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 
@@ -49,7 +49,8 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None) -> tuple
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:  # libsndfile raises several types for corrupt data
-        raise AudioError(f"{path}: cannot decode audio ({exc})") from None
+        reason = " ".join(str(exc).split())
+        raise AudioError(f"{path}: cannot decode audio ({reason})") from None
     if data.shape[0] == 0:
         raise AudioError(f"{path}: contains no samples")
     wav = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
@@ -67,20 +68,10 @@ def save_audio(path: str | os.PathLike, wav, sample_rate: int) -> Path:
     `wav` may be a numpy array or a torch tensor of shape (T,) or (1, T); values are clipped to
     [-1, 1].
     """
-    path = Path(path)
     if hasattr(wav, "detach"):
         wav = wav.detach().cpu().numpy()
-    wav = np.asarray(wav, dtype=np.float32).reshape(-1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".wav", dir=path.parent)
-    os.close(fd)
-    try:
-        sf.write(tmp, np.clip(wav, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    wav = np.clip(np.asarray(wav, dtype=np.float32).reshape(-1), -1.0, 1.0)
+    return atomic_write(path, lambda tmp: sf.write(tmp, wav, sample_rate, subtype="PCM_16", format="WAV"))
 
 
 def is_audio_file(path: Path) -> bool:

@@ -98,6 +98,8 @@ class TrainConfig:
     summary_interval: int = 100
     validation_interval: int = 1000
     num_workers: int = 2
+    keep_checkpoints: int = 3  # training checkpoints kept in run_dir/checkpoints (oldest deleted)
+    validation_items: int = 16  # validation utterances per validation pass (0 = the whole split)
     loss_weights: dict[str, float] = field(
         default_factory=lambda: {"mel/loss": 45.0, "adv/gen": 1.0, "adv/feat": 2.0}
     )

@@ -1,1 +1,99 @@
-"""`hifilite vocode` command (registered on the shared app)."""
+"""`hifilite vocode`: copy-synthesis of audio files (or vocoding of .npy mels) with a named model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from ..errors import HifiliteError
+from ._app import app
+
+console = Console(stderr=True)
+
+
+def collect_inputs(inputs: list[Path]) -> list[Path]:
+    """Expand folders to the audio (and .npy mel) files inside them, sorted; keep files as given."""
+    from ..audio import is_audio_file
+
+    files: list[Path] = []
+    for p in inputs:
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and (is_audio_file(f) or f.suffix == ".npy"))
+            if not found:
+                raise HifiliteError(f"{p}: folder holds no audio or .npy files")
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise HifiliteError(f"{p}: no such file or folder")
+    stems: dict[str, Path] = {}
+    for f in files:
+        if f.stem in stems and stems[f.stem] != f:
+            raise HifiliteError(f"two inputs would both write {f.stem}.wav: {stems[f.stem]} and {f}")
+        stems[f.stem] = f
+    return files
+
+
+def load_mel_npy(path: Path, n_mels: int):
+    """A (n_mels, frames) or (1, n_mels, frames) float mel from .npy, checked for NaN/shape."""
+    import numpy as np
+
+    from ..errors import DataError
+
+    try:
+        mel = np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise DataError(f"{path}: cannot read .npy ({exc})") from None
+    if mel.ndim == 3 and mel.shape[0] == 1:
+        mel = mel[0]
+    if mel.ndim != 2 or mel.shape[0] != n_mels:
+        raise DataError(f"{path}: expected a mel of shape ({n_mels}, frames), got {mel.shape}")
+    if mel.shape[1] == 0:
+        raise DataError(f"{path}: mel has zero frames")
+    if not np.isfinite(mel).all():
+        raise DataError(f"{path}: mel contains NaN or infinite values")
+    return mel.astype("float32")
+
+
+@app.command()
+def vocode(
+    inputs: List[Path] = typer.Argument(..., help="Audio files, .npy mels, or folders of them."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output folder: one <stem>.wav per input."),
+    model: str = typer.Option("lj-v1", "--model", "-m", help="Model name or checkpoint path."),
+    chunk_frames: int = typer.Option(1024, help="Generate in chunks of this many mel frames (bounded memory)."),
+    device: str = typer.Option("cpu", help="cpu or cuda."),
+    threads: Optional[int] = typer.Option(None, help="CPU threads for torch."),
+) -> None:
+    """Resynthesise audio through a vocoder (copy-synthesis), or vocode acoustic-model mels."""
+    from rich.progress import Progress
+
+    from ..audio import save_audio
+
+    files = collect_inputs(inputs)
+    import torch
+
+    from ..vocoder.api import load_vocoder
+
+    if threads:
+        torch.set_num_threads(threads)
+    voc = load_vocoder(model, device=device)
+    failures: list[str] = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"vocoding with {voc.name}", total=len(files))
+        for f in files:
+            try:
+                mel = load_mel_npy(f, voc.n_mels) if f.suffix == ".npy" else voc.mel(f)
+                audio = voc.infer(mel, chunk_frames)
+                save_audio(out / f"{f.stem}.wav", audio[0], voc.sample_rate)
+            except HifiliteError as exc:
+                if len(files) == 1:
+                    raise
+                failures.append(str(exc))
+                console.print(f"[red]failed:[/] {exc}", highlight=False, soft_wrap=True)
+            progress.advance(task)
+    console.print(f"wrote {len(files) - len(failures)} file(s) to {out}")
+    if failures:
+        raise HifiliteError(f"{len(failures)} of {len(files)} input(s) failed; first: {failures[0]}")

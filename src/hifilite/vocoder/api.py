@@ -1,0 +1,183 @@
+"""Inference API: `load_vocoder(name_or_path)` returns a `Vocoder` (mel front-end + generator).
+
+    voc = load_vocoder("lj-v1")
+    mel = voc.mel("speech.wav")    # (1, n_mels, frames)
+    audio = voc(mel)               # (1, frames * hop) float32 in [-1, 1]
+
+Long inputs are generated in chunks with receptive-field overlap on each side, so memory stays
+bounded and the result equals whole-input inference up to float rounding.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..audio import MelSpectrogram, load_audio
+from ..config import GENERATOR_PRESETS, GeneratorConfig, MelConfig, to_dict
+from ..errors import AudioError, ConfigError, DataError, ModelNotFoundError
+from .bundled import BUNDLED, bundled_paths
+from .checkpoint import load_generator, load_jik876, safe_torch_load, save_generator
+from .generator import Generator
+
+DEFAULT_CHUNK_FRAMES = 1024  # ~12 s at 22.05 kHz / hop 256
+
+
+class Vocoder(nn.Module):
+    """A generator with the mel front-end it was trained on. Inference only (no grad)."""
+
+    def __init__(
+        self, generator: Generator, gen_config: GeneratorConfig, mel_config: MelConfig, name: str = ""
+    ) -> None:
+        super().__init__()
+        if gen_config.hop_length != mel_config.hop_length:
+            raise ConfigError(
+                f"generator upsamples by {gen_config.hop_length} but the mel hop is {mel_config.hop_length}"
+            )
+        if gen_config.in_channels != mel_config.n_mels:
+            raise ConfigError(f"generator expects {gen_config.in_channels} mels, front-end gives {mel_config.n_mels}")
+        self.generator = generator
+        self.gen_config = gen_config
+        self.mel_config = mel_config
+        self.mel_fn = MelSpectrogram(**to_dict(mel_config))
+        self.name = name
+        self.chunk_frames = DEFAULT_CHUNK_FRAMES
+
+    @property
+    def sample_rate(self) -> int:
+        return self.mel_config.sample_rate
+
+    @property
+    def hop_length(self) -> int:
+        return self.mel_config.hop_length
+
+    @property
+    def n_mels(self) -> int:
+        return self.mel_config.n_mels
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.generator.parameters()).device
+
+    @torch.inference_mode()
+    def mel(self, audio: str | os.PathLike | np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Log-mel (1, n_mels, frames) of a file (any rate/channels: resampled, mixed to mono)
+        or of a waveform (T,) / (1, T) already at `sample_rate`."""
+        if isinstance(audio, (str, os.PathLike)):
+            audio, _ = load_audio(audio, self.sample_rate)
+        wav = torch.as_tensor(np.asarray(audio) if not torch.is_tensor(audio) else audio, dtype=torch.float32)
+        if wav.dim() == 2 and wav.shape[0] == 1:
+            wav = wav[0]
+        if wav.dim() != 1:
+            raise AudioError(f"expected mono audio of shape (T,) or (1, T), got {tuple(wav.shape)}")
+        if wav.numel() < self.hop_length:
+            raise AudioError(f"audio too short: {wav.numel()} samples (< one hop of {self.hop_length})")
+        if not torch.isfinite(wav).all():
+            raise AudioError("audio contains NaN or infinite samples")
+        return self.mel_fn(wav.to(self.device).unsqueeze(0))
+
+    def _check_mel(self, mel: torch.Tensor | np.ndarray) -> torch.Tensor:
+        mel = torch.as_tensor(mel, dtype=torch.float32)
+        if mel.dim() == 2:
+            mel = mel.unsqueeze(0)
+        if mel.dim() != 3 or mel.shape[1] != self.n_mels:
+            raise DataError(f"expected a mel of shape (1, {self.n_mels}, frames), got {tuple(mel.shape)}")
+        if mel.shape[-1] == 0:
+            raise DataError("mel has zero frames")
+        if not torch.isfinite(mel).all():
+            raise DataError("mel contains NaN or infinite values")
+        return mel.to(self.device)
+
+    @torch.inference_mode()
+    def forward(self, mel: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """(B, n_mels, frames) or (n_mels, frames) -> (B, frames * hop), chunked when long."""
+        return self.infer(mel, self.chunk_frames)
+
+    @torch.inference_mode()
+    def infer(self, mel: torch.Tensor | np.ndarray, chunk_frames: int | None = None) -> torch.Tensor:
+        """Generate audio; with `chunk_frames`, in chunks of that many frames plus receptive-field
+        context on both sides (the context's output is discarded)."""
+        mel = self._check_mel(mel)
+        total = mel.shape[-1]
+        ctx = self.generator.receptive_field_frames()
+        if not chunk_frames or total <= chunk_frames + 2 * ctx:
+            return self.generator(mel).squeeze(1)
+        hop = self.hop_length
+        pieces = []
+        for start in range(0, total, chunk_frames):
+            end = min(total, start + chunk_frames)
+            a, b = max(0, start - ctx), min(total, end + ctx)
+            y = self.generator(mel[..., a:b]).squeeze(1)
+            pieces.append(y[:, (start - a) * hop:(end - a) * hop])
+        return torch.cat(pieces, dim=-1)
+
+    def save(self, path: str | os.PathLike, extra: dict | None = None) -> Path:
+        """Write the generator in our self-describing safetensors format."""
+        return save_generator(path, self.generator, self.gen_config, self.mel_config, extra)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.generator.parameters())
+
+
+def load_vocoder(
+    name_or_path: str | os.PathLike,
+    device: str | torch.device = "cpu",
+    for_training: bool = False,
+    config: str | os.PathLike | None = None,
+) -> Vocoder:
+    """A vocoder by name or path.
+
+    - bundled names: `lj-v1`, `universal-v1` (official pretrained HiFi-GAN V1), and shipped students;
+    - `v1`, `v2`, `v3`: randomly initialised presets (for benchmarks and training from scratch);
+    - `*.safetensors`: our self-describing format;
+    - a training-run folder holding `generator.safetensors`;
+    - any other file: an official jik876 checkpoint, with `config` or `config.json` beside it.
+
+    `for_training=True` keeps weight norm and leaves the module in train mode.
+    """
+    spec = str(name_or_path)
+    path = Path(spec)
+    mel = MelConfig()
+    if spec in BUNDLED:
+        ckpt, cfg = bundled_paths(spec)
+        if cfg is not None:
+            gen, gen_cfg, mel = load_jik876(ckpt, cfg, keep_weight_norm=for_training)
+        else:
+            gen, gen_cfg, mel, _ = load_generator(ckpt, keep_weight_norm=for_training)
+    elif spec in GENERATOR_PRESETS and not path.exists():
+        gen_cfg = GENERATOR_PRESETS[spec]
+        gen = Generator(**to_dict(gen_cfg))
+        if not for_training:
+            gen.remove_weight_norm()
+    elif path.is_dir():
+        if not (path / "generator.safetensors").is_file():
+            raise ModelNotFoundError(f"{path}: folder has no generator.safetensors")
+        gen, gen_cfg, mel, _ = load_generator(path / "generator.safetensors", keep_weight_norm=for_training)
+    elif path.is_file():
+        if path.suffix == ".safetensors":
+            gen, gen_cfg, mel, _ = load_generator(path, keep_weight_norm=for_training)
+        else:
+            gen, gen_cfg, mel = load_jik876(path, config, keep_weight_norm=for_training)
+    else:
+        raise ModelNotFoundError(
+            f"unknown model {spec!r}: not a file, and not one of "
+            f"{', '.join(sorted([*BUNDLED, *GENERATOR_PRESETS]))}"
+        )
+    voc = Vocoder(gen, gen_cfg, mel, name=spec if not path.exists() else path.stem).to(device)
+    if for_training:
+        voc.generator.train()
+    else:
+        voc.eval()
+    return voc
+
+
+def frames_for_seconds(seconds: float, mel: MelConfig = MelConfig()) -> int:
+    return math.ceil(seconds * mel.sample_rate / mel.hop_length)
+
+
+__all__ = ["Vocoder", "load_vocoder", "safe_torch_load"]

@@ -1,0 +1,61 @@
+"""The inference API: mel shapes, chunked inference equals whole-input inference, input checks."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+import hifilite
+from hifilite.config import GeneratorConfig, MelConfig, to_dict
+from hifilite.errors import AudioError, DataError
+from hifilite.vocoder.api import Vocoder
+from hifilite.vocoder.generator import Generator
+
+
+@pytest.fixture(scope="module")
+def v3():
+    torch.manual_seed(0)
+    return hifilite.load_vocoder("v3")
+
+
+def test_mel_from_path_resamples(tmp_path, v3):
+    sr = 16000
+    sf.write(tmp_path / "a.wav", 0.2 * np.sin(np.arange(sr) * 0.1), sr)
+    mel = v3.mel(tmp_path / "a.wav")
+    assert mel.shape == (1, 80, 22050 // 256)
+
+
+@pytest.mark.parametrize("chunk", [7, 25, 64])
+def test_chunked_equals_whole(v3, chunk):
+    torch.manual_seed(1)
+    mel = torch.randn(1, 80, 150) * 2 - 6  # log-mel-like range
+    whole = v3.infer(mel, None)
+    chunked = v3.infer(mel, chunk)
+    assert chunked.shape == whole.shape == (1, 150 * 256)
+    assert (chunked - whole).abs().max() <= 1e-4
+
+
+def test_call_accepts_2d_and_numpy(v3):
+    mel = np.random.default_rng(0).normal(-5, 2, (80, 9)).astype(np.float32)
+    out = v3(mel)
+    assert out.shape == (1, 9 * 256) and out.dtype == torch.float32
+
+
+def test_bad_mels_and_audio_rejected(v3):
+    bad = torch.zeros(1, 80, 5)
+    bad[0, 3, 2] = float("nan")
+    with pytest.raises(DataError, match="NaN"):
+        v3(bad)
+    with pytest.raises(DataError, match="shape"):
+        v3(torch.zeros(1, 64, 5))
+    with pytest.raises(DataError, match="zero frames"):
+        v3(torch.zeros(1, 80, 0))
+    with pytest.raises(AudioError, match="too short"):
+        v3.mel(torch.zeros(10))
+
+
+def test_vocoder_rejects_inconsistent_configs():
+    gen_cfg = GeneratorConfig(upsample_initial_channel=32, upsample_rates=(8, 8, 4), upsample_kernel_sizes=(16, 16, 8),
+                              resblock="2", resblock_kernel_sizes=(3,), resblock_dilation_sizes=((1, 2),))
+    with pytest.raises(hifilite.errors.ConfigError, match="hop"):
+        Vocoder(Generator(**to_dict(gen_cfg)), gen_cfg, MelConfig(hop_length=200, n_fft=1000, win_length=1000))
