@@ -1,1 +1,135 @@
-"""`hifilite train` command (registered on the shared app)."""
+"""`hifilite train`: HiFi-GAN training from scratch or fine-tuning, on one process or under torchrun.
+
+    hifilite train --data LJSpeech-1.1 --out runs/v2 --preset v2
+    hifilite train --data corpus --out runs/ft --init lj-v1 --mels npy --steps 2000
+    hifilite train --data LJSpeech-1.1 --out runs/v2 --resume            # continue where it stopped
+    torchrun --standalone --nproc_per_node 4 -m hifilite train --data ... --out ...   # 4 GPUs
+
+Settings resolve in this order: defaults (official HiFi-GAN), the stored `config.json` (with
+--resume), `--config FILE` (TrainConfig keys), then the flags given explicitly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+
+from ._app import app
+
+console = Console(stderr=True)
+
+
+def _resolve(
+    *,
+    stored: dict[str, Any] | None,
+    config: Path | None,
+    overrides: dict[str, Any],
+    preset: str | None,
+    generator: Path | None,
+    init: str | None,
+    mels: str | None,
+):
+    """(TrainConfig, GeneratorConfig | None, init, mel source) from stored config, file and flags."""
+    from ..config import GeneratorConfig, TrainConfig, from_dict, generator_config, load_file
+    from ..errors import ConfigError
+
+    train = from_dict(TrainConfig, stored["train"], "config.json: train") if stored else TrainConfig()
+    if config is not None:
+        train = from_dict(TrainConfig, load_file(config), str(config), base=train)
+    train = dataclasses.replace(train, **{k: v for k, v in overrides.items() if v is not None})
+    if preset and generator:
+        raise ConfigError("give either --preset or --generator, not both")
+    if preset or generator:
+        gen = generator_config(preset or str(generator))
+    elif stored:
+        gen = from_dict(GeneratorConfig, stored["generator"], "config.json: generator")
+    else:
+        gen = None if init else generator_config("v1")
+    if stored:
+        init = init or stored.get("init")
+        mels = mels or stored.get("data", {}).get("mels")
+    return train, gen, init, mels or "wav"
+
+
+@app.command()
+def train(
+    data: Path = typer.Option(
+        ..., "--data", help="Corpus folder (LJSpeech layout, VCTK, or a folder of audio)."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="Run folder: checkpoints, logs, config.json, generator.safetensors."
+    ),
+    preset: Optional[str] = typer.Option(
+        None, "--preset", help="Generator preset: v1, v2 or v3 (default v1)."
+    ),
+    generator: Optional[Path] = typer.Option(
+        None, "--generator", help="YAML/JSON of generator arguments."
+    ),
+    init: Optional[str] = typer.Option(
+        None, "--init", help="Fine-tune from a model: lj-v1, universal-v1 or a path."
+    ),
+    config: Optional[Path] = typer.Option(
+        None, "--config", help="YAML/JSON of training settings (TrainConfig keys)."
+    ),
+    steps: Optional[int] = typer.Option(
+        None, "--steps", help="Train until this many steps in total."
+    ),
+    batch_size: Optional[int] = typer.Option(
+        None, "--batch-size", help="Clips per step and process."
+    ),
+    segment_size: Optional[int] = typer.Option(
+        None, "--segment-size", help="Samples per training clip."
+    ),
+    checkpoint_interval: Optional[int] = typer.Option(
+        None, "--checkpoint-interval", help="Steps between checkpoints."
+    ),
+    validation_interval: Optional[int] = typer.Option(
+        None, "--validation-interval", help="Steps between validations."
+    ),
+    summary_interval: Optional[int] = typer.Option(
+        None, "--summary-interval", help="Steps between TensorBoard scalars."
+    ),
+    num_workers: Optional[int] = typer.Option(
+        None, "--num-workers", help="Data-loading worker processes."
+    ),
+    mels: Optional[str] = typer.Option(
+        None, "--mels", help="wav: mels from the audio; npy: acoustic-model mels at wavs/<id>.npy."
+    ),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA if available), cpu or cuda."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the run in --out from its last checkpoint."
+    ),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
+) -> None:
+    """Train a HiFi-GAN vocoder (from scratch, or fine-tune with --init)."""
+    import torch
+
+    from ..train.distributed import init_distributed, shutdown
+    from ..train.gan import train_gan
+    from ..train.state import read_run_config
+
+    if threads:
+        torch.set_num_threads(threads)
+    stored = read_run_config(out) if resume else None
+    overrides = {
+        "max_steps": steps, "batch_size": batch_size, "segment_size": segment_size,
+        "checkpoint_interval": checkpoint_interval, "validation_interval": validation_interval,
+        "summary_interval": summary_interval, "num_workers": num_workers,
+    }
+    train_config, gen_config, init, mel_source = _resolve(
+        stored=stored, config=config, overrides=overrides, preset=preset, generator=generator, init=init, mels=mels
+    )
+    env = init_distributed(device)
+    try:
+        result = train_gan(data_root=data, run_dir=out, gen_config=gen_config, train_config=train_config,
+                           init=init, mel_source=mel_source, env=env, resume=resume, console=console)
+    finally:
+        shutdown(env)
+    if env.is_main:
+        console.print(f"step {result.state.step}: generator at {out / 'generator.safetensors'}", highlight=False)
+    if result.interrupted:
+        raise typer.Exit(130)

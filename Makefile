@@ -1,0 +1,29 @@
+# Two entry points for a fresh machine: `make demo` and `make test`. Both install what is needed.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH_SPEC ?= $(shell sh tools/torch-spec.sh $(PYTHON))
+DEMO_OUT ?= demo_out
+PYTEST_ARGS ?=
+
+.PHONY: install demo test bench clean
+
+$(VENV)/.installed: pyproject.toml tools/torch-spec.sh
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[all,dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(PY) -m hifilite demo --out $(DEMO_OUT)
+
+test: install
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: install
+	$(PY) benchmarks/bench_vocoders.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache

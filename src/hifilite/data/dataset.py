@@ -1,0 +1,211 @@
+"""Torch datasets for GAN vocoder training, and the resumable sampler the training loop uses.
+
+Training items are random `segment_size`-sample windows of each utterance (zero-padded when the
+clip is shorter); validation items are whole utterances. With `mel_source="npy"` the generator
+input is an acoustic model's mel stored beside the wav (`wavs/<id>.npy`, shape (n_mels, frames)),
+and the audio window is cut at the same place (`frame * hop`): the paper's fine-tuning on predicted
+mels, where the target audio must stay aligned with the mel segment.
+
+Training keys are `(index, epoch)` tuples from `EpochSampler`: an item's random window is a pure
+function of (seed, epoch, index), so it does not depend on the number of workers or ranks, and a
+resumed run sees exactly the windows the uninterrupted run would have seen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Protocol, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from ..audio import load_audio
+from ..config import MelConfig
+from ..errors import ConfigError, DataError
+
+MEL_SOURCES = ("wav", "npy")
+SILENCE_LOG_MEL = float(np.log(1e-5))  # the front-end's floor: what a silent frame looks like
+
+
+class UtteranceLike(Protocol):
+    id: str
+    wav_path: Path
+
+
+def item_rng(seed: int, index: int, epoch: int) -> np.random.Generator:
+    """The random generator of one training item in one epoch."""
+    return np.random.default_rng([seed, epoch, index])
+
+
+def mel_path(utt: UtteranceLike) -> Path:
+    """Where an utterance's precomputed mel lives: `wavs/<id>.npy` beside `wavs/<id>.wav`."""
+    return Path(utt.wav_path).with_suffix(".npy")
+
+
+def load_mel(path: Path, n_mels: int) -> np.ndarray:
+    """A (n_mels, frames) float32 mel from `.npy`; DataError naming the file if it is unusable."""
+    try:
+        mel = np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise DataError(f"{path}: cannot read .npy mel ({exc})") from None
+    if mel.ndim == 3 and mel.shape[0] == 1:
+        mel = mel[0]
+    if mel.ndim != 2 or mel.shape[0] != n_mels or mel.shape[1] == 0:
+        raise DataError(f"{path}: expected a mel of shape ({n_mels}, frames), got {mel.shape}")
+    if not np.isfinite(mel).all():
+        raise DataError(f"{path}: mel contains NaN or infinite values")
+    return np.ascontiguousarray(mel, dtype=np.float32)
+
+
+class VocoderDataset(Dataset):
+    """Items are dicts: `audio` (T,) float32, `mel` (n_mels, T // hop) with `mel_source="npy"`,
+    and `id`. T = `segment_size` for training, the utterance length cut to whole hops otherwise.
+
+    `normalize` (default: on for wav, off for npy, as in the official recipe) scales each clip to
+    a peak of 0.95; it stays off for npy mels because they were predicted for the raw audio.
+    """
+
+    def __init__(
+        self,
+        utterances: Sequence[UtteranceLike],
+        *,
+        mel: MelConfig,
+        segment_size: int | None,
+        mel_source: str = "wav",
+        normalize: bool | None = None,
+        seed: int = 0,
+    ) -> None:
+        if mel_source not in MEL_SOURCES:
+            raise ConfigError(f"mel source must be one of {', '.join(MEL_SOURCES)}, got {mel_source!r}")
+        if segment_size is not None and (segment_size <= 0 or segment_size % mel.hop_length):
+            raise ConfigError(f"segment_size {segment_size} must be a positive multiple of hop {mel.hop_length}")
+        if not utterances:
+            raise DataError("no utterances to train or validate on")
+        self.utterances = list(utterances)
+        self.mel = mel
+        self.hop = mel.hop_length
+        self.segment_size = segment_size
+        self.mel_source = mel_source
+        self.normalize = (mel_source == "wav") if normalize is None else normalize
+        self.seed = seed
+        self._check_files()
+
+    def _check_files(self) -> None:
+        """Fail before training starts if a file is missing or a mel has the wrong shape
+        (reads .npy headers only; NaN values are found when the item is loaded)."""
+        for utt in self.utterances:
+            if not Path(utt.wav_path).is_file():
+                raise DataError(f"{utt.wav_path}: audio file of utterance {utt.id!r} not found")
+            if self.mel_source == "npy":
+                path = mel_path(utt)
+                if not path.is_file():
+                    raise DataError(f"{path}: mel of utterance {utt.id!r} not found (--mels npy)")
+                try:
+                    shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+                except Exception as exc:
+                    raise DataError(f"{path}: cannot read .npy mel ({exc})") from None
+                if len(shape) not in (2, 3) or shape[-2] != self.mel.n_mels:
+                    raise DataError(f"{path}: expected a mel of shape ({self.mel.n_mels}, frames), got {shape}")
+
+    def __len__(self) -> int:
+        return len(self.utterances)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, object]:
+        index, epoch = key if isinstance(key, tuple) else (key, 0)
+        utt = self.utterances[index]
+        audio, _ = load_audio(utt.wav_path, self.mel.sample_rate)
+        if self.normalize:
+            peak = float(np.abs(audio).max())
+            if peak > 0:
+                audio = audio * (0.95 / peak)
+        if self.mel_source == "npy":
+            mel = load_mel(mel_path(utt), self.mel.n_mels)
+            audio = self._align(audio, mel.shape[1], mel_path(utt))
+            mel, audio = self._mel_window(mel, audio, item_rng(self.seed, index, epoch))
+            return {"id": utt.id, "audio": torch.from_numpy(audio), "mel": torch.from_numpy(mel)}
+        audio = self._audio_window(audio, item_rng(self.seed, index, epoch))
+        return {"id": utt.id, "audio": torch.from_numpy(audio)}
+
+    def _audio_window(self, audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if self.segment_size is None:  # whole utterance, cut (or padded) to whole hops
+            frames = max(1, len(audio) // self.hop)
+            return _fit(audio, frames * self.hop)
+        if len(audio) >= self.segment_size:
+            start = int(rng.integers(0, len(audio) - self.segment_size + 1))
+            return np.ascontiguousarray(audio[start:start + self.segment_size])
+        return _fit(audio, self.segment_size)
+
+    def _align(self, audio: np.ndarray, frames: int, path: Path) -> np.ndarray:
+        """Audio of exactly frames * hop samples; an error if the mel clearly belongs elsewhere."""
+        audio_frames = len(audio) / self.hop
+        if abs(audio_frames - frames) > 2 + 0.02 * frames:
+            raise DataError(
+                f"{path}: mel has {frames} frames but the audio has {audio_frames:.0f} hops; fine-tuning "
+                "needs mels aligned to the audio (teacher-forced / ground-truth durations)"
+            )
+        return _fit(audio, frames * self.hop)
+
+    def _mel_window(
+        self, mel: np.ndarray, audio: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self.segment_size is None:
+            return mel, audio
+        seg_frames = self.segment_size // self.hop
+        frames = mel.shape[1]
+        if frames >= seg_frames:
+            f0 = int(rng.integers(0, frames - seg_frames + 1))
+            mel = mel[:, f0:f0 + seg_frames]
+            audio = audio[f0 * self.hop:(f0 + seg_frames) * self.hop]
+            return np.ascontiguousarray(mel), np.ascontiguousarray(audio)
+        pad = np.full((mel.shape[0], seg_frames - frames), SILENCE_LOG_MEL, dtype=np.float32)
+        return np.concatenate([mel, pad], axis=1), _fit(audio, self.segment_size)
+
+
+def _fit(audio: np.ndarray, length: int) -> np.ndarray:
+    """Cut or zero-pad (at the end) to exactly `length` samples."""
+    if len(audio) >= length:
+        return np.ascontiguousarray(audio[:length], dtype=np.float32)
+    return np.pad(audio, (0, length - len(audio))).astype(np.float32)
+
+
+class EpochSampler(Sampler):
+    """Shuffled training keys `(index, epoch)` for this rank, resumable mid-epoch.
+
+    Like `DistributedSampler(shuffle=True, drop_last=True)`: the permutation depends only on
+    seed + epoch, is cut to a whole number of global batches (every rank gets the same number of
+    full batches), and rank r takes every world_size-th index. `set_epoch(e, start_batch=b)` skips
+    the first b batches, which is how a resumed run continues in the middle of an epoch.
+    """
+
+    def __init__(self, num_items: int, *, batch_size: int, rank: int = 0, world_size: int = 1, seed: int = 0):
+        self.num_items = num_items
+        self.batch_size = batch_size
+        self.rank = rank
+        self.world_size = world_size
+        self.seed = seed
+        self.epoch = 0
+        self.start_batch = 0
+        if self.batches_per_epoch == 0:
+            raise DataError(
+                f"{num_items} training utterance(s) are fewer than batch_size {batch_size} x "
+                f"{world_size} process(es); add data or lower --batch-size"
+            )
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return self.num_items // (self.batch_size * self.world_size)
+
+    def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
+        self.epoch = epoch
+        self.start_batch = start_batch
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        g = torch.Generator().manual_seed(self.seed + self.epoch)
+        order = torch.randperm(self.num_items, generator=g)
+        order = order[: self.batches_per_epoch * self.batch_size * self.world_size]
+        mine = order[self.rank::self.world_size][self.start_batch * self.batch_size:]
+        return iter([(int(i), self.epoch) for i in mine])
+
+    def __len__(self) -> int:
+        return max(0, self.batches_per_epoch - self.start_batch) * self.batch_size

@@ -1,0 +1,286 @@
+"""HiFi-GAN vocoder training as a `Task`: generator + multi-period and multi-scale discriminators.
+
+One step, as in Kong et al. (2020): the discriminators first (LSGAN on real vs detached fake),
+then the generator with
+
+    total_G = sum(loss_weights[name] * term[name])   for name in mel/loss, adv/gen, adv/feat
+
+where `mel/loss` is the L1 between log-mels computed with fmax = Nyquist (`MelConfig.loss_variant`)
+and the adversarial and feature-matching terms sum over MPD and MSD. Terms without a weight are
+still computed and logged, with weight 0. Optimisers are AdamW (official lr 2e-4, betas 0.8/0.99)
+with an ExponentialLR decay per epoch.
+"""
+
+from __future__ import annotations
+
+import itertools
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..audio import MelSpectrogram
+from ..config import GeneratorConfig, MelConfig, TrainConfig, to_dict
+from ..errors import ConfigError
+from ..vocoder.discriminators import MultiPeriodDiscriminator, MultiScaleDiscriminator
+from ..vocoder.generator import Generator
+from ..vocoder.losses import MelL1Loss, discriminator_loss, feature_matching_loss, generator_adv_loss
+from .distributed import DistEnv, unwrap
+from .loop import RESUMABLE_KEYS, FitResult, Task, TaskContext, Validation, fit
+
+TERMS = ("mel/loss", "adv/gen", "adv/feat")
+EXPORT_NAME = "generator.safetensors"
+
+
+@contextmanager
+def frozen(*modules: nn.Module) -> Iterator[None]:
+    """Parameters stop requiring grad inside the block: the generator step backpropagates through
+    the discriminators to their input without computing their (discarded) weight gradients."""
+    params = [p for m in modules for p in m.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+def _grad_norm(params: Iterable[torch.Tensor]) -> torch.Tensor:
+    """Total L2 norm of the gradients (not clipped: HiFi-GAN trains without clipping)."""
+    return torch.nn.utils.clip_grad_norm_(list(params), max_norm=float("inf"))
+
+
+class GanVocoderTask(Task):
+    """Trains a `Generator` against MPD + MSD.
+
+    Batches are dicts with `audio` (B, T) and, when training on precomputed mels, `mel`
+    (B, n_mels, T // hop); otherwise the input mel is computed from the audio on the device.
+    """
+
+    progress_keys = ("mel/loss", "gen/total", "disc/total")
+
+    def __init__(
+        self,
+        *,
+        generator: Generator,
+        gen_config: GeneratorConfig,
+        mel_config: MelConfig,
+        train_config: TrainConfig,
+        mpd: nn.Module | None = None,
+        msd: nn.Module | None = None,
+        media_items: int = 3,
+    ) -> None:
+        if gen_config.hop_length != mel_config.hop_length:
+            raise ConfigError(
+                f"generator upsamples by {gen_config.hop_length} but the mel hop is {mel_config.hop_length}"
+            )
+        if gen_config.in_channels != mel_config.n_mels:
+            raise ConfigError(
+                f"generator takes {gen_config.in_channels} mel channels, the data has {mel_config.n_mels}"
+            )
+        unknown = sorted(set(train_config.loss_weights) - set(TERMS))
+        if unknown:
+            raise ConfigError(
+                f"loss_weights: unknown term(s) {', '.join(unknown)}; GAN terms are {', '.join(TERMS)}"
+            )
+        self.generator: nn.Module = generator
+        self.mpd: nn.Module = mpd or MultiPeriodDiscriminator()
+        self.msd: nn.Module = msd or MultiScaleDiscriminator()
+        self.gen_config, self.mel_config, self.train_config = gen_config, mel_config, train_config
+        self.weights = {k: float(train_config.loss_weights.get(k, 0.0)) for k in TERMS}
+        self.media_items = media_items
+        self._targets_logged: set[str] = set()
+
+    def setup(self, ctx: TaskContext) -> None:
+        dev, cfg = ctx.device, self.train_config
+        self.mel_input = MelSpectrogram(**to_dict(self.mel_config)).to(dev)
+        self.mel_loss = MelL1Loss(MelSpectrogram(**to_dict(self.mel_config.loss_variant()))).to(dev)
+        self.generator = ctx.wrap(self.generator.to(dev).train())
+        self.mpd = ctx.wrap(self.mpd.to(dev).train())
+        self.msd = ctx.wrap(self.msd.to(dev).train())
+        betas = (cfg.adam_b1, cfg.adam_b2)
+        self.optim_g = torch.optim.AdamW(self.generator.parameters(), cfg.learning_rate, betas=betas)
+        self.optim_d = torch.optim.AdamW(
+            itertools.chain(self.msd.parameters(), self.mpd.parameters()), cfg.learning_rate, betas=betas
+        )
+        self.sched_g = torch.optim.lr_scheduler.ExponentialLR(self.optim_g, gamma=cfg.lr_decay)
+        self.sched_d = torch.optim.lr_scheduler.ExponentialLR(self.optim_d, gamma=cfg.lr_decay)
+
+    def _input_mel(self, batch: dict[str, Any]) -> torch.Tensor:
+        if "mel" in batch:
+            return batch["mel"]
+        with torch.no_grad():
+            return self.mel_input(batch["audio"])
+
+    def train_step(self, batch: dict[str, Any], step: int) -> dict[str, float | torch.Tensor]:
+        y = batch["audio"].unsqueeze(1)  # (B, 1, T)
+        y_hat = self.generator(self._input_mel(batch))  # (B, 1, frames * hop) == (B, 1, T)
+        if y_hat.shape[-1] != y.shape[-1]:
+            raise ValueError(f"generator output {tuple(y_hat.shape)} does not match audio {tuple(y.shape)}")
+
+        # Discriminators: real vs detached fake.
+        self.optim_d.zero_grad(set_to_none=True)
+        real, fake, _, _ = self.mpd(y, y_hat.detach())
+        loss_mpd = discriminator_loss(real, fake)
+        real, fake, _, _ = self.msd(y, y_hat.detach())
+        loss_msd = discriminator_loss(real, fake)
+        loss_d = loss_mpd + loss_msd
+        loss_d.backward()
+        grad_d = _grad_norm(itertools.chain(self.msd.parameters(), self.mpd.parameters()))
+        self.optim_d.step()
+
+        # Generator: the discriminators are called unwrapped and frozen, so no DDP reduction or
+        # weight gradients are spent on them here.
+        self.optim_g.zero_grad(set_to_none=True)
+        mpd, msd = unwrap(self.mpd), unwrap(self.msd)
+        with frozen(mpd, msd):
+            _, p_fake, p_fr, p_fg = mpd(y, y_hat)
+            _, s_fake, s_fr, s_fg = msd(y, y_hat)
+            terms = {
+                "mel/loss": self.mel_loss(y_hat, y),
+                "adv/gen": generator_adv_loss(p_fake) + generator_adv_loss(s_fake),
+                "adv/feat": feature_matching_loss(p_fr, p_fg) + feature_matching_loss(s_fr, s_fg),
+            }
+            total = sum(self.weights[k] * v for k, v in terms.items())
+            total.backward()
+        grad_g = _grad_norm(self.generator.parameters())
+        self.optim_g.step()
+
+        return {
+            **{k: v.detach() for k, v in terms.items()},
+            "gen/total": total.detach(),
+            "disc/total": loss_d.detach(),
+            "disc/mpd": loss_mpd.detach(),
+            "disc/msd": loss_msd.detach(),
+            "grad/gen": grad_g.detach(),
+            "grad/disc": grad_d.detach(),
+            "lr/gen": self.sched_g.get_last_lr()[0],
+            "lr/disc": self.sched_d.get_last_lr()[0],
+        }
+
+    def on_epoch_end(self, epoch: int) -> None:
+        self.sched_g.step()
+        self.sched_d.step()
+
+    @torch.no_grad()
+    def validate(self, batches: Iterable[dict[str, Any]]) -> Validation:
+        """Whole utterances (batch size 1): mel L1 with the loss mel, plus audio and spectrograms
+        of the first `media_items` (targets only the first time they are logged)."""
+        gen = unwrap(self.generator).eval()
+        total, count = 0.0, 0
+        audio: dict[str, torch.Tensor] = {}
+        images: dict[str, Any] = {}
+        try:
+            for i, batch in enumerate(batches):
+                y = batch["audio"]  # (1, T)
+                mel = self._input_mel(batch)
+                y_hat = gen(mel).squeeze(1)[..., : y.shape[-1]]
+                total += float(F.l1_loss(self.mel_loss.mel(y_hat), self.mel_loss.mel(y)))
+                count += 1
+                if i < self.media_items:
+                    name = str(batch["id"][0])
+                    audio[f"{name}/generated"] = y_hat[0]
+                    images[f"{name}/generated"] = self.mel_input(y_hat)[0].cpu().numpy()
+                    if name not in self._targets_logged:
+                        self._targets_logged.add(name)
+                        audio[f"{name}/target"] = y[0]
+                        images[f"{name}/input"] = mel[0].cpu().numpy()
+        finally:
+            gen.train()
+        metrics = {"mel/loss": total / count} if count else {}
+        return Validation(metrics=metrics, audio=audio, images=images, sample_rate=self.mel_config.sample_rate)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "generator": unwrap(self.generator).state_dict(),
+            "mpd": unwrap(self.mpd).state_dict(),
+            "msd": unwrap(self.msd).state_dict(),
+            "optim_g": self.optim_g.state_dict(),
+            "optim_d": self.optim_d.state_dict(),
+            "sched_g": self.sched_g.state_dict(),
+            "sched_d": self.sched_d.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        unwrap(self.generator).load_state_dict(state["generator"])
+        unwrap(self.mpd).load_state_dict(state["mpd"])
+        unwrap(self.msd).load_state_dict(state["msd"])
+        self.optim_g.load_state_dict(state["optim_g"])
+        self.optim_d.load_state_dict(state["optim_d"])
+        self.sched_g.load_state_dict(state["sched_g"])
+        self.sched_d.load_state_dict(state["sched_d"])
+
+    def export(self, run_dir: Path, step: int) -> None:
+        """`run_dir/generator.safetensors`, loadable by `hifilite vocode --model` (weight norm kept,
+        so it can also seed another fine-tuning run)."""
+        from ..vocoder.checkpoint import save_generator
+
+        save_generator(Path(run_dir) / EXPORT_NAME, unwrap(self.generator), self.gen_config,
+                       self.mel_config, extra={"step": step, "task": "gan"})
+
+
+def make_generator(
+    *, gen_config: GeneratorConfig | None, init: str | None, seed: int
+) -> tuple[Generator, GeneratorConfig, MelConfig]:
+    """A generator to train: fresh from `gen_config`, or loaded from `init` (a bundled name such as
+    `lj-v1`, a `.safetensors`, a run folder or a jik876 checkpoint) with weight norm kept.
+
+    Seeds torch first, so a fresh run's initial weights depend only on `seed`. With `init`, the mel
+    settings come from the checkpoint (a pretrained model only works with its own front-end).
+    """
+    torch.manual_seed(seed)
+    if init:
+        from ..vocoder.api import load_vocoder
+
+        voc = load_vocoder(init, device="cpu", for_training=True)
+        if gen_config is not None and gen_config != voc.gen_config:
+            raise ConfigError(f"--init {init} is a different architecture than the requested generator")
+        return voc.generator, voc.gen_config, voc.mel_config
+    if gen_config is None:
+        raise ConfigError("give a generator preset or config, or a checkpoint to initialise from")
+    return Generator(**to_dict(gen_config)), gen_config, MelConfig()
+
+
+def train_gan(
+    *,
+    data_root: str | Path,
+    run_dir: str | Path,
+    gen_config: GeneratorConfig | None,
+    train_config: TrainConfig,
+    init: str | None = None,
+    mel_source: str = "wav",
+    env: DistEnv | None = None,
+    resume: bool = False,
+    console: Any = None,
+) -> FitResult:
+    """Train (or fine-tune, with `init`) a HiFi-GAN vocoder on the corpus at `data_root`.
+
+    Uses the corpus' deterministic train/val splits (`hifilite.data.load_split`); with
+    `mel_source="npy"` the generator input is `wavs/<id>.npy` instead of the mel of the audio.
+    Writes the run folder described in `hifilite.train.state`, plus `generator.safetensors`.
+    """
+    from ..data.corpora import load_split
+    from ..data.dataset import VocoderDataset
+
+    generator, gen_config, mel = make_generator(gen_config=gen_config, init=init, seed=train_config.seed)
+    train_utts = load_split(data_root, "train")
+    val_utts = load_split(data_root, "val")
+    train_set = VocoderDataset(train_utts, mel=mel, segment_size=train_config.segment_size,
+                               mel_source=mel_source, seed=train_config.seed)
+    val_set = VocoderDataset(val_utts, mel=mel, segment_size=None, mel_source=mel_source) if val_utts else None
+    task = GanVocoderTask(generator=generator, gen_config=gen_config, mel_config=mel, train_config=train_config)
+    run_config = {
+        "task": "gan-vocoder",
+        "train": to_dict(train_config),
+        "generator": to_dict(gen_config),
+        "mel": to_dict(mel),
+        "init": init,
+        "data": {"root": str(Path(data_root).resolve()), "mels": mel_source},
+    }
+    return fit(task, train_data=train_set, val_data=val_set, config=train_config, run_dir=run_dir,
+               run_config=run_config, env=env, resume=resume, may_change=(*RESUMABLE_KEYS, "data.root"),
+               console=console)
