@@ -1,0 +1,17 @@
+"""Copy the demo report's tables into README.md between the `<!-- demo:begin -->` / `<!-- demo:end -->` markers.
+
+    make demo && .venv/bin/python tools/readme_numbers.py demo_out/report.md README.md
+"""
+
+import re
+import sys
+from pathlib import Path
+
+report, readme = Path(sys.argv[1]), Path(sys.argv[2])
+body = report.read_text().split("\n", 2)[2]  # drop the report title
+body = body.split("## Spectrograms")[0].replace("## ", "### ").strip()
+text = readme.read_text()
+new = re.sub(r"(<!-- demo:begin -->\n).*?(\n<!-- demo:end -->)", lambda m: m.group(1) + body + m.group(2), text, flags=re.S)
+if new == text and body not in text:
+    sys.exit("README.md has no demo markers")
+readme.write_text(new)
