@@ -97,6 +97,15 @@ def _rss_now_bytes() -> int | None:
 
 
 def _peak_rss_bytes() -> int:
+    """The RSS high-water mark: VmHWM (which `clear_refs` resets) where Linux gives it, else
+    ru_maxrss (which keeps the process-lifetime peak)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024  # macOS reports bytes, Linux KiB
 
