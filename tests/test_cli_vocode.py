@@ -57,3 +57,15 @@ def test_vocode_unknown_model(tmp_path):
     sf.write(tmp_path / "a.wav", np.zeros(2205), 22050)
     res = CliRunner().invoke(app, ["vocode", str(tmp_path / "a.wav"), "-o", str(tmp_path / "o"), "--model", "nope"])
     assert res.exit_code != 0 and "unknown model" in str(res.exception)
+
+
+def test_main_prints_one_line_and_exits_nonzero(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "e.wav").write_bytes(b"")
+    proc = subprocess.run([sys.executable, "-m", "hifilite", "vocode", str(tmp_path / "e.wav"), "-o",
+                           str(tmp_path / "o"), "--model", "v3"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "empty" in lines[0]
