@@ -37,27 +37,6 @@ def collect_inputs(inputs: list[Path]) -> list[Path]:
     return files
 
 
-def load_mel_npy(path: Path, n_mels: int):
-    """A (n_mels, frames) or (1, n_mels, frames) float mel from .npy, checked for NaN/shape."""
-    import numpy as np
-
-    from ..errors import DataError
-
-    try:
-        mel = np.load(path, allow_pickle=False)
-    except Exception as exc:
-        raise DataError(f"{path}: cannot read .npy ({exc})") from None
-    if mel.ndim == 3 and mel.shape[0] == 1:
-        mel = mel[0]
-    if mel.ndim != 2 or mel.shape[0] != n_mels:
-        raise DataError(f"{path}: expected a mel of shape ({n_mels}, frames), got {mel.shape}")
-    if mel.shape[1] == 0:
-        raise DataError(f"{path}: mel has zero frames")
-    if not np.isfinite(mel).all():
-        raise DataError(f"{path}: mel contains NaN or infinite values")
-    return mel.astype("float32")
-
-
 @app.command()
 def vocode(
     inputs: List[Path] = typer.Argument(..., help="Audio files, .npy mels, or folders of them."),
@@ -71,6 +50,7 @@ def vocode(
     from rich.progress import Progress
 
     from ..audio import save_audio
+    from ..data.dataset import load_mel
 
     files = collect_inputs(inputs)
     import torch
@@ -85,7 +65,7 @@ def vocode(
         task = progress.add_task(f"vocoding with {voc.name}", total=len(files))
         for f in files:
             try:
-                mel = load_mel_npy(f, voc.n_mels) if f.suffix == ".npy" else voc.mel(f)
+                mel = load_mel(f, voc.n_mels) if f.suffix == ".npy" else voc.mel(f)
                 audio = voc.infer(mel, chunk_frames)
                 save_audio(out / f"{f.stem}.wav", audio[0], voc.sample_rate)
             except HifiliteError as exc:
