@@ -46,8 +46,14 @@ class GeneratorConfig:
     resblock: str = "1"
     resblock_kernel_sizes: tuple[int, ...] = (3, 7, 11)
     resblock_dilation_sizes: tuple[tuple[int, ...], ...] = ((1, 3, 5), (1, 3, 5), (1, 3, 5))
+    resblock_conv: str = "full"  # "full" | "lowrank" | "separable" (students)
+    resblock_rank: int = 0  # lowrank: inner channels; separable: depth multiplier; 0 = exact
 
     def __post_init__(self) -> None:
+        if self.resblock_conv not in ("full", "lowrank", "separable"):
+            raise ConfigError(f"resblock_conv must be full, lowrank or separable, got {self.resblock_conv!r}")
+        if self.resblock_rank < 0:
+            raise ConfigError("resblock_rank must be >= 0")
         if self.resblock not in ("1", "2"):
             raise ConfigError(f"resblock must be '1' or '2', got {self.resblock!r}")
         if len(self.upsample_rates) != len(self.upsample_kernel_sizes):

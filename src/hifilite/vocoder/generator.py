@@ -27,6 +27,58 @@ def init_weights(m: nn.Module, mean: float = 0.0, std: float = 0.01) -> None:
         m.weight.data.normal_(mean, std)
 
 
+class LowRankConv1d(nn.Module):
+    """A C -> C conv factored through `rank` channels: k-tap conv C -> rank, then 1x1 rank -> C.
+
+    Made from a full conv by channel SVD (Tucker-2 on the output/input-x-kernel unfolding); with
+    components in singular-value order, so a prefix of the rank is itself the best smaller conv.
+    """
+
+    def __init__(self, channels: int, kernel_size: int, dilation: int, rank: int):
+        super().__init__()
+        self.kernel_size, self.dilation = (kernel_size,), (dilation,)
+        self.reduce = nn.Conv1d(channels, rank, kernel_size, 1, dilation=dilation,
+                                padding=get_padding(kernel_size, dilation), bias=False)
+        self.expand = nn.Conv1d(rank, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.expand(self.reduce(x))
+
+
+class SeparableConv1d(nn.Module):
+    """Depthwise k-tap conv with `multiplier` filters per channel, then a 1x1 pointwise conv.
+
+    With multiplier = kernel size, any full conv is represented exactly (per-input-channel SVD).
+    """
+
+    def __init__(self, channels: int, kernel_size: int, dilation: int, multiplier: int):
+        super().__init__()
+        self.kernel_size, self.dilation = (kernel_size,), (dilation,)
+        self.depthwise = nn.Conv1d(channels, channels * multiplier, kernel_size, 1, dilation=dilation,
+                                   padding=get_padding(kernel_size, dilation), groups=channels, bias=False)
+        self.pointwise = nn.Conv1d(channels * multiplier, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pointwise(self.depthwise(x))
+
+
+def make_conv(channels: int, kernel_size: int, dilation: int, conv: str = "full", rank: int = 0) -> nn.Module:
+    """A stride-1 'same' C -> C resblock conv in one of the forms a student may use.
+
+    conv: "full" (weight-normed, as in HiFi-GAN), "lowrank" (rank = inner channels, capped at C;
+    0 = full rank C), "separable" (rank = depth multiplier, capped at the kernel size, which is
+    exact; 0 = exact). A rank is one number for all stages; narrow late stages keep their exact rank.
+    """
+    if conv == "full":
+        return weight_norm(nn.Conv1d(channels, channels, kernel_size, 1, dilation=dilation,
+                                     padding=get_padding(kernel_size, dilation)))
+    if conv == "lowrank":
+        return LowRankConv1d(channels, kernel_size, dilation, min(rank or channels, channels))
+    if conv == "separable":
+        return SeparableConv1d(channels, kernel_size, dilation, min(rank or kernel_size, kernel_size, channels))
+    raise ValueError(f"unknown resblock conv form {conv!r}")
+
+
 def _remove_weight_norm(module: nn.Module) -> None:
     for m in module.modules():
         if hasattr(m, "parametrizations") and "weight" in m.parametrizations:
@@ -36,18 +88,11 @@ def _remove_weight_norm(module: nn.Module) -> None:
 class ResBlock1(nn.Module):
     """Three (dilated conv, conv) pairs with leaky-ReLU and residual connections."""
 
-    def __init__(self, channels: int, kernel_size: int = 3, dilation: Sequence[int] = (1, 3, 5)):
+    def __init__(self, channels: int, kernel_size: int = 3, dilation: Sequence[int] = (1, 3, 5),
+                 conv: str = "full", rank: int = 0):
         super().__init__()
-        self.convs1 = nn.ModuleList(
-            weight_norm(nn.Conv1d(channels, channels, kernel_size, 1, dilation=d,
-                                  padding=get_padding(kernel_size, d)))
-            for d in dilation
-        )
-        self.convs2 = nn.ModuleList(
-            weight_norm(nn.Conv1d(channels, channels, kernel_size, 1, dilation=1,
-                                  padding=get_padding(kernel_size, 1)))
-            for _ in dilation
-        )
+        self.convs1 = nn.ModuleList(make_conv(channels, kernel_size, d, conv, rank) for d in dilation)
+        self.convs2 = nn.ModuleList(make_conv(channels, kernel_size, 1, conv, rank) for _ in dilation)
         self.convs1.apply(init_weights)
         self.convs2.apply(init_weights)
 
@@ -65,13 +110,10 @@ class ResBlock1(nn.Module):
 class ResBlock2(nn.Module):
     """One dilated conv per dilation, each with leaky-ReLU and a residual connection (V3)."""
 
-    def __init__(self, channels: int, kernel_size: int = 3, dilation: Sequence[int] = (1, 3)):
+    def __init__(self, channels: int, kernel_size: int = 3, dilation: Sequence[int] = (1, 3),
+                 conv: str = "full", rank: int = 0):
         super().__init__()
-        self.convs = nn.ModuleList(
-            weight_norm(nn.Conv1d(channels, channels, kernel_size, 1, dilation=d,
-                                  padding=get_padding(kernel_size, d)))
-            for d in dilation
-        )
+        self.convs = nn.ModuleList(make_conv(channels, kernel_size, d, conv, rank) for d in dilation)
         self.convs.apply(init_weights)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -87,6 +129,7 @@ class Generator(nn.Module):
     """Mel (B, in_channels, frames) -> waveform (B, 1, frames * prod(upsample_rates)) in [-1, 1].
 
     Presets: V1 (512 ch, 13.93 M params), V2 (128 ch, 0.93 M), V3 (256 ch, resblock 2, 1.46 M).
+    Students use the same class with `resblock_conv` "lowrank" or "separable" (see `make_conv`).
     """
 
     def __init__(
@@ -99,6 +142,8 @@ class Generator(nn.Module):
         resblock: str = "1",
         resblock_kernel_sizes: Sequence[int] = (3, 7, 11),
         resblock_dilation_sizes: Sequence[Sequence[int]] = ((1, 3, 5), (1, 3, 5), (1, 3, 5)),
+        resblock_conv: str = "full",
+        resblock_rank: int = 0,
     ) -> None:
         super().__init__()
         self.num_kernels = len(resblock_kernel_sizes)
@@ -117,7 +162,7 @@ class Generator(nn.Module):
         for i in range(len(self.ups)):
             ch = upsample_initial_channel // (2 ** (i + 1))
             for k, d in zip(resblock_kernel_sizes, resblock_dilation_sizes):
-                self.resblocks.append(block(ch, k, d))
+                self.resblocks.append(block(ch, k, d, resblock_conv, resblock_rank))
         self.conv_post = weight_norm(nn.Conv1d(ch, 1, 7, 1, padding=3))
         self.ups.apply(init_weights)
         self.conv_post.apply(init_weights)

@@ -1,0 +1,1 @@
+"""Compression: decompose a teacher into a student, distil, supernet, search."""
