@@ -23,8 +23,6 @@ that are complete and match their text are never re-synthesised).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -37,6 +35,7 @@ import soundfile as sf
 from .. import __version__
 from ..audio import save_audio
 from ..errors import DataError, HifiliteError, ModelNotFoundError
+from ..io import atomic_write
 from .corpora import SPLITS, Utterance, split_utterances
 
 PEAK = 0.95  # headroom below full scale, as HiFi-GAN's loader normalises LJSpeech
@@ -87,27 +86,12 @@ def read_alignment(path: str | Path) -> Alignment:
 
 
 def _write_json_atomic(path: Path, obj) -> None:
-    """Write JSON via a temp file + rename, so a crash never leaves a truncated file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, ensure_ascii=False, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(obj, ensure_ascii=False, indent=1)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8", newline="\n"))
 
 
 # ------------------------------------------------------------------------------------ the texts
