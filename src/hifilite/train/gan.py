@@ -7,7 +7,13 @@ then the generator with
 
 where `mel/loss` is the L1 between log-mels computed with fmax = Nyquist (`MelConfig.loss_variant`)
 and the adversarial and feature-matching terms sum over MPD and MSD. Terms without a weight are
-still computed and logged, with weight 0. Optimisers are AdamW (official lr 2e-4, betas 0.8/0.99)
+still computed and logged, with weight 0, except that the discriminators are skipped entirely when
+both adversarial weights are 0 (pure distillation).
+
+Knowledge distillation is the same task with a frozen `teacher` generator and three more terms:
+`distil/mel` (mel L1 to the teacher's waveform), `distil/stft` (multi-resolution STFT distance to
+it) and `distil/feat` (L1 between each upsampling stage's MRF output and the teacher's, through a
+learned 1x1 projection where the widths differ). Setting a weight to 0 ablates its term. Optimisers are AdamW (official lr 2e-4, betas 0.8/0.99)
 with an ExponentialLR decay per epoch.
 """
 
@@ -27,11 +33,13 @@ from ..config import GeneratorConfig, MelConfig, TrainConfig, to_dict
 from ..errors import ConfigError
 from ..vocoder.discriminators import MultiPeriodDiscriminator, MultiScaleDiscriminator
 from ..vocoder.generator import Generator
-from ..vocoder.losses import MelL1Loss, discriminator_loss, feature_matching_loss, generator_adv_loss
+from ..vocoder.losses import MelL1Loss, MultiResolutionSTFTLoss, discriminator_loss, feature_matching_loss, generator_adv_loss
 from .distributed import DistEnv, unwrap
 from .loop import RESUMABLE_KEYS, FitResult, Task, TaskContext, Validation, fit
 
-TERMS = ("mel/loss", "adv/gen", "adv/feat")
+TERMS = ("mel/loss", "adv/gen", "adv/feat", "distil/mel", "distil/stft", "distil/feat")
+DISTIL_TERMS = ("distil/mel", "distil/stft", "distil/feat")
+ADV_TERMS = ("adv/gen", "adv/feat")
 EXPORT_NAME = "generator.safetensors"
 
 
@@ -47,6 +55,20 @@ def frozen(*modules: nn.Module) -> Iterator[None]:
     finally:
         for p in params:
             p.requires_grad_(True)
+
+
+def _stage_projections(student: nn.Module, teacher: nn.Module, n_mels: int) -> nn.ModuleList:
+    """1x1 convs from each student stage width to the teacher's (identity where they match)."""
+    with torch.no_grad():
+        probe = torch.zeros(1, n_mels, 2)
+        _, s_feats = student(probe, return_features=True)
+        _, t_feats = teacher(probe, return_features=True)
+    if len(s_feats) != len(t_feats):
+        raise ConfigError("feature distillation needs student and teacher with the same number of stages")
+    return nn.ModuleList(
+        nn.Identity() if s.shape[1] == t.shape[1] else nn.Conv1d(s.shape[1], t.shape[1], 1)
+        for s, t in zip(s_feats, t_feats)
+    )
 
 
 def _grad_norm(params: Iterable[torch.Tensor]) -> torch.Tensor:
@@ -72,6 +94,7 @@ class GanVocoderTask(Task):
         train_config: TrainConfig,
         mpd: nn.Module | None = None,
         msd: nn.Module | None = None,
+        teacher: Generator | None = None,
         media_items: int = 3,
     ) -> None:
         if gen_config.hop_length != mel_config.hop_length:
@@ -87,6 +110,10 @@ class GanVocoderTask(Task):
             raise ConfigError(
                 f"loss_weights: unknown term(s) {', '.join(unknown)}; GAN terms are {', '.join(TERMS)}"
             )
+        needs_teacher = [k for k in DISTIL_TERMS if train_config.loss_weights.get(k, 0.0)]
+        if needs_teacher and teacher is None:
+            raise ConfigError(f"loss term(s) {', '.join(needs_teacher)} need a teacher (distillation)")
+        self.teacher = teacher.eval().requires_grad_(False) if teacher is not None else None
         self.generator: nn.Module = generator
         self.mpd: nn.Module = mpd or MultiPeriodDiscriminator()
         self.msd: nn.Module = msd or MultiScaleDiscriminator()
@@ -94,6 +121,10 @@ class GanVocoderTask(Task):
         self.weights = {k: float(train_config.loss_weights.get(k, 0.0)) for k in TERMS}
         self.media_items = media_items
         self._targets_logged: set[str] = set()
+        self.adversarial = any(self.weights[k] for k in ADV_TERMS)
+        self.projections = nn.ModuleList()
+        if self.teacher is not None and self.weights["distil/feat"]:
+            self.projections = _stage_projections(generator, self.teacher, gen_config.in_channels)
 
     def setup(self, ctx: TaskContext) -> None:
         dev, cfg = ctx.device, self.train_config
@@ -103,7 +134,13 @@ class GanVocoderTask(Task):
         self.mpd = ctx.wrap(self.mpd.to(dev).train())
         self.msd = ctx.wrap(self.msd.to(dev).train())
         betas = (cfg.adam_b1, cfg.adam_b2)
-        self.optim_g = torch.optim.AdamW(self.generator.parameters(), cfg.learning_rate, betas=betas)
+        if self.teacher is not None:
+            self.teacher = self.teacher.to(dev)
+            self.mrstft = MultiResolutionSTFTLoss().to(dev)
+        self.projections = ctx.wrap(self.projections.to(dev)) if len(self.projections) else self.projections
+        self.optim_g = torch.optim.AdamW(
+            itertools.chain(self.generator.parameters(), self.projections.parameters()), cfg.learning_rate, betas=betas
+        )
         self.optim_d = torch.optim.AdamW(
             itertools.chain(self.msd.parameters(), self.mpd.parameters()), cfg.learning_rate, betas=betas
         )
@@ -118,49 +155,52 @@ class GanVocoderTask(Task):
 
     def train_step(self, batch: dict[str, Any], step: int) -> dict[str, float | torch.Tensor]:
         y = batch["audio"].unsqueeze(1)  # (B, 1, T)
-        y_hat = self.generator(self._input_mel(batch))  # (B, 1, frames * hop) == (B, 1, T)
+        mel = self._input_mel(batch)
+        want_feats = bool(len(self.projections))
+        y_hat, feats = self.generator(mel, return_features=True) if want_feats else (self.generator(mel), [])
         if y_hat.shape[-1] != y.shape[-1]:
             raise ValueError(f"generator output {tuple(y_hat.shape)} does not match audio {tuple(y.shape)}")
 
-        # Discriminators: real vs detached fake.
-        self.optim_d.zero_grad(set_to_none=True)
-        real, fake, _, _ = self.mpd(y, y_hat.detach())
-        loss_mpd = discriminator_loss(real, fake)
-        real, fake, _, _ = self.msd(y, y_hat.detach())
-        loss_msd = discriminator_loss(real, fake)
-        loss_d = loss_mpd + loss_msd
-        loss_d.backward()
-        grad_d = _grad_norm(itertools.chain(self.msd.parameters(), self.mpd.parameters()))
-        self.optim_d.step()
+        out: dict[str, float | torch.Tensor] = {}
+        if self.adversarial:  # discriminators: real vs detached fake
+            self.optim_d.zero_grad(set_to_none=True)
+            real, fake, _, _ = self.mpd(y, y_hat.detach())
+            loss_mpd = discriminator_loss(real, fake)
+            real, fake, _, _ = self.msd(y, y_hat.detach())
+            loss_msd = discriminator_loss(real, fake)
+            loss_d = loss_mpd + loss_msd
+            loss_d.backward()
+            grad_d = _grad_norm(itertools.chain(self.msd.parameters(), self.mpd.parameters()))
+            self.optim_d.step()
+            out.update({"disc/total": loss_d.detach(), "disc/mpd": loss_mpd.detach(),
+                        "disc/msd": loss_msd.detach(), "grad/disc": grad_d.detach(),
+                        "lr/disc": self.sched_d.get_last_lr()[0]})
 
         # Generator: the discriminators are called unwrapped and frozen, so no DDP reduction or
         # weight gradients are spent on them here.
         self.optim_g.zero_grad(set_to_none=True)
+        terms = {"mel/loss": self.mel_loss(y_hat, y)}
+        if self.teacher is not None:
+            with torch.no_grad():
+                t_hat, t_feats = self.teacher(mel, return_features=True)
+            terms["distil/mel"] = self.mel_loss(y_hat, t_hat)
+            terms["distil/stft"] = self.mrstft(y_hat, t_hat)
+            if want_feats:
+                terms["distil/feat"] = sum(F.l1_loss(p(f), t) for p, f, t in zip(unwrap(self.projections), feats, t_feats))
         mpd, msd = unwrap(self.mpd), unwrap(self.msd)
         with frozen(mpd, msd):
-            _, p_fake, p_fr, p_fg = mpd(y, y_hat)
-            _, s_fake, s_fr, s_fg = msd(y, y_hat)
-            terms = {
-                "mel/loss": self.mel_loss(y_hat, y),
-                "adv/gen": generator_adv_loss(p_fake) + generator_adv_loss(s_fake),
-                "adv/feat": feature_matching_loss(p_fr, p_fg) + feature_matching_loss(s_fr, s_fg),
-            }
+            if self.adversarial:
+                _, p_fake, p_fr, p_fg = mpd(y, y_hat)
+                _, s_fake, s_fr, s_fg = msd(y, y_hat)
+                terms["adv/gen"] = generator_adv_loss(p_fake) + generator_adv_loss(s_fake)
+                terms["adv/feat"] = feature_matching_loss(p_fr, p_fg) + feature_matching_loss(s_fr, s_fg)
             total = sum(self.weights[k] * v for k, v in terms.items())
             total.backward()
         grad_g = _grad_norm(self.generator.parameters())
         self.optim_g.step()
-
-        return {
-            **{k: v.detach() for k, v in terms.items()},
-            "gen/total": total.detach(),
-            "disc/total": loss_d.detach(),
-            "disc/mpd": loss_mpd.detach(),
-            "disc/msd": loss_msd.detach(),
-            "grad/gen": grad_g.detach(),
-            "grad/disc": grad_d.detach(),
-            "lr/gen": self.sched_g.get_last_lr()[0],
-            "lr/disc": self.sched_d.get_last_lr()[0],
-        }
+        out.update({k: v.detach() for k, v in terms.items()})
+        out.update({"gen/total": total.detach(), "grad/gen": grad_g.detach(), "lr/gen": self.sched_g.get_last_lr()[0]})
+        return out
 
     def on_epoch_end(self, epoch: int) -> None:
         self.sched_g.step()
@@ -199,6 +239,7 @@ class GanVocoderTask(Task):
             "generator": unwrap(self.generator).state_dict(),
             "mpd": unwrap(self.mpd).state_dict(),
             "msd": unwrap(self.msd).state_dict(),
+            "projections": unwrap(self.projections).state_dict(),
             "optim_g": self.optim_g.state_dict(),
             "optim_d": self.optim_d.state_dict(),
             "sched_g": self.sched_g.state_dict(),
@@ -209,6 +250,7 @@ class GanVocoderTask(Task):
         unwrap(self.generator).load_state_dict(state["generator"])
         unwrap(self.mpd).load_state_dict(state["mpd"])
         unwrap(self.msd).load_state_dict(state["msd"])
+        unwrap(self.projections).load_state_dict(state["projections"])
         self.optim_g.load_state_dict(state["optim_g"])
         self.optim_d.load_state_dict(state["optim_d"])
         self.sched_g.load_state_dict(state["sched_g"])
