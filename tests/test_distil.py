@@ -63,3 +63,32 @@ def test_distil_terms_need_a_teacher():
     with pytest.raises(ConfigError, match="teacher"):
         GanVocoderTask(generator=Generator(**to_dict(TEACHER)), gen_config=TEACHER, mel_config=MelConfig(),
                        train_config=TrainConfig(loss_weights=PURE))
+
+
+def test_compress_distil_cli_end_to_end(tmp_path):
+    """decompose -> distil for 2 steps on a tiny corpus -> the student vocodes via load_vocoder."""
+    from typer.testing import CliRunner
+
+    import hifilite
+    from hifilite.cli import app
+    from hifilite.vocoder.checkpoint import save_generator
+
+    from fixtures_corpora import make_ljspeech
+
+    torch.manual_seed(0)
+    teacher_path = save_generator(tmp_path / "teacher.safetensors", Generator(**to_dict(TEACHER)).eval().remove_weight_norm(),
+                                  TEACHER, MelConfig())
+    corpus = make_ljspeech(tmp_path / "lj")
+    run = tmp_path / "run"
+    res = CliRunner().invoke(app, [
+        "compress", "distil", "--data", str(corpus), "-o", str(run), "--teacher", str(teacher_path),
+        "--form", "separable", "--rank", "1", "--steps", "2", "--batch-size", "2", "--segment-size", "2048",
+        "--checkpoint-interval", "2", "--device", "cpu", "--weight", "distil/feat=0",
+    ])
+    assert res.exit_code == 0, res.output
+    voc = hifilite.load_vocoder(run / "generator.safetensors")
+    assert voc.gen_config.resblock_conv == "separable"
+    assert voc(torch.randn(1, 80, 5)).shape == (1, 5 * 256)
+    bad = CliRunner().invoke(app, ["compress", "distil", "--data", str(corpus), "-o", str(tmp_path / "r2"),
+                                   "--teacher", str(teacher_path), "--weight", "distil/mel"])
+    assert bad.exit_code != 0 and "NAME=VALUE" in str(bad.exception)

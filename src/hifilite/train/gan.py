@@ -204,7 +204,8 @@ class GanVocoderTask(Task):
 
     def on_epoch_end(self, epoch: int) -> None:
         self.sched_g.step()
-        self.sched_d.step()
+        if self.adversarial:  # the discriminators' optimiser only steps when they train
+            self.sched_d.step()
 
     @torch.no_grad()
     def validate(self, batches: Iterable[dict[str, Any]]) -> Validation:
@@ -298,8 +299,14 @@ def train_gan(
     env: DistEnv | None = None,
     resume: bool = False,
     console: Any = None,
+    teacher: str | None = None,
+    student: tuple[Generator, GeneratorConfig, MelConfig] | None = None,
 ) -> FitResult:
     """Train (or fine-tune, with `init`) a HiFi-GAN vocoder on the corpus at `data_root`.
+
+    Distillation: `teacher` names a frozen teacher (`load_vocoder` name or path) and `student`
+    may give the generator to train directly (e.g. a decomposed teacher), instead of
+    `gen_config` / `init`.
 
     Uses the corpus' deterministic train/val splits (`hifilite.data.load_split`); with
     `mel_source="npy"` the generator input is `wavs/<id>.npy` instead of the mel of the audio.
@@ -308,15 +315,28 @@ def train_gan(
     from ..data.corpora import load_split
     from ..data.dataset import VocoderDataset
 
-    generator, gen_config, mel = make_generator(gen_config=gen_config, init=init, seed=train_config.seed)
+    if student is not None:
+        generator, gen_config, mel = student
+    else:
+        generator, gen_config, mel = make_generator(gen_config=gen_config, init=init, seed=train_config.seed)
+    teacher_gen = None
+    if teacher is not None:
+        from ..vocoder.api import load_vocoder
+
+        teacher_voc = load_vocoder(teacher)
+        if teacher_voc.mel_config != mel:
+            raise ConfigError(f"teacher {teacher} and student use different mel settings")
+        teacher_gen = teacher_voc.generator
     train_utts = load_split(data_root, "train")
     val_utts = load_split(data_root, "val")
     train_set = VocoderDataset(train_utts, mel=mel, segment_size=train_config.segment_size,
                                mel_source=mel_source, seed=train_config.seed)
     val_set = VocoderDataset(val_utts, mel=mel, segment_size=None, mel_source=mel_source) if val_utts else None
-    task = GanVocoderTask(generator=generator, gen_config=gen_config, mel_config=mel, train_config=train_config)
+    task = GanVocoderTask(generator=generator, gen_config=gen_config, mel_config=mel, train_config=train_config,
+                          teacher=teacher_gen)
     run_config = {
-        "task": "gan-vocoder",
+        "task": "distil" if teacher else "gan-vocoder",
+        "teacher": teacher,
         "train": to_dict(train_config),
         "generator": to_dict(gen_config),
         "mel": to_dict(mel),
