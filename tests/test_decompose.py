@@ -80,3 +80,18 @@ def test_v1_topology_sizes():
         sizes.append(sum(p.numel() for p in g.parameters()))
     assert 13.9e6 > sizes[0] > sizes[1] and sizes[2] > sizes[3]
     assert sizes[3] < 13.9e6 / 3  # the resblocks hold most of V1: separable students are far smaller
+
+
+@pytest.mark.parametrize("form,ranks", [("lowrank", (16, 8, 4)), ("separable", (3, 2, 1))])
+def test_per_stage_ranks(teacher, form, ranks):
+    big, cfg = decompose(teacher, SMALL, form)
+    cut, cut_cfg = truncate(big, cfg, ranks)
+    assert cut_cfg.stage_ranks == ranks
+    reduced = [m for n, m in cut.named_modules() if n.endswith("convs1.0")]
+    inner = [m.reduce.out_channels if form == "lowrank" else m.depthwise.out_channels // m.depthwise.in_channels
+             for m in reduced]
+    assert inner == [r for r in ranks for _ in SMALL.resblock_kernel_sizes]
+    with pytest.raises(ConfigError, match="larger rank"):
+        truncate(cut, cut_cfg, tuple(r * 2 for r in ranks))
+    with pytest.raises(ConfigError, match="one rank per"):
+        GeneratorConfig(stage_ranks=(1, 2))

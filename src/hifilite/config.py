@@ -48,12 +48,15 @@ class GeneratorConfig:
     resblock_dilation_sizes: tuple[tuple[int, ...], ...] = ((1, 3, 5), (1, 3, 5), (1, 3, 5))
     resblock_conv: str = "full"  # "full" | "lowrank" | "separable" (students)
     resblock_rank: int = 0  # lowrank: inner channels; separable: depth multiplier; 0 = exact
+    stage_ranks: tuple[int, ...] = ()  # per upsampling stage, overrides resblock_rank (searched students)
 
     def __post_init__(self) -> None:
         if self.resblock_conv not in ("full", "lowrank", "separable"):
             raise ConfigError(f"resblock_conv must be full, lowrank or separable, got {self.resblock_conv!r}")
-        if self.resblock_rank < 0:
-            raise ConfigError("resblock_rank must be >= 0")
+        if self.resblock_rank < 0 or any(r < 0 for r in self.stage_ranks):
+            raise ConfigError("resblock_rank and stage_ranks must be >= 0")
+        if self.stage_ranks and len(self.stage_ranks) != len(self.upsample_rates):
+            raise ConfigError(f"stage_ranks needs one rank per upsampling stage ({len(self.upsample_rates)})")
         if self.resblock not in ("1", "2"):
             raise ConfigError(f"resblock must be '1' or '2', got {self.resblock!r}")
         if len(self.upsample_rates) != len(self.upsample_kernel_sizes):

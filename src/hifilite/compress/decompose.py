@@ -89,17 +89,28 @@ def decompose(
     return student.eval(), cfg
 
 
-def truncate(student: Generator, config: GeneratorConfig, rank: int) -> tuple[Generator, GeneratorConfig]:
-    """Keep the first `rank` components of every decomposed conv (a valid smaller student)."""
+def truncate(
+    student: Generator, config: GeneratorConfig, rank: int | tuple[int, ...]
+) -> tuple[Generator, GeneratorConfig]:
+    """Keep the first `rank` components of every decomposed conv (a valid smaller student).
+
+    `rank` is one number for all stages or a tuple with one per upsampling stage; a rank above a
+    stage's current one is an error (components cannot be invented).
+    """
     if config.resblock_conv == "full":
         raise ConfigError("only decomposed students can be truncated")
-    full = config.resblock_rank or (config.upsample_initial_channel if config.resblock_conv == "lowrank" else None)
-    cfg = dataclasses.replace(config, resblock_rank=rank)
+    full = config.stage_ranks or config.resblock_rank
+    if isinstance(rank, int):
+        cfg = dataclasses.replace(config, resblock_rank=rank, stage_ranks=())
+    else:
+        cfg = dataclasses.replace(config, stage_ranks=tuple(rank))
     small = Generator(**to_dict(cfg)).remove_weight_norm()
     big_state = student.state_dict()
     new_state = {}
     for key, value in small.state_dict().items():
         src = big_state[key]
+        if any(a > b for a, b in zip(value.shape, src.shape)):
+            raise ConfigError(f"cannot truncate {key} to a larger rank ({tuple(src.shape)} -> {tuple(value.shape)})")
         if src.shape == value.shape:
             new_state[key] = src
         elif key.endswith("reduce.weight"):

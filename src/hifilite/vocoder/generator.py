@@ -144,6 +144,7 @@ class Generator(nn.Module):
         resblock_dilation_sizes: Sequence[Sequence[int]] = ((1, 3, 5), (1, 3, 5), (1, 3, 5)),
         resblock_conv: str = "full",
         resblock_rank: int = 0,
+        stage_ranks: Sequence[int] = (),
     ) -> None:
         super().__init__()
         self.num_kernels = len(resblock_kernel_sizes)
@@ -162,7 +163,7 @@ class Generator(nn.Module):
         for i in range(len(self.ups)):
             ch = upsample_initial_channel // (2 ** (i + 1))
             for k, d in zip(resblock_kernel_sizes, resblock_dilation_sizes):
-                self.resblocks.append(block(ch, k, d, resblock_conv, resblock_rank))
+                self.resblocks.append(block(ch, k, d, resblock_conv, stage_ranks[i] if stage_ranks else resblock_rank))
         self.conv_post = weight_norm(nn.Conv1d(ch, 1, 7, 1, padding=3))
         self.ups.apply(init_weights)
         self.conv_post.apply(init_weights)
