@@ -40,9 +40,14 @@ class LowRankConv1d(nn.Module):
         self.reduce = nn.Conv1d(channels, rank, kernel_size, 1, dilation=dilation,
                                 padding=get_padding(kernel_size, dilation), bias=False)
         self.expand = nn.Conv1d(rank, channels, 1)
+        self.active: int | None = None  # supernet: use only the first `active` components
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.expand(self.reduce(x))
+        if self.active is None:
+            return self.expand(self.reduce(x))
+        r, red = self.active, self.reduce
+        h = F.conv1d(x, red.weight[:r], None, 1, red.padding, red.dilation)
+        return F.conv1d(h, self.expand.weight[:, :r], self.expand.bias)
 
 
 class SeparableConv1d(nn.Module):
@@ -57,9 +62,17 @@ class SeparableConv1d(nn.Module):
         self.depthwise = nn.Conv1d(channels, channels * multiplier, kernel_size, 1, dilation=dilation,
                                    padding=get_padding(kernel_size, dilation), groups=channels, bias=False)
         self.pointwise = nn.Conv1d(channels * multiplier, channels, 1)
+        self.active: int | None = None  # supernet: use only the first `active` filters per channel
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.pointwise(self.depthwise(x))
+        if self.active is None:
+            return self.pointwise(self.depthwise(x))
+        dw, pw, r = self.depthwise, self.pointwise, self.active
+        c, k, m = dw.in_channels, dw.kernel_size[0], dw.out_channels // dw.in_channels
+        w_dw = dw.weight.reshape(c, m, 1, k)[:, :r].reshape(c * r, 1, k)
+        w_pw = pw.weight.reshape(pw.out_channels, c, m, 1)[:, :, :r].reshape(pw.out_channels, c * r, 1)
+        h = F.conv1d(x, w_dw, None, 1, dw.padding, dw.dilation, groups=c)
+        return F.conv1d(h, w_pw, pw.bias)
 
 
 def make_conv(channels: int, kernel_size: int, dilation: int, conv: str = "full", rank: int = 0) -> nn.Module:
