@@ -60,3 +60,32 @@ def test_out_of_range_path_rejected(supernet):
     gen, _ = supernet
     with pytest.raises(ConfigError, match="outside"):
         set_active_ranks(gen, tuple(m + 1 for m in stage_max_ranks(gen)))
+
+
+def test_sandwich_training_step_improves_small_and_large_paths():
+    from hifilite.config import TrainConfig
+    from hifilite.compress.supernet_task import SupernetDistilTask
+    from hifilite.train.distributed import DistEnv
+    from hifilite.train.loop import TaskContext
+
+    torch.manual_seed(0)
+    teacher = Generator(**to_dict(SMALL)).eval()
+    gen, cfg = decompose(teacher, SMALL, "lowrank", 16)
+    gen.train()
+    weights = {"mel/loss": 0.0, "adv/gen": 0.0, "adv/feat": 0.0, "distil/mel": 45.0, "distil/stft": 1.0}
+    task = SupernetDistilTask(choices=[(2, 8, 16), (2, 8, 16), (2, 4, 8)], generator=gen, gen_config=cfg,
+                              mel_config=MelConfig(), train_config=TrainConfig(learning_rate=1e-3, loss_weights=weights),
+                              teacher=teacher)
+    task.setup(TaskContext(DistEnv()))
+    t = torch.arange(2048) / 22050
+    batch = {"audio": 0.3 * torch.sin(2 * torch.pi * 200 * t).repeat(2, 1)}
+    first = task.train_step(batch, 0)
+    for step in range(1, 12):
+        last = task.train_step(batch, step)
+    assert {"largest/distil/mel", "smallest/distil/mel", "random/inplace/mel"} <= set(first)
+    assert float(last["smallest/distil/mel"]) < float(first["smallest/distil/mel"])
+    assert float(last["largest/distil/mel"]) < float(first["largest/distil/mel"])
+    assert all(m.active is None for m in gen.modules() if hasattr(m, "active"))  # path reset after the step
+    with pytest.raises(ConfigError, match="choices"):
+        SupernetDistilTask(choices=[(99,)] * 3, generator=gen, gen_config=cfg, mel_config=MelConfig(),
+                           train_config=TrainConfig(loss_weights=weights), teacher=teacher)
