@@ -74,7 +74,7 @@ def test_sandwich_training_step_improves_small_and_large_paths():
     gen.train()
     weights = {"mel/loss": 0.0, "adv/gen": 0.0, "adv/feat": 0.0, "distil/mel": 45.0, "distil/stft": 1.0}
     task = SupernetDistilTask(choices=[(2, 8, 16), (2, 8, 16), (2, 4, 8)], generator=gen, gen_config=cfg,
-                              mel_config=MelConfig(), train_config=TrainConfig(learning_rate=1e-3, loss_weights=weights),
+                              mel_config=MelConfig(), train_config=TrainConfig(learning_rate=1e-4, loss_weights=weights),
                               teacher=teacher)
     task.setup(TaskContext(DistEnv()))
     t = torch.arange(2048) / 22050
