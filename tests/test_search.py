@@ -44,3 +44,36 @@ def test_size_limit_prunes(tmp_path):
                           mel_config=MelConfig(), out_dir=tmp_path, trials=3, progress=False,
                           limits=SearchLimits(max_params=1000))
     assert all(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
+
+
+def test_search_and_extract_cli(tmp_path):
+    """`compress search` on a tiny corpus writes the front; `compress extract` gives a checkpoint load_vocoder runs."""
+    from typer.testing import CliRunner
+
+    import hifilite
+    from hifilite.cli import app
+    from hifilite.vocoder.checkpoint import save_generator
+
+    from fixtures_corpora import make_ljspeech
+
+    torch.manual_seed(0)
+    teacher = Generator(**to_dict(SMALL)).eval()
+    supernet, cfg = decompose(teacher, SMALL, "lowrank")
+    t_path = save_generator(tmp_path / "t.safetensors", teacher, SMALL, MelConfig())
+    s_path = save_generator(tmp_path / "s.safetensors", supernet, cfg, MelConfig())
+    corpus = make_ljspeech(tmp_path / "lj")
+    res = CliRunner().invoke(app, ["compress", "search", "--supernet", str(s_path), "--data", str(corpus),
+                                   "-o", str(tmp_path / "srch"), "--teacher", str(t_path), "--trials", "2",
+                                   "--utterances", "1", "--max-params", "100000000"])
+    assert res.exit_code == 0, res.output
+    front = json.loads((tmp_path / "srch" / "pareto.json").read_text())["front"]
+    ranks = ",".join(str(r) for r in front[0]["ranks"])
+    res = CliRunner().invoke(app, ["compress", "extract", "--supernet", str(s_path), "--ranks", ranks,
+                                   "-o", str(tmp_path / "sub.safetensors")])
+    assert res.exit_code == 0, res.output
+    voc = hifilite.load_vocoder(tmp_path / "sub.safetensors")
+    assert list(voc.gen_config.stage_ranks) == front[0]["ranks"]
+    assert voc(torch.zeros(1, 80, 4) - 5).shape == (1, 4 * 256)
+    bad = CliRunner().invoke(app, ["compress", "extract", "--supernet", str(s_path), "--ranks", "a,b",
+                                   "-o", str(tmp_path / "x.safetensors")])
+    assert bad.exit_code != 0

@@ -93,3 +93,59 @@ def distil(
     result = train_gan(data_root=data, run_dir=out, gen_config=None, train_config=train, env=init_distributed(device),
                        resume=resume, teacher=teacher, student=made, console=console)
     console.print(f"distilled to step {result.state.step}: {out / 'generator.safetensors'}")
+
+
+@compress_app.command()
+def search(
+    supernet: Path = typer.Option(..., help="Trained supernet: a decomposed student checkpoint or run folder."),
+    data: Path = typer.Option(..., help="Corpus whose validation split gives the quality proxy."),
+    out: Path = typer.Option(..., "-o", "--out", help="Folder for pareto.json, pareto.png and study.db."),
+    teacher: str = typer.Option("lj-v1", help="Teacher the paths are compared with."),
+    trials: int = typer.Option(30, help="Total trials in the study (a resumed study runs the rest)."),
+    storage: Optional[str] = typer.Option(None, help="Optuna storage URL (default sqlite:///OUT/study.db)."),
+    study_name: str = typer.Option("hifilite-search", help="Study name inside the storage."),
+    max_rtf: Optional[float] = typer.Option(None, help="Real-time factor limit on 1 thread (0.02 = 50x real-time)."),
+    max_macs: Optional[float] = typer.Option(None, help="MACs per second of audio, at most."),
+    max_params: Optional[int] = typer.Option(None, help="Parameters, at most."),
+    utterances: int = typer.Option(8, help="Validation utterances for the quality proxy."),
+    seed: int = typer.Option(0),
+) -> None:
+    """Search the supernet for sub-students on the quality / measured-speed Pareto front."""
+    from ..compress.search import SearchLimits, run_search
+    from ..data.corpora import load_split
+    from ..vocoder.api import load_vocoder
+
+    sn = load_vocoder(supernet, for_training=False)
+    tv = load_vocoder(teacher)
+    utts = load_split(data, "val")[:utterances] or load_split(data, "test")[:utterances]
+    mels = [sn.mel(u.wav_path) for u in utts]
+    limits = SearchLimits(min_rtf=1.0 / max_rtf if max_rtf else None, max_macs=max_macs, max_params=max_params)
+    _, front = run_search(supernet=sn.generator, config=sn.gen_config, teacher=tv.generator, mels=mels,
+                          mel_config=sn.mel_config, out_dir=out, trials=trials, storage=storage,
+                          study_name=study_name, limits=limits, seed=seed)
+    for r in front:
+        console.print(f"ranks {tuple(r['ranks'])}: mel L1 {r['mel_l1']:.3f}, {r['rtf']:.1f}x real-time, "
+                      f"{r['params'] / 1e6:.2f} M params")
+    console.print(f"Pareto front: {out / 'pareto.json'}")
+
+
+@compress_app.command()
+def extract(
+    supernet: Path = typer.Option(..., help="Supernet checkpoint or run folder."),
+    ranks: str = typer.Option(..., help="Comma-separated rank per stage, e.g. 32,16,8,4."),
+    out: Path = typer.Option(..., "-o", "--out", help="Sub-student checkpoint (.safetensors)."),
+) -> None:
+    """Extract one supernet path as a standalone sub-student (loads with no supernet code)."""
+    from ..compress.supernet import extract as run_extract
+    from ..errors import ConfigError
+    from ..vocoder.api import load_vocoder
+    from ..vocoder.checkpoint import save_generator
+
+    try:
+        stage_ranks = tuple(int(r) for r in ranks.split(","))
+    except ValueError:
+        raise ConfigError(f"--ranks expects comma-separated integers, got {ranks!r}") from None
+    sn = load_vocoder(supernet)
+    sub, cfg = run_extract(sn.generator, sn.gen_config, stage_ranks)
+    save_generator(out, sub, cfg, sn.mel_config, extra={"supernet": str(supernet), "ranks": list(stage_ranks)})
+    console.print(f"{out}: {sum(p.numel() for p in sub.parameters()) / 1e6:.2f} M params, ranks {stage_ranks}")
