@@ -1,0 +1,393 @@
+"""Text front-end: English normalisation, sentence splitting, and espeak-ng phonemes -> Piper ids.
+
+The acoustic models are trained on corpora written by `hifilite.data.synth`, whose phoneme ids are
+Piper's: per sentence `^ _ p1 _ p2 _ ... $`, phonemes from espeak-ng (through the `espeakbridge`
+that piper-tts bundles, with its own espeak-ng data) decomposed into NFD code points, and ids from
+the voice's `phoneme_id_map`. `Phonemizer` reproduces exactly that, without loading the voice's
+ONNX model, so text at synthesis time gets the ids the model was trained on.
+
+Normalisation runs before espeak: espeak reads digits too, but not currency amounts, ordinals,
+years or abbreviations the way a listener expects, and its readings cannot be tested here.
+Numbers become words with `num2words` (US style: no "and" inside numbers).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from ..errors import HifiliteError
+
+BOS, EOS, PAD = "^", "$", "_"
+MAX_SENTENCE_CHARS = 300  # longer sentences are cut at clause punctuation, then at spaces
+
+
+class TextError(HifiliteError):
+    """Text that cannot be spoken: empty, no letters, or in a script the voice does not cover."""
+
+
+# ------------------------------------------------------------------------------- normalisation
+
+# Abbreviations whose expansion does not depend on context. "St." is "Saint" before a capitalised
+# name and "Street" after one; "Dr." is "Doctor" (before a name) or "Drive" (after one).
+_ABBREVIATIONS = {
+    "mr": "mister", "mrs": "missus", "ms": "miz", "prof": "professor", "sr": "senior",
+    "jr": "junior", "capt": "captain", "gen": "general", "lt": "lieutenant", "col": "colonel",
+    "sgt": "sergeant", "gov": "governor", "rev": "reverend", "hon": "honorable", "ave": "avenue",
+    "rd": "road", "blvd": "boulevard", "mt": "mount", "no": "number", "vs": "versus",
+    "etc": "et cetera", "approx": "approximately", "dept": "department", "est": "established",
+    "fig": "figure", "inc": "incorporated", "ltd": "limited", "co": "company", "corp": "corporation",
+    "jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june",
+    "jul": "july", "aug": "august", "sep": "september", "sept": "september", "oct": "october",
+    "nov": "november", "dec": "december", "mon": "monday", "tue": "tuesday", "wed": "wednesday",
+    "thu": "thursday", "fri": "friday", "sat": "saturday", "sun": "sunday",
+}
+_LETTER_ABBREVIATIONS = {"e.g.": "for example", "i.e.": "that is", "a.m.": "a m", "p.m.": "p m",
+                         "u.s.": "U S", "u.k.": "U K"}
+_UNITS = {"%": "percent", "km": "kilometers", "kg": "kilograms", "cm": "centimeters",
+          "mm": "millimeters", "mph": "miles per hour", "km/h": "kilometers per hour"}
+_CURRENCIES = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
+               "€": ("euro", "euros", "cent", "cents")}
+_SCALES = {"thousand", "million", "billion", "trillion"}
+
+
+def _num2words(value, **kwargs) -> str:
+    try:
+        from num2words import num2words
+    except ImportError:  # pragma: no cover - declared in the acoustic extra
+        raise HifiliteError("num2words is not installed: pip install 'hifilite[acoustic]'") from None
+    return num2words(value, lang="en", **kwargs)
+
+
+def cardinal(n: int | str) -> str:
+    """`105` -> "one hundred five" (US: no "and", no commas)."""
+    words = _num2words(int(n))
+    return words.replace(" and ", " ").replace(",", "")
+
+
+def ordinal(n: int | str) -> str:
+    return _num2words(int(n), to="ordinal").replace(" and ", " ").replace(",", "")
+
+
+def year(n: int | str) -> str:
+    """`1999` -> "nineteen ninety-nine", `2005` -> "two thousand five", `1905` -> "nineteen oh-five"."""
+    return _num2words(int(n), to="year").replace(" and ", " ").replace(",", "")
+
+
+def _decimal(text: str) -> str:
+    whole, _, frac = text.partition(".")
+    out = cardinal(whole or "0")
+    if frac:
+        out += " point " + " ".join(cardinal(d) for d in frac)
+    return out
+
+
+def _money(match: re.Match) -> str:
+    sym, amount, scale = match.group("sym"), match.group("amount").replace(",", ""), match.group("scale")
+    one, many, sub_one, sub_many = _CURRENCIES[sym]
+    if scale:  # "$2.5 million" -> "two point five million dollars"
+        return f"{_decimal(amount)} {scale.lower()} {many}"
+    whole, _, frac = amount.partition(".")
+    whole_n = int(whole or 0)
+    cents = int((frac + "00")[:2]) if frac else 0
+    parts = []
+    if whole_n or not cents:
+        parts.append(f"{cardinal(whole_n)} {one if whole_n == 1 else many}")
+    if cents:
+        parts.append(f"{cardinal(cents)} {sub_one if cents == 1 else sub_many}")
+    return " and ".join(parts)
+
+
+def _number(match: re.Match) -> str:
+    return number_words(match.group(0))
+
+
+def number_words(text: str) -> str:
+    """A number as written (`1,234`, `3.5`, `1999`) in words; four digits in 1100-2099 read as a year."""
+    plain = text.replace(",", "")
+    if "," not in text and "." not in text and len(text) == 4 and 1100 <= int(text) <= 2099 and not text.startswith("0"):
+        return year(text)
+    if "." in plain:
+        return _decimal(plain)
+    return cardinal(plain)
+
+
+_NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"  # 1,234.5 or 1234.5; a trailing comma is punctuation
+_ORDINAL_RE = re.compile(r"\b(\d+)(st|nd|rd|th)\b", re.IGNORECASE)
+_MONEY_RE = re.compile(
+    r"(?P<sym>[$£€])\s?(?P<amount>" + _NUM + r")(?:\s(?P<scale>thousand|million|billion|trillion)\b)?",
+    re.IGNORECASE)
+_PERCENT_RE = re.compile("(" + _NUM + r")\s?%")
+_TIME_RE = re.compile(r"\b(\d{1,2}):(\d{2})\b")
+_NUMBER_RE = re.compile(_NUM + r"|\.\d+")
+_DECADE_RE = re.compile(r"\b(\d{3}0)'?s\b")
+_RANGE_RE = re.compile(r"(\d)\s?[-–]\s?(\d)")
+_ABBREV_RE = re.compile(r"\b(" + "|".join(sorted(_ABBREVIATIONS, key=len, reverse=True)) + r")\.", re.IGNORECASE)
+_TITLE_RE = re.compile(r"\b(Dr|St)\.(?=\s+[A-Z])")
+_AFTER_NAME_RE = re.compile(r"(?<=[a-z] )(Dr|St)\.?(?=\W|$)")
+
+
+def _decade(match: re.Match) -> str:
+    words = year(match.group(1))
+    # "nineteen eighty" -> "nineteen eighties"; "two thousand" -> "two thousands"
+    if words.endswith("y"):
+        return words[:-1] + "ies"
+    return words + "s"
+
+
+def _time(match: re.Match) -> str:
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    if hours > 24 or minutes > 59:
+        return match.group(0)
+    if minutes == 0:
+        return f"{cardinal(hours)} o'clock" if hours <= 12 else f"{cardinal(hours)} hundred"
+    if minutes < 10:
+        return f"{cardinal(hours)} oh {cardinal(minutes)}"
+    return f"{cardinal(hours)} {cardinal(minutes)}"
+
+
+def _keep_case(word: str, like: str) -> str:
+    return word[0].upper() + word[1:] if like[:1].isupper() else word
+
+
+def normalize_text(text: str) -> str:
+    """English text as words espeak reads as a listener expects.
+
+    Handles currency (`$5.50`, `£3`, `$2.5 million`), percentages, times (`3:30`), ordinals
+    (`21st`), decades (`1990s`), years (a four-digit number in 1100-2099 without a comma), other
+    integers and decimals, ranges (`5-10` -> "five to ten"), common abbreviations (`Mr.`, `Dr.`,
+    `St.`, `e.g.`, month and weekday names, `etc.`), `&`, and unicode quotes and dashes.
+    Whitespace is collapsed.
+    """
+    text = unicodedata.normalize("NFC", text)
+    for a, b in (("“", '"'), ("”", '"'), ("‘", "'"), ("’", "'"), ("—", ", "), ("…", "...")):
+        text = text.replace(a, b)
+    for abbr, words in _LETTER_ABBREVIATIONS.items():
+        text = re.sub(re.escape(abbr), words, text, flags=re.IGNORECASE)
+    text = _TITLE_RE.sub(lambda m: {"Dr": "Doctor", "St": "Saint"}[m.group(1)], text)
+    text = _AFTER_NAME_RE.sub(lambda m: {"Dr": "Drive", "St": "Street"}[m.group(1)], text)
+    text = re.sub(r"\bDr\.", "Doctor", text)
+    text = re.sub(r"\bSt\.", "Saint", text)
+    text = _ABBREV_RE.sub(lambda m: _keep_case(_ABBREVIATIONS[m.group(1).lower()], m.group(1)), text)
+    text = text.replace("&", " and ")
+    text = _MONEY_RE.sub(_money, text)
+    text = _PERCENT_RE.sub(lambda m: f"{number_words(m.group(1))} percent", text)
+    text = _TIME_RE.sub(_time, text)
+    text = _DECADE_RE.sub(_decade, text)
+    text = _ORDINAL_RE.sub(lambda m: ordinal(m.group(1)), text)
+    text = _RANGE_RE.sub(r"\1 to \2", text)
+    text = _NUMBER_RE.sub(_number, text)
+    for unit, words in _UNITS.items():
+        text = re.sub(rf"(?<=[a-z]) ?{re.escape(unit)}\b", f" {words}", text)
+    return " ".join(text.split())
+
+
+# ---------------------------------------------------------------------------------- sentences
+
+_SENTENCE_END_RE = re.compile(r"([.!?][\"')\]]*)\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]:
+    """Sentences of (normalised) text, each at most `max_chars` long.
+
+    Splits after `.`, `!` or `?` (and closing quotes) followed by a capital or digit, and at blank
+    lines; a sentence longer than `max_chars` is cut at `,;:` and then at spaces.
+    """
+    out: list[str] = []
+    for para in re.split(r"\n\s*\n", text):
+        para = " ".join(para.split())
+        if not para:
+            continue
+        for sentence in _SENTENCE_END_RE.sub("\\1\n", para).split("\n"):
+            out.extend(_cut(sentence.strip(), max_chars))
+    return [s for s in out if s]
+
+
+_CUT_SEPARATORS = (r"(?<=[,;:])\s+", r"\s+")
+
+
+def _cut(sentence: str, max_chars: int, seps: tuple[str, ...] = _CUT_SEPARATORS) -> list[str]:
+    """Pieces of at most `max_chars`: greedily packed clauses, then words, then hard cuts."""
+    if len(sentence) <= max_chars:
+        return [sentence]
+    if not seps:
+        return [sentence[i:i + max_chars] for i in range(0, len(sentence), max_chars)]
+    packed: list[str] = []
+    for piece in re.split(seps[0], sentence):
+        if packed and len(packed[-1]) + 1 + len(piece) <= max_chars:
+            packed[-1] += " " + piece
+        else:
+            packed.append(piece)
+    return [q for p in packed for q in _cut(p, max_chars, seps[1:])]
+
+
+# -------------------------------------------------------------------------------- phonemes
+
+
+@dataclass(frozen=True)
+class Phonemized:
+    """One text as the model sees it: espeak phonemes per sentence and the Piper id sequence."""
+
+    text: str
+    phonemes: list[list[str]]
+    ids: list[int]
+
+
+_ESPEAK_LOCK = threading.Lock()
+_ESPEAK_READY: set[str] = set()
+
+
+def _espeak_clauses(voice: str, text: str) -> list[tuple[str, str, bool]]:
+    try:
+        from piper import espeakbridge
+        from piper.phonemize_espeak import ESPEAK_DATA_DIR
+    except ImportError:
+        raise HifiliteError("piper-tts is not installed: pip install 'hifilite[data]'") from None
+    with _ESPEAK_LOCK:
+        if not _ESPEAK_READY:
+            espeakbridge.initialize(str(ESPEAK_DATA_DIR))
+            _ESPEAK_READY.add("init")
+        espeakbridge.set_voice(voice)
+        return list(espeakbridge.get_phonemes(text))
+
+
+@dataclass
+class Phonemizer:
+    """English text -> Piper phoneme ids, the same as `PiperVoice.phonemize` + `phonemes_to_ids`.
+
+    `id_map` is the voice's `phoneme_id_map` (symbol -> list of ids), `espeak_voice` its espeak-ng
+    voice. Use `Phonemizer.for_voice()` for the bundled joe voice, or `from_dict` with what an
+    acoustic checkpoint stores.
+    """
+
+    id_map: Mapping[str, Sequence[int]]
+    espeak_voice: str = "en-us"
+    vowel_clusters: tuple[tuple[str, ...], ...] = ()
+    normalize: bool = True
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        missing = [s for s in (BOS, EOS, PAD) if s not in self.id_map]
+        if missing:
+            raise TextError(f"phoneme id map lacks the control symbol(s) {' '.join(missing)}")
+
+    @classmethod
+    def from_voice_config(cls, config: Mapping) -> "Phonemizer":
+        """From a Piper voice's `.onnx.json` contents."""
+        if config.get("phoneme_type", "espeak") != "espeak":
+            raise TextError(f"only espeak voices are supported, not {config.get('phoneme_type')!r}")
+        return cls(id_map={k: list(v) for k, v in config["phoneme_id_map"].items()},
+                   espeak_voice=config.get("espeak", {}).get("voice", "en-us"),
+                   vowel_clusters=tuple(tuple(c) for c in config.get("vowel_clusters", []) or []))
+
+    @classmethod
+    def for_voice(cls, voice: str | Path | None = None) -> "Phonemizer":
+        """The phonemiser of a Piper voice (default: the bundled joe voice the corpus uses)."""
+        from ..data.synth import resolve_voice
+
+        return cls.from_voice_config(resolve_voice(voice).config_dict())
+
+    def to_dict(self) -> dict:
+        return {"id_map": {k: list(v) for k, v in self.id_map.items()}, "espeak_voice": self.espeak_voice,
+                "vowel_clusters": [list(c) for c in self.vowel_clusters]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "Phonemizer":
+        return cls(id_map=data["id_map"], espeak_voice=data.get("espeak_voice", "en-us"),
+                   vowel_clusters=tuple(tuple(c) for c in data.get("vowel_clusters", [])))
+
+    @property
+    def num_symbols(self) -> int:
+        return 1 + max(i for ids in self.id_map.values() for i in ids)
+
+    def phonemes(self, text: str) -> list[list[str]]:
+        """espeak phonemes per sentence, as Piper builds them (NFD code points, punctuation kept,
+        a space after clause punctuation `, : ;`)."""
+        sentences: list[list[str]] = []
+        current: list[str] = []
+        for phon, terminator, end in _espeak_clauses(self.espeak_voice, text):
+            phon = re.sub(r"\([^)]+\)", "", phon) + terminator
+            if terminator in (",", ":", ";"):
+                phon += " "
+            current.extend(unicodedata.normalize("NFD", phon))
+            if end:
+                sentences.append(self._merge(current))
+                current = []
+        if current:
+            sentences.append(self._merge(current))
+        return [s for s in sentences if s]
+
+    def _merge(self, phones: list[str]) -> list[str]:
+        if not self.vowel_clusters:
+            return phones
+        clusters = set(self.vowel_clusters)
+        longest = max(len(c) for c in clusters)
+        out, i = [], 0
+        while i < len(phones):
+            for n in range(min(longest, len(phones) - i), 1, -1):
+                if tuple(phones[i:i + n]) in clusters:
+                    out.append("".join(phones[i:i + n]))
+                    i += n
+                    break
+            else:
+                out.append(phones[i])
+                i += 1
+        return out
+
+    def ids(self, phonemes: Sequence[str]) -> list[int]:
+        """`^ _ p1 _ p2 _ ... $` for one sentence; TextError on a symbol the map lacks."""
+        unknown = sorted({p for p in phonemes if p not in self.id_map})
+        if unknown:
+            raise TextError(f"phoneme(s) {' '.join(repr(u) for u in unknown)} are not in the voice's symbol table")
+        pad = list(self.id_map[PAD])
+        out = list(self.id_map[BOS]) + pad
+        for p in phonemes:
+            out += list(self.id_map[p]) + pad
+        return out + list(self.id_map[EOS])
+
+    def __call__(self, text: str) -> Phonemized:
+        """Normalise (if `normalize`) and phonemise `text`; all its sentences in one id sequence,
+        exactly as a corpus utterance was built."""
+        original = text
+        text = check_text(normalize_text(text) if self.normalize else text)
+        phonemes = self.phonemes(text)
+        if not any(p.strip() for s in phonemes for p in s if p not in ".,!?;:'\"-()"):
+            raise TextError(f"text has nothing to speak: {original!r}")
+        ids: list[int] = []
+        for sentence in phonemes:
+            ids.extend(self.ids(sentence))
+        return Phonemized(text=text, phonemes=phonemes, ids=ids)
+
+
+def check_text(text: str) -> str:
+    """`text` stripped, or TextError if it is empty, has no letters, or uses a non-Latin script."""
+    text = " ".join(str(text).split())
+    if not text:
+        raise TextError("text is empty")
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        raise TextError(f"text has no words to speak: {text!r}")
+    foreign = sorted({c for c in letters if not unicodedata.name(c, "").startswith("LATIN")})
+    if foreign:
+        shown = "".join(foreign[:8])
+        raise TextError(f"text uses characters the English voice cannot read: {shown!r}")
+    return text
+
+
+@lru_cache(maxsize=4)
+def default_phonemizer() -> Phonemizer:
+    return Phonemizer.for_voice(None)
+
+
+def load_id_map(path: str | Path) -> Phonemizer:
+    """Phonemizer from a corpus.json (`phoneme_id_map`) or a Piper `.onnx.json`."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if "espeak" in data:
+        return Phonemizer.from_voice_config(data)
+    return Phonemizer(id_map=data["phoneme_id_map"])
