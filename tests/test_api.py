@@ -35,6 +35,16 @@ def test_chunked_equals_whole(v3, chunk):
     assert (chunked - whole).abs().max() <= 1e-4
 
 
+@pytest.mark.parametrize("chunk", [5, 33])
+def test_chunked_equals_whole_with_istft_head(chunk):
+    torch.manual_seed(2)
+    voc = hifilite.load_vocoder("lite")
+    mel = torch.randn(1, 80, 90) * 2 - 6
+    whole, chunked = voc.infer(mel, None), voc.infer(mel, chunk)
+    assert chunked.shape == whole.shape == (1, 90 * 256)
+    assert (chunked - whole).abs().max() <= 1e-4
+
+
 def test_call_accepts_2d_and_numpy(v3):
     mel = np.random.default_rng(0).normal(-5, 2, (80, 9)).astype(np.float32)
     out = v3(mel)

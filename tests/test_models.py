@@ -55,9 +55,10 @@ def test_return_features_gives_each_stage():
     assert y.shape == (1, 1, 1280)
 
 
-def test_receptive_field_is_an_upper_bound():
+@pytest.mark.parametrize("preset", ["v3", "lite"])
+def test_receptive_field_is_an_upper_bound(preset):
     """Changing a mel frame further away than the reported context never changes the output."""
-    gen = Generator(**to_dict(GENERATOR_PRESETS["v3"])).eval().remove_weight_norm()
+    gen = Generator(**to_dict(GENERATOR_PRESETS[preset])).eval().remove_weight_norm()
     ctx = gen.receptive_field_frames()
     mel = torch.randn(1, 80, 2 * ctx + 12)
     mel2 = mel.clone()
@@ -106,3 +107,40 @@ def test_spectral_losses_zero_on_identity_and_grow_with_noise():
     small, big = y + 0.01 * torch.randn_like(y), y + 0.1 * torch.randn_like(y)
     assert 0 < mel_l1(small, y) < mel_l1(big, y)
     assert 0 < mr(small, y) < mr(big, y)
+
+
+def test_istft_head_is_the_inverse_stft():
+    """The transposed-conv head equals torch.istft of the same magnitude/phase (centre convention,
+    offset by the symmetric trim), away from the edges where the envelopes differ."""
+    from hifilite.vocoder.generator import ISTFTHead
+
+    torch.manual_seed(0)
+    head = ISTFTHead(16, 4)
+    x = torch.randn(2, 18, 40)
+    y = head(x)
+    assert y.shape == (2, 1, 160)
+    spec = torch.polar(torch.exp(x[:, :9]), torch.pi * torch.sin(x[:, 9:]))
+    ref = torch.istft(spec, 16, 4, 16, torch.hann_window(16), center=True)  # (T - 1) * hop samples
+    offset = (16 // 2) - (16 - 4) // 2  # our output starts 2 samples before the centred one
+    assert (y[:, 0, offset:offset + ref.shape[-1] - 8] - ref[:, :-8]).abs().max() < 1e-5
+
+
+def test_lite_preset_shape_size_and_backward():
+    cfg = GENERATOR_PRESETS["lite"]
+    assert cfg.hop_length == 256
+    gen = Generator(**to_dict(cfg))
+    y, feats = gen(torch.randn(2, 80, 9), return_features=True)
+    assert y.shape == (2, 1, 9 * 256) and len(feats) == 2
+    y.square().mean().backward()
+    assert all(p.grad is not None for p in gen.parameters())
+    assert sum(p.numel() for p in gen.remove_weight_norm().parameters()) < 1_000_000
+
+
+def test_istft_config_errors():
+    from hifilite.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="istft_n_fft"):
+        GeneratorConfig(upsample_rates=(8, 8), upsample_kernel_sizes=(16, 16), upsample_initial_channel=128,
+                        istft_n_fft=15, istft_hop=4)
+    with pytest.raises(ConfigError, match="iSTFT head"):
+        GeneratorConfig(istft_hop=4)

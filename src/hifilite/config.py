@@ -49,6 +49,8 @@ class GeneratorConfig:
     resblock_conv: str = "full"  # "full" | "lowrank" | "separable" (students)
     resblock_rank: int = 0  # lowrank: inner channels; separable: depth multiplier; 0 = exact
     stage_ranks: tuple[int, ...] = ()  # per upsampling stage, overrides resblock_rank (searched students)
+    istft_n_fft: int = 0  # > 0: iSTFT output head (n_fft + 2 channels -> overlap-add) after the last stage
+    istft_hop: int = 1  # the head's hop; hop_length = prod(upsample_rates) * istft_hop
 
     def __post_init__(self) -> None:
         if self.resblock_conv not in ("full", "lowrank", "separable"):
@@ -66,12 +68,18 @@ class GeneratorConfig:
         for u, k in zip(self.upsample_rates, self.upsample_kernel_sizes):
             if (k - u) % 2:
                 raise ConfigError(f"upsample kernel {k} and rate {u} must differ by an even number")
+        if self.istft_n_fft and (self.istft_n_fft % 2 or not 1 <= self.istft_hop <= self.istft_n_fft
+                                 or (self.istft_n_fft - self.istft_hop) % 2):
+            raise ConfigError(f"istft_n_fft {self.istft_n_fft} must be even, >= istft_hop {self.istft_hop}, "
+                              "and differ from it by an even number")
+        if not self.istft_n_fft and self.istft_hop != 1:
+            raise ConfigError("istft_hop needs an iSTFT head (istft_n_fft > 0)")
         if self.upsample_initial_channel % (2 ** len(self.upsample_rates)):
             raise ConfigError("upsample_initial_channel must halve cleanly at every stage")
 
     @property
     def hop_length(self) -> int:
-        out = 1
+        out = self.istft_hop
         for u in self.upsample_rates:
             out *= u
         return out
@@ -87,6 +95,18 @@ GENERATOR_PRESETS: dict[str, GeneratorConfig] = {
         resblock="2",
         resblock_kernel_sizes=(3, 5, 7),
         resblock_dilation_sizes=((1, 2), (2, 6), (3, 12)),
+    ),
+    # Fast students: two upsampling stages at V2/V3 widths, then an iSTFT head (n_fft 16, hop 4)
+    # instead of the last two stages. The resblocks are V3's (one conv per dilation).
+    "lite": GeneratorConfig(
+        upsample_initial_channel=128,
+        upsample_rates=(8, 8),
+        upsample_kernel_sizes=(16, 16),
+        resblock="2",
+        resblock_kernel_sizes=(3, 5, 7),
+        resblock_dilation_sizes=((1, 2), (2, 6), (3, 12)),
+        istft_n_fft=16,
+        istft_hop=4,
     ),
 }
 

@@ -64,7 +64,7 @@ def train(
         ..., "--out", help="Run folder: checkpoints, logs, config.json, generator.safetensors."
     ),
     preset: Optional[str] = typer.Option(
-        None, "--preset", help="Generator preset: v1, v2 or v3 (default v1)."
+        None, "--preset", help="Generator preset: v1, v2, v3 or lite (default v1)."
     ),
     generator: Optional[Path] = typer.Option(
         None, "--generator", help="YAML/JSON of generator arguments."

@@ -6,9 +6,11 @@ then the generator with
     total_G = sum(loss_weights[name] * term[name])   for name in mel/loss, adv/gen, adv/feat
 
 where `mel/loss` is the L1 between log-mels computed with fmax = Nyquist (`MelConfig.loss_variant`)
-and the adversarial and feature-matching terms sum over MPD and MSD. Terms without a weight are
-still computed and logged, with weight 0, except that the discriminators are skipped entirely when
-both adversarial weights are 0 (pure distillation).
+and the adversarial and feature-matching terms sum over MPD and MSD. `stft/loss` (multi-resolution
+STFT distance to the recording, off by default) helps students without adversarial training, such
+as iSTFT-head students on a CPU budget. Terms without a weight are still computed and logged, with
+weight 0, except that the discriminators are skipped entirely when both adversarial weights are 0
+(pure distillation) and `stft/loss` is only computed when weighted.
 
 Knowledge distillation is the same task with a frozen `teacher` generator and three more terms:
 `distil/mel` (mel L1 to the teacher's waveform), `distil/stft` (multi-resolution STFT distance to
@@ -37,7 +39,7 @@ from ..vocoder.losses import MelL1Loss, MultiResolutionSTFTLoss, discriminator_l
 from .distributed import DistEnv, unwrap
 from .loop import RESUMABLE_KEYS, FitResult, Task, TaskContext, Validation, fit
 
-TERMS = ("mel/loss", "adv/gen", "adv/feat", "distil/mel", "distil/stft", "distil/feat")
+TERMS = ("mel/loss", "stft/loss", "adv/gen", "adv/feat", "distil/mel", "distil/stft", "distil/feat")
 DISTIL_TERMS = ("distil/mel", "distil/stft", "distil/feat")
 ADV_TERMS = ("adv/gen", "adv/feat")
 EXPORT_NAME = "generator.safetensors"
@@ -136,7 +138,7 @@ class GanVocoderTask(Task):
         betas = (cfg.adam_b1, cfg.adam_b2)
         if self.teacher is not None:
             self.teacher = self.teacher.to(dev)
-            self.mrstft = MultiResolutionSTFTLoss().to(dev)
+        self.mrstft = MultiResolutionSTFTLoss().to(dev)
         self.projections = ctx.wrap(self.projections.to(dev)) if len(self.projections) else self.projections
         self.optim_g = torch.optim.AdamW(
             itertools.chain(self.generator.parameters(), self.projections.parameters()), cfg.learning_rate, betas=betas
@@ -180,6 +182,8 @@ class GanVocoderTask(Task):
         # weight gradients are spent on them here.
         self.optim_g.zero_grad(set_to_none=True)
         terms = {"mel/loss": self.mel_loss(y_hat, y)}
+        if self.weights["stft/loss"]:
+            terms["stft/loss"] = self.mrstft(y_hat, y)
         if self.teacher is not None:
             with torch.no_grad():
                 t_hat, t_feats = self.teacher(mel, return_features=True)

@@ -138,6 +138,45 @@ class ResBlock2(nn.Module):
         return sum(c.dilation[0] * (c.kernel_size[0] - 1) // 2 for c in self.convs)
 
 
+class ISTFTHead(nn.Module):
+    """Log-magnitude and phase channels (B, n_fft + 2, T) -> waveform (B, 1, T * hop) by inverse STFT.
+
+    The iSTFT output head (iSTFTNet) replaces the last upsampling stages: the network stops at
+    1/hop of the sample rate and predicts one short STFT frame per step. The inverse real DFT,
+    Hann synthesis window and overlap-add are one fixed transposed convolution, divided by the
+    window's squared overlap-add envelope, so the head exports to ONNX and chunks exactly like the
+    rest of the generator. Phase is `pi * sin(x)`, so every angle is reachable and the map is smooth.
+    """
+
+    def __init__(self, n_fft: int, hop: int) -> None:
+        super().__init__()
+        if n_fft < 2 or n_fft % 2 or hop < 1 or hop > n_fft or (n_fft - hop) % 2:
+            raise ValueError(f"iSTFT head needs an even n_fft >= hop with n_fft - hop even, got {n_fft}/{hop}")
+        self.n_fft, self.hop, self.bins = n_fft, hop, n_fft // 2 + 1
+        window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)
+        n = torch.arange(n_fft, dtype=torch.float64)
+        k = torch.arange(self.bins, dtype=torch.float64)
+        angle = 2 * torch.pi * k[:, None] * n[None] / n_fft
+        scale = torch.full((self.bins, 1), 2.0 / n_fft, dtype=torch.float64)
+        scale[0] = scale[-1] = 1.0 / n_fft  # DC and Nyquist appear once in the real spectrum
+        basis = torch.cat([scale * torch.cos(angle), -scale * torch.sin(angle)]) * window
+        self.register_buffer("basis", basis.unsqueeze(1).float(), persistent=False)  # (2 * bins, 1, n_fft)
+        self.register_buffer("window_sq", (window**2).view(1, 1, n_fft).float(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mag = torch.exp(x[:, : self.bins].clamp(max=8.0))
+        phase = torch.pi * torch.sin(x[:, self.bins:])
+        spec = torch.cat([mag * torch.cos(phase), mag * torch.sin(phase)], dim=1)
+        y = F.conv_transpose1d(spec, self.basis, stride=self.hop)
+        env = F.conv_transpose1d(torch.ones_like(x[:, :1]), self.window_sq, stride=self.hop)
+        start, length = (self.n_fft - self.hop) // 2, x.shape[-1] * self.hop
+        return y[..., start:start + length] / env[..., start:start + length].clamp(min=1e-8)
+
+    def context(self) -> int:
+        """One-sided context of an output sample, in input steps."""
+        return -(-self.n_fft // self.hop)
+
+
 class Generator(nn.Module):
     """Mel (B, in_channels, frames) -> waveform (B, 1, frames * prod(upsample_rates)) in [-1, 1].
 
@@ -158,11 +197,14 @@ class Generator(nn.Module):
         resblock_conv: str = "full",
         resblock_rank: int = 0,
         stage_ranks: Sequence[int] = (),
+        istft_n_fft: int = 0,
+        istft_hop: int = 1,
     ) -> None:
         super().__init__()
         self.num_kernels = len(resblock_kernel_sizes)
         self.num_upsamples = len(upsample_rates)
         self.upsample_rates = tuple(upsample_rates)
+        self.istft = ISTFTHead(istft_n_fft, istft_hop) if istft_n_fft else None
         self.conv_pre = weight_norm(nn.Conv1d(in_channels, upsample_initial_channel, 7, 1, padding=3))
         block = ResBlock1 if str(resblock) == "1" else ResBlock2
 
@@ -177,13 +219,14 @@ class Generator(nn.Module):
             ch = upsample_initial_channel // (2 ** (i + 1))
             for k, d in zip(resblock_kernel_sizes, resblock_dilation_sizes):
                 self.resblocks.append(block(ch, k, d, resblock_conv, stage_ranks[i] if stage_ranks else resblock_rank))
-        self.conv_post = weight_norm(nn.Conv1d(ch, 1, 7, 1, padding=3))
+        post_channels = istft_n_fft + 2 if istft_n_fft else 1
+        self.conv_post = weight_norm(nn.Conv1d(ch, post_channels, 7, 1, padding=3))
         self.ups.apply(init_weights)
         self.conv_post.apply(init_weights)
 
     @property
     def hop_length(self) -> int:
-        out = 1
+        out = self.istft.hop if self.istft is not None else 1
         for u in self.upsample_rates:
             out *= u
         return out
@@ -205,7 +248,8 @@ class Generator(nn.Module):
             if return_features:
                 feats.append(x)
         # The official code uses the default slope (0.01) here, not LRELU_SLOPE.
-        x = torch.tanh(self.conv_post(F.leaky_relu(x)))
+        x = self.conv_post(F.leaky_relu(x))
+        x = self.istft(x) if self.istft is not None else torch.tanh(x)
         return (x, feats) if return_features else x
 
     def remove_weight_norm(self) -> "Generator":
@@ -231,5 +275,8 @@ class Generator(nn.Module):
             rf = max(rb.receptive_field() for rb in
                      self.resblocks[i * self.num_kernels:(i + 1) * self.num_kernels])
             total += rf * (self.hop_length // hop)
-        total += 3  # conv_post
+        step = self.istft.hop if self.istft is not None else 1  # output samples per conv_post step
+        total += 3 * step  # conv_post
+        if self.istft is not None:
+            total += self.istft.context() * step
         return -(-total // self.hop_length) + 1
