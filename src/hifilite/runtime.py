@@ -1,0 +1,212 @@
+"""Torch-free inference of an exported vocoder: numpy + ONNX Runtime + soundfile + librosa's mel basis.
+
+    from hifilite.runtime import OnnxVocoder
+    voc = OnnxVocoder("lj-v1.onnx")          # reads lj-v1.json beside it (`hifilite export`)
+    mel = voc.mel("speech.wav")              # (1, n_mels, frames) float32, same as hifilite.audio
+    audio = voc(mel)                         # (1, frames * hop) float32
+    for piece in voc.stream(mel_chunks):     # streaming; the pieces concatenate to `voc(mel)`
+        ...
+
+`pip install "hifilite[runtime]"` is enough: nothing on this path imports torch.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from .audio import load_audio
+from .deploy.sidecar import LOG_CLAMP_MIN, MAGNITUDE_EPS, read_sidecar, sidecar_path
+from .deploy.streaming import MelStreamer
+from .errors import AudioError, ConfigError, DataError, ModelNotFoundError
+
+DEFAULT_CHUNK_FRAMES = 1024
+_BLOCK_FRAMES = 2048  # STFT frames per block, so a long file never holds all frames at once
+
+
+class LogMel:
+    """numpy port of `hifilite.audio.MelSpectrogram` (the official HiFi-GAN front-end).
+
+    Reflect-pad (n_fft - hop) / 2 on both sides, frames every `hop` samples without centring,
+    periodic Hann window of `win_length` centred in `n_fft`, magnitude sqrt(re^2 + im^2 + 1e-9),
+    librosa slaney mel basis, log(max(x, 1e-5)). Input (T,) or (B, T); output (B, n_mels, T // hop).
+    """
+
+    def __init__(self, sample_rate: int = 22050, n_fft: int = 1024, hop_length: int = 256,
+                 win_length: int = 1024, n_mels: int = 80, fmin: float = 0.0,
+                 fmax: float | None = 8000.0, clamp_min: float = LOG_CLAMP_MIN) -> None:
+        import librosa.filters
+
+        if win_length > n_fft:
+            raise ConfigError(f"win_length ({win_length}) must be <= n_fft ({n_fft})")
+        if (n_fft - hop_length) % 2:
+            raise ConfigError("n_fft - hop_length must be even for symmetric padding")
+        self.sample_rate, self.n_fft, self.hop_length = sample_rate, n_fft, hop_length
+        self.win_length, self.n_mels, self.clamp_min = win_length, n_mels, clamp_min
+        self.mel_basis = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin,
+                                             fmax=fmax).astype(np.float64)
+        n = np.arange(win_length)
+        hann = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / win_length)  # periodic, as torch.hann_window
+        left = (n_fft - win_length) // 2
+        self.window = np.zeros(n_fft, dtype=np.float64)
+        self.window[left:left + win_length] = hann
+
+    @property
+    def pad(self) -> int:
+        return (self.n_fft - self.hop_length) // 2
+
+    def _frames(self, wav: np.ndarray) -> tuple[np.ndarray, int]:
+        wav = np.asarray(wav, dtype=np.float32)  # the torch path sees float32 samples too
+        if wav.ndim == 1:
+            wav = wav[None]
+        if wav.ndim != 2:
+            raise AudioError(f"expected audio of shape (T,) or (B, T), got {wav.shape}")
+        if wav.shape[-1] <= self.pad:
+            raise AudioError(f"audio too short: {wav.shape[-1]} samples (the front-end needs > {self.pad})")
+        x = np.pad(wav, ((0, 0), (self.pad, self.pad)), mode="reflect")
+        frames = 1 + (x.shape[-1] - self.n_fft) // self.hop_length
+        view = np.lib.stride_tricks.sliding_window_view(x, self.n_fft, axis=-1)[:, ::self.hop_length]
+        return view[:, :frames], frames
+
+    def _magnitude_blocks(self, view: np.ndarray, frames: int):
+        """(start, |STFT| (B, n_fft // 2 + 1, block) float64) over blocks of frames.
+
+        float64: the log amplifies the relative rounding error of near-silent bins, and two float32
+        implementations (this and torch's) would each be ~1e-4 off there.
+        """
+        for s in range(0, frames, _BLOCK_FRAMES):
+            spec = np.fft.rfft(view[:, s:s + _BLOCK_FRAMES] * self.window, axis=-1)
+            yield s, np.sqrt(spec.real**2 + spec.imag**2 + MAGNITUDE_EPS).transpose(0, 2, 1)
+
+    def magnitude(self, wav: np.ndarray) -> np.ndarray:
+        """Linear STFT magnitude (B, n_fft // 2 + 1, frames), float64."""
+        view, frames = self._frames(wav)
+        out = np.empty((view.shape[0], self.n_fft // 2 + 1, frames), dtype=np.float64)
+        for s, mag in self._magnitude_blocks(view, frames):
+            out[:, :, s:s + mag.shape[-1]] = mag
+        return out
+
+    def __call__(self, wav: np.ndarray) -> np.ndarray:
+        """(T,) or (B, T) float waveform -> (B, n_mels, frames) float32 log-mel."""
+        view, frames = self._frames(wav)
+        out = np.empty((view.shape[0], self.n_mels, frames), dtype=np.float32)
+        for s, mag in self._magnitude_blocks(view, frames):
+            mel = np.matmul(self.mel_basis, mag)
+            out[:, :, s:s + mag.shape[-1]] = np.log(np.maximum(mel, self.clamp_min))
+        return out
+
+
+def session(model_path: str | os.PathLike, threads: int | None = None):
+    """An ONNX Runtime CPU session; `threads` pins the intra-op pool (None: ONNX Runtime's default)."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    if threads:
+        so.intra_op_num_threads = int(threads)
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        return ort.InferenceSession(str(model_path), so, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types for invalid models
+        reason = " ".join(str(exc).split())[:300]
+        raise ModelNotFoundError(f"{model_path}: ONNX Runtime cannot load it ({reason})") from None
+
+
+class OnnxVocoder:
+    """An exported vocoder (`.onnx` + sidecar JSON) with the mel front-end it was trained on."""
+
+    def __init__(self, model_path: str | os.PathLike, sidecar: str | os.PathLike | None = None,
+                 threads: int | None = None) -> None:
+        model_path = Path(model_path)
+        if not model_path.is_file():
+            raise ModelNotFoundError(f"{model_path}: no such ONNX file")
+        self.meta: dict[str, Any] = read_sidecar(sidecar or sidecar_path(model_path))
+        self.path = model_path
+        self.session = session(model_path, threads)
+        names = [i.name for i in self.session.get_inputs()], [o.name for o in self.session.get_outputs()]
+        if names != ([self.meta["input"]], [self.meta["output"]]):
+            raise ConfigError(f"{model_path}: graph inputs/outputs {names} do not match the sidecar "
+                              f"({self.meta['input']} -> {self.meta['output']})")
+        self.mel_config = dict(self.meta["mel"])
+        self.mel_fn = LogMel(**self.mel_config, clamp_min=self.meta.get("log_clamp_min", LOG_CLAMP_MIN))
+        self.context = int(self.meta["receptive_field_frames"])
+        self.name = self.meta.get("name") or model_path.stem
+        self.chunk_frames = DEFAULT_CHUNK_FRAMES
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.meta["sample_rate"])
+
+    @property
+    def hop_length(self) -> int:
+        return int(self.meta["hop_length"])
+
+    @property
+    def n_mels(self) -> int:
+        return int(self.meta["n_mels"])
+
+    def mel(self, audio: str | os.PathLike | np.ndarray) -> np.ndarray:
+        """Log-mel (1, n_mels, frames) of a file (resampled, mixed to mono) or of a waveform
+        (T,) / (1, T) already at `sample_rate`."""
+        if isinstance(audio, (str, os.PathLike)):
+            audio, _ = load_audio(audio, self.sample_rate)
+        wav = np.asarray(audio, dtype=np.float32)
+        if wav.ndim == 2 and wav.shape[0] == 1:
+            wav = wav[0]
+        if wav.ndim != 1:
+            raise AudioError(f"expected mono audio of shape (T,) or (1, T), got {wav.shape}")
+        if wav.size < self.hop_length:
+            raise AudioError(f"audio too short: {wav.size} samples (< one hop of {self.hop_length})")
+        if not np.isfinite(wav).all():
+            raise AudioError("audio contains NaN or infinite samples")
+        return self.mel_fn(wav)
+
+    def check_mel(self, mel: np.ndarray, allow_empty: bool = False) -> np.ndarray:
+        mel = np.asarray(mel, dtype=np.float32)
+        if mel.ndim == 2:
+            mel = mel[None]
+        if mel.ndim != 3 or mel.shape[1] != self.n_mels:
+            raise DataError(f"expected a mel of shape (1, {self.n_mels}, frames), got {mel.shape}")
+        if mel.shape[-1] == 0 and not allow_empty:
+            raise DataError("mel has zero frames")
+        if not np.isfinite(mel).all():
+            raise DataError("mel contains NaN or infinite values")
+        return np.ascontiguousarray(mel)
+
+    def run(self, mel: np.ndarray) -> np.ndarray:
+        """One ONNX Runtime call: (B, n_mels, frames) -> (B, frames * hop), no checks, no chunking."""
+        return self.session.run([self.meta["output"]], {self.meta["input"]: mel})[0]
+
+    def __call__(self, mel: np.ndarray) -> np.ndarray:
+        return self.infer(mel, self.chunk_frames)
+
+    def infer(self, mel: np.ndarray, chunk_frames: int | None = None) -> np.ndarray:
+        """(B, n_mels, frames) or (n_mels, frames) -> (B, frames * hop); with `chunk_frames`, at most
+        that many new frames per call plus receptive-field context (bounded memory, same result)."""
+        mel = self.check_mel(mel)
+        if not chunk_frames or mel.shape[-1] <= chunk_frames + 2 * self.context:
+            return self.run(mel)
+        return np.concatenate(list(self.stream([mel], max_frames=chunk_frames)), axis=-1)
+
+    def stream(self, mel_chunks: Iterable[np.ndarray], max_frames: int | None = None) -> Iterator[np.ndarray]:
+        """Yield audio (B, samples) as soon as it is final; the pieces concatenate to `infer(whole mel)`.
+
+        Each chunk is (B, n_mels, f) or (n_mels, f) with any f >= 0. Output for a frame is
+        produced once `receptive_field_frames` frames after it have arrived (or the stream ends).
+        """
+        streamer = MelStreamer(self.run, self.context, self.hop_length, np.concatenate,
+                               max_frames=max_frames or self.chunk_frames)
+        for chunk in mel_chunks:
+            yield from streamer.push(self.check_mel(chunk, allow_empty=True))
+        yield from streamer.finish()
+
+
+def load(model_path: str | os.PathLike, threads: int | None = None) -> OnnxVocoder:
+    return OnnxVocoder(model_path, threads=threads)
+
+
+__all__ = ["LogMel", "OnnxVocoder", "load", "session"]
