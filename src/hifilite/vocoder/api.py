@@ -116,6 +116,30 @@ class Vocoder(nn.Module):
             pieces.append(y[:, (start - a) * hop:(end - a) * hop])
         return torch.cat(pieces, dim=-1)
 
+    def stream(self, mel_chunks, max_frames: int | None = None):
+        """Yield audio (B, samples) chunk by chunk as it becomes final; the pieces concatenate to
+        `infer(whole mel)` (<= 1e-4 in fp32) for any chunk sizes, including 1 frame.
+
+        `mel_chunks` is any iterable of (B, n_mels, f) or (n_mels, f) tensors/arrays, f >= 0. A
+        frame's audio is produced once `receptive_field_frames()` frames after it have arrived, or
+        at the end of the stream; only that context is kept and recomputed (see
+        `hifilite.deploy.streaming`). `max_frames` (default `chunk_frames`) bounds one call.
+        """
+        from ..deploy.streaming import MelStreamer
+
+        def run(window: torch.Tensor) -> torch.Tensor:
+            with torch.inference_mode():
+                return self.generator(window).squeeze(1)
+
+        streamer = MelStreamer(run, self.generator.receptive_field_frames(), self.hop_length, torch.cat,
+                               max_frames=max_frames or self.chunk_frames)
+        for chunk in mel_chunks:
+            chunk = torch.as_tensor(chunk, dtype=torch.float32)
+            if chunk.shape[-1] == 0:
+                continue
+            yield from streamer.push(self._check_mel(chunk))
+        yield from streamer.finish()
+
     def save(self, path: str | os.PathLike, extra: dict | None = None) -> Path:
         """Write the generator in our self-describing safetensors format."""
         return save_generator(path, self.generator, self.gen_config, self.mel_config, extra)
