@@ -36,13 +36,14 @@ LJ_ROWS = {
 }
 
 
-def make_ljspeech(root: Path, *, missing: tuple[str, ...] = ()) -> Path:
-    """LJSpeech layout; ids listed in `missing` get a metadata row but no wav."""
+def make_ljspeech(root: Path, *, missing: tuple[str, ...] = (), seconds: float = 0.1) -> Path:
+    """LJSpeech layout; ids listed in `missing` get a metadata row but no wav; clip i lasts
+    `seconds` + 0.05 i."""
     lines = []
     for i, (uid, (raw, norm)) in enumerate(LJ_ROWS.items()):
         lines.append(f"{uid}|{raw}" + (f"|{norm}" if norm is not None else ""))
         if uid not in missing:
-            write_audio(root / "wavs" / f"{uid}.wav", seconds=0.1 + 0.05 * i, seed=i)
+            write_audio(root / "wavs" / f"{uid}.wav", seconds=seconds + 0.05 * i, seed=i)
     (root / "metadata.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
 

@@ -92,3 +92,53 @@ def test_compress_distil_cli_end_to_end(tmp_path):
     bad = CliRunner().invoke(app, ["compress", "distil", "--data", str(corpus), "-o", str(tmp_path / "r2"),
                                    "--teacher", str(teacher_path), "--weight", "distil/mel"])
     assert bad.exit_code != 0 and "NAME=VALUE" in str(bad.exception)
+
+
+def test_teacher_cache_aligns_with_the_recording_and_feeds_distillation(tmp_path):
+    """The cache holds the teacher's output for the mel the student sees; windows of mel, recording
+    and teacher output are cut at the same frame; distillation reads it instead of the teacher."""
+    import numpy as np
+
+    from hifilite.compress.cache import build_teacher_cache, peak_normalise
+    from hifilite.data.corpora import load_split
+    from hifilite.data.dataset import VocoderDataset
+    from hifilite.vocoder.api import load_vocoder
+    from hifilite.vocoder.checkpoint import save_generator
+
+    from fixtures_corpora import make_ljspeech
+
+    torch.manual_seed(0)
+    teacher_path = save_generator(tmp_path / "t.safetensors", Generator(**to_dict(TEACHER)).eval().remove_weight_norm(),
+                                  TEACHER, MelConfig())
+    corpus = make_ljspeech(tmp_path / "lj", seconds=0.5)
+    utts = load_split(corpus, "train")
+    cache = build_teacher_cache(str(teacher_path), utts, tmp_path / "cache", progress=False)
+    stamp = {p: p.stat().st_mtime_ns for p in cache.glob("*.npy")}
+    build_teacher_cache(str(teacher_path), utts, cache, progress=False)  # resumes: nothing redone
+    assert {p: p.stat().st_mtime_ns for p in cache.glob("*.npy")} == stamp and len(stamp) == 2 * len(utts)
+
+    voc = load_vocoder(teacher_path)
+    ds = VocoderDataset(utts, mel=MelConfig(), segment_size=6144, teacher_cache=cache, seed=3)
+    item = ds[(0, 0)]
+    assert item["mel"].shape == (80, 24) and item["audio"].shape == item["teacher"].shape == (6144,)
+    # the teacher window is the teacher's output for that mel window (inside its receptive field)
+    with torch.no_grad():
+        direct = voc.generator(item["mel"][None])[0, 0]
+    ctx = voc.generator.receptive_field_frames() * 256
+    assert 6144 > 2 * ctx
+    assert (direct[ctx:-ctx] - item["teacher"][ctx:-ctx]).abs().max() < 1e-4
+    # ... and the recording window is the normalised recording at the same place
+    from hifilite.audio import load_audio
+
+    rec = peak_normalise(load_audio(utts[0].wav_path, 22050)[0])
+    assert len(rec) > 6144
+    start = int(np.argmin([np.abs(rec[s:s + 6144] - item["audio"].numpy()).sum() for s in range(0, len(rec) - 6144, 256)]))
+    assert np.abs(rec[start * 256:start * 256 + 6144] - item["audio"].numpy()).max() < 1e-6
+
+    task = _task(Generator(**to_dict(TEACHER)), TEACHER, voc.generator, {**PURE, "distil/feat": 0.0})
+    ds.segment_size = 2048
+    batch = {k: torch.stack([ds[(i, 0)][k] for i in range(2)]) for k in ("audio", "mel", "teacher")}
+    calls = []
+    task.teacher.register_forward_hook(lambda *a: calls.append(1))
+    out = task.train_step(batch, 0)
+    assert not calls and torch.isfinite(out["distil/mel"])

@@ -53,6 +53,8 @@ def distil(
     batch_size: Optional[int] = typer.Option(None),
     segment_size: Optional[int] = typer.Option(None),
     checkpoint_interval: Optional[int] = typer.Option(None),
+    teacher_cache: Optional[Path] = typer.Option(
+        None, help="Folder of cached teacher outputs (built where missing; shared between runs)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     resume: bool = typer.Option(False, help="Continue the run in --out."),
 ) -> None:
@@ -91,7 +93,7 @@ def distil(
         gen, cfg = run_decompose(voc.generator, voc.gen_config, form, rank)
         made = (gen.train(), cfg, voc.mel_config)
     result = train_gan(data_root=data, run_dir=out, gen_config=None, train_config=train, env=init_distributed(device),
-                       resume=resume, teacher=teacher, student=made, console=console)
+                       resume=resume, teacher=teacher, student=made, console=console, teacher_cache=teacher_cache)
     console.print(f"distilled to step {result.state.step}: {out / 'generator.safetensors'}")
 
 

@@ -46,7 +46,7 @@ class SupernetDistilTask(GanVocoderTask):
         gen = unwrap(self.generator)
         rng = random.Random(self.seed * 1_000_003 + step)
         with torch.no_grad():
-            t_hat = self.teacher(mel)
+            t_hat = batch["teacher"].unsqueeze(1) if "teacher" in batch else self.teacher(mel)
         self.optim_g.zero_grad(set_to_none=True)
         out: dict[str, float | torch.Tensor] = {}
         largest = None

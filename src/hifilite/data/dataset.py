@@ -75,6 +75,7 @@ class VocoderDataset(Dataset):
         mel_source: str = "wav",
         normalize: bool | None = None,
         seed: int = 0,
+        teacher_cache: str | Path | None = None,
     ) -> None:
         if mel_source not in MEL_SOURCES:
             raise ConfigError(f"mel source must be one of {', '.join(MEL_SOURCES)}, got {mel_source!r}")
@@ -89,6 +90,9 @@ class VocoderDataset(Dataset):
         self.mel_source = mel_source
         self.normalize = (mel_source == "wav") if normalize is None else normalize
         self.seed = seed
+        self.teacher_cache = Path(teacher_cache) if teacher_cache is not None else None
+        if self.teacher_cache is not None and mel_source != "wav":
+            raise ConfigError("a teacher cache holds the mels of the recordings: use it with mel_source='wav'")
         self._check_files()
 
     def _check_files(self) -> None:
@@ -97,6 +101,10 @@ class VocoderDataset(Dataset):
         for utt in self.utterances:
             if not Path(utt.wav_path).is_file():
                 raise DataError(f"{utt.wav_path}: audio file of utterance {utt.id!r} not found")
+            if self.teacher_cache is not None:
+                for path in teacher_cache_files(self.teacher_cache, utt.id):
+                    if not path.is_file():
+                        raise DataError(f"{path}: teacher output of utterance {utt.id!r} not cached")
             if self.mel_source == "npy":
                 path = mel_path(utt)
                 if not path.is_file():
@@ -119,6 +127,15 @@ class VocoderDataset(Dataset):
             peak = float(np.abs(audio).max())
             if peak > 0:
                 audio = audio * (0.95 / peak)
+        if self.teacher_cache is not None:  # frame-aligned windows of mel, recording and teacher output
+            mel_file, teacher_file = teacher_cache_files(self.teacher_cache, utt.id)
+            mel = load_mel(mel_file, self.mel.n_mels)
+            teacher = np.load(teacher_file, allow_pickle=False).astype(np.float32)
+            audio = _fit(audio, mel.shape[1] * self.hop)
+            both = np.stack([audio, _fit(teacher, len(audio))])
+            mel, both = self._mel_window(mel, both, item_rng(self.seed, index, epoch))
+            return {"id": utt.id, "audio": torch.from_numpy(both[0].copy()), "mel": torch.from_numpy(mel),
+                    "teacher": torch.from_numpy(both[1].copy())}
         if self.mel_source == "npy":
             mel = load_mel(mel_path(utt), self.mel.n_mels)
             audio = self._align(audio, mel.shape[1], mel_path(utt))
@@ -156,17 +173,24 @@ class VocoderDataset(Dataset):
         if frames >= seg_frames:
             f0 = int(rng.integers(0, frames - seg_frames + 1))
             mel = mel[:, f0:f0 + seg_frames]
-            audio = audio[f0 * self.hop:(f0 + seg_frames) * self.hop]
+            audio = audio[..., f0 * self.hop:(f0 + seg_frames) * self.hop]
             return np.ascontiguousarray(mel), np.ascontiguousarray(audio)
         pad = np.full((mel.shape[0], seg_frames - frames), SILENCE_LOG_MEL, dtype=np.float32)
         return np.concatenate([mel, pad], axis=1), _fit(audio, self.segment_size)
 
 
+def teacher_cache_files(cache: Path, utt_id: str) -> tuple[Path, Path]:
+    """An utterance's cached input mel and teacher waveform (see `hifilite.compress.cache`)."""
+    return cache / f"{utt_id}.mel.npy", cache / f"{utt_id}.teacher.npy"
+
+
 def _fit(audio: np.ndarray, length: int) -> np.ndarray:
-    """Cut or zero-pad (at the end) to exactly `length` samples."""
-    if len(audio) >= length:
-        return np.ascontiguousarray(audio[:length], dtype=np.float32)
-    return np.pad(audio, (0, length - len(audio))).astype(np.float32)
+    """Cut or zero-pad (at the end of the last axis) to exactly `length` samples."""
+    n = audio.shape[-1]
+    if n >= length:
+        return np.ascontiguousarray(audio[..., :length], dtype=np.float32)
+    pad = [(0, 0)] * (audio.ndim - 1) + [(0, length - n)]
+    return np.pad(audio, pad).astype(np.float32)
 
 
 class EpochSampler(Sampler):

@@ -186,7 +186,10 @@ class GanVocoderTask(Task):
             terms["stft/loss"] = self.mrstft(y_hat, y)
         if self.teacher is not None:
             with torch.no_grad():
-                t_hat, t_feats = self.teacher(mel, return_features=True)
+                if "teacher" in batch and not want_feats:  # cached teacher output (compress.cache)
+                    t_hat, t_feats = batch["teacher"].unsqueeze(1), []
+                else:
+                    t_hat, t_feats = self.teacher(mel, return_features=True)
             terms["distil/mel"] = self.mel_loss(y_hat, t_hat)
             terms["distil/stft"] = self.mrstft(y_hat, t_hat)
             if want_feats:
@@ -305,12 +308,16 @@ def train_gan(
     console: Any = None,
     teacher: str | None = None,
     student: tuple[Generator, GeneratorConfig, MelConfig] | None = None,
+    teacher_cache: str | Path | None = None,
+    task_factory: Any = None,
 ) -> FitResult:
     """Train (or fine-tune, with `init`) a HiFi-GAN vocoder on the corpus at `data_root`.
 
     Distillation: `teacher` names a frozen teacher (`load_vocoder` name or path) and `student`
     may give the generator to train directly (e.g. a decomposed teacher), instead of
-    `gen_config` / `init`.
+    `gen_config` / `init`. `teacher_cache` is a folder of cached teacher outputs
+    (`hifilite.compress.cache`), built for the training split where missing, so the teacher is
+    not run per step. `task_factory(**kwargs)` replaces `GanVocoderTask` (e.g. supernet training).
 
     Uses the corpus' deterministic train/val splits (`hifilite.data.load_split`); with
     `mel_source="npy"` the generator input is `wavs/<id>.npy` instead of the mel of the audio.
@@ -333,11 +340,22 @@ def train_gan(
         teacher_gen = teacher_voc.generator
     train_utts = load_split(data_root, "train")
     val_utts = load_split(data_root, "val")
+    if teacher_cache is not None:
+        if teacher is None:
+            raise ConfigError("a teacher cache needs the teacher it caches")
+        from ..compress.cache import build_teacher_cache
+
+        from .distributed import barrier
+
+        if env is None or env.is_main:
+            build_teacher_cache(teacher, train_utts, teacher_cache)
+        if env is not None:
+            barrier(env)
     train_set = VocoderDataset(train_utts, mel=mel, segment_size=train_config.segment_size,
-                               mel_source=mel_source, seed=train_config.seed)
+                               mel_source=mel_source, seed=train_config.seed, teacher_cache=teacher_cache)
     val_set = VocoderDataset(val_utts, mel=mel, segment_size=None, mel_source=mel_source) if val_utts else None
-    task = GanVocoderTask(generator=generator, gen_config=gen_config, mel_config=mel, train_config=train_config,
-                          teacher=teacher_gen)
+    task = (task_factory or GanVocoderTask)(generator=generator, gen_config=gen_config, mel_config=mel,
+                                            train_config=train_config, teacher=teacher_gen)
     run_config = {
         "task": "distil" if teacher else "gan-vocoder",
         "teacher": teacher,
