@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import soundfile as sf
 
 from hifilite.acoustic.data import (
     AcousticDataset,
@@ -20,6 +19,8 @@ from hifilite.acoustic.data import (
     textgrid_alignment,
 )
 from hifilite.errors import DataError
+
+from fixtures_acoustic import make_aligned_corpus
 
 
 def test_duration_rounding_rule_is_exact():
@@ -114,31 +115,6 @@ def test_phoneme_average_and_f0_interpolation():
     lf0 = interpolate_log_f0(np.array([0.0, 100.0, 0.0, 400.0, 0.0]))
     assert np.allclose(np.exp(lf0), [100, 100, 200, 400, 400])
     assert np.all(interpolate_log_f0(np.zeros(3)) == 0)
-
-
-def make_aligned_corpus(root, n=5, seed=0):
-    """LJSpeech layout with Piper-style alignment files: harmonic tones whose pitch changes per
-    'phoneme', so the features are real and checkable."""
-    rng = np.random.default_rng(seed)
-    sr, hop = 22050, 256
-    (root / "wavs").mkdir(parents=True)
-    (root / "alignments").mkdir()
-    rows = []
-    for i in range(n):
-        uid = f"HL-{i + 1:04d}"
-        ids = [1, 0] + [int(x) for x in rng.integers(14, 40, size=6)] + [2]
-        durations = [int(x) for x in rng.integers(0, 5, size=len(ids))]
-        durations[2] = max(durations[2], 3)
-        t = np.arange(sum(durations) * hop) / sr
-        f0 = np.repeat(rng.uniform(100, 200, size=len(ids)), np.array(durations) * hop)
-        wav = 0.3 * np.sin(2 * np.pi * np.cumsum(f0) / sr) + 0.001 * rng.standard_normal(t.size)
-        sf.write(str(root / "wavs" / f"{uid}.wav"), wav.astype(np.float32), sr, subtype="FLOAT")
-        (root / "alignments" / f"{uid}.json").write_text(json.dumps({
-            "text": f"utterance {i}", "phonemes": ["a"] * 6, "phoneme_ids": ids, "durations": durations,
-            "hop_length": hop, "sample_rate": sr}))
-        rows.append(f"{uid}|utterance {i}|utterance {i}")
-    (root / "metadata.csv").write_text("\n".join(rows) + "\n")
-    return root
 
 
 def test_prepare_caches_features_and_resumes(tmp_path):

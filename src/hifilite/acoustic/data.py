@@ -41,7 +41,7 @@ from ..data.synth import read_alignment
 from ..errors import ConfigError, DataError
 from ..io import atomic_write
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 FEATURE_DIR = "acoustic"
 F0_MIN, F0_MAX = 60.0, 600.0  # Hz search range for speech
 
@@ -165,8 +165,7 @@ def frame_f0(wav: np.ndarray, sample_rate: int, hop_length: int, num_frames: int
         import librosa
 
         f0, voiced, _ = librosa.pyin(wav[hop_length // 2:], fmin=F0_MIN, fmax=F0_MAX, sr=sample_rate,
-                                     frame_length=4 * hop_length, hop_length=hop_length, center=True,
-                                     resolution=0.25)
+                                     frame_length=4 * hop_length, hop_length=hop_length, center=True)
         f0 = np.where(voiced & np.isfinite(f0), f0, 0.0)
     else:
         raise ConfigError(f"pitch backend must be pyworld or pyin, not {backend!r}")
@@ -176,7 +175,7 @@ def frame_f0(wav: np.ndarray, sample_rate: int, hop_length: int, num_frames: int
 
 def interpolate_log_f0(f0: np.ndarray) -> np.ndarray:
     """log-F0 per frame with unvoiced frames (f0 <= 0) linearly interpolated (held at the ends);
-    all zeros if nothing is voiced."""
+    all zeros if nothing is voiced (such utterances get the mean pitch after normalisation)."""
     voiced = f0 > 0
     if not voiced.any():
         return np.zeros_like(f0, dtype=np.float64)
@@ -352,7 +351,7 @@ def prepare_features(
             bar.advance(task)
     parts = corpus_splits(corpus)
     train = [load_features(out / "features" / f"{u.id}.npz") for u in parts["train"]]
-    voiced = [f.pitch[f.durations > 0] for f in train]
+    voiced = [f.pitch[(f.durations > 0) & (f.pitch > 0)] for f in train]  # 0: no voiced frame at all
     stats = {
         "version": FEATURE_VERSION,
         "mel": to_dict(mel_config),
@@ -409,7 +408,7 @@ class AcousticDataset(Dataset):
         f = load_features(self.dir / "features" / f"{uid}.npz")
         ps, es = self.stats["pitch"], self.stats["energy"]
         has = f.durations > 0
-        pitch = np.where(has, (f.pitch - ps["mean"]) / ps["std"], 0.0)
+        pitch = np.where(has & (f.pitch > 0), (f.pitch - ps["mean"]) / ps["std"], 0.0)
         energy = np.where(has, (f.energy - es["mean"]) / es["std"], 0.0)
         return {
             "id": uid,

@@ -1,0 +1,203 @@
+"""Acoustic-model training as a `Task` on the shared loop (`hifilite.train.loop.fit`).
+
+Loss, as FastSpeech 2:
+
+    total = sum(loss_weights[name] * term[name])   for name in mel/loss, duration/loss, pitch/loss, energy/loss
+
+`mel/loss` is the L1 between predicted and target log-mels over valid frames; `duration/loss` the
+MSE between predicted and target log(1 + frames); `pitch/loss` and `energy/loss` the MSE of the
+phoneme-level normalised values, all over valid (unpadded) positions. Training is teacher-forced
+(target durations, pitch and energy are regulated and embedded). Adam with betas (0.9, 0.98) and the
+Transformer schedule: linear warm-up for `warmup_steps`, then decay with 1/sqrt(step).
+
+Validation reports the same terms on whole utterances plus `duration/abs_frames` (mean absolute
+error of the rounded predicted durations) and `mel/free_l1` (mel L1 when the model uses its own
+durations, pitch and energy, over the overlapping frames), and shows spectrograms.
+Every checkpoint also writes `acoustic.safetensors` (self-describing) in the run folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+import torch
+import torch.nn.functional as F
+
+from ..config import TrainConfig, to_dict
+from ..errors import ConfigError
+from ..train.distributed import DistEnv, unwrap
+from ..train.loop import RESUMABLE_KEYS, FitResult, Task, TaskContext, Validation, fit
+from .data import AcousticDataset, collate, read_stats, sequence_mask
+from .models import AcousticConfig, AcousticModel, save_acoustic
+
+TERMS = ("mel/loss", "duration/loss", "pitch/loss", "energy/loss")
+DEFAULT_WEIGHTS = {k: 1.0 for k in TERMS}
+EXPORT_NAME = "acoustic.safetensors"
+
+
+def default_train_config() -> TrainConfig:
+    """TrainConfig with the acoustic model's defaults (FastSpeech 2: batch 16, Adam 0.9/0.98)."""
+    return dataclasses.replace(TrainConfig(), batch_size=16, learning_rate=1e-3, adam_b1=0.9, adam_b2=0.98,
+                               lr_decay=1.0, loss_weights=dict(DEFAULT_WEIGHTS), checkpoint_interval=1000,
+                               validation_interval=500, summary_interval=50, num_workers=0, validation_items=8)
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of `x` over positions where `mask` (broadcast over trailing dims) is True."""
+    while mask.dim() < x.dim():
+        mask = mask.unsqueeze(-1)
+    mask = mask.expand_as(x).float()
+    return (x * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def losses(out: dict[str, torch.Tensor], batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The four terms for one teacher-forced forward pass."""
+    src_mask, mel_mask = out["src_mask"], out["mel_mask"]
+    target = batch["mel"][:, : out["mel"].shape[1]]
+    log_d = torch.log1p(batch["durations"].float())
+    return {
+        "mel/loss": masked_mean((out["mel"] - target).abs(), mel_mask),
+        "duration/loss": masked_mean((out["log_duration"] - log_d) ** 2, src_mask),
+        "pitch/loss": masked_mean((out["pitch"] - batch["pitch"]) ** 2, src_mask),
+        "energy/loss": masked_mean((out["energy"] - batch["energy"]) ** 2, src_mask),
+    }
+
+
+class AcousticTask(Task):
+    """Trains an `AcousticModel` on batches from `acoustic.data.collate`."""
+
+    progress_keys = ("mel/loss", "duration/loss", "total")
+    collate_fn = staticmethod(collate)
+
+    def __init__(self, *, model: AcousticModel, train_config: TrainConfig, symbols: dict[str, Any],
+                 stats: dict[str, Any], warmup_steps: int = 400, extra: dict[str, Any] | None = None,
+                 media_items: int = 2) -> None:
+        unknown = sorted(set(train_config.loss_weights) - set(TERMS))
+        if unknown:
+            raise ConfigError(f"loss_weights: unknown term(s) {', '.join(unknown)}; acoustic terms are {', '.join(TERMS)}")
+        self.model: torch.nn.Module = model
+        self.config = train_config
+        self.weights = {k: float(train_config.loss_weights.get(k, 0.0)) for k in TERMS}
+        self.symbols, self.stats, self.extra = symbols, stats, extra or {}
+        self.warmup = max(1, warmup_steps)
+        self.media_items = media_items
+
+    def setup(self, ctx: TaskContext) -> None:
+        self.model = ctx.wrap(self.model.to(ctx.device).train())
+        cfg = self.config
+        self.optim = torch.optim.Adam(self.model.parameters(), cfg.learning_rate, betas=(cfg.adam_b1, cfg.adam_b2),
+                                      eps=1e-9)
+        warm = self.warmup
+        self.sched = torch.optim.lr_scheduler.LambdaLR(
+            self.optim, lambda s: min((s + 1) / warm, (warm / (s + 1)) ** 0.5))
+
+    def train_step(self, batch: dict[str, Any], step: int) -> dict[str, float | torch.Tensor]:
+        out = self.model(batch["ids"], batch["src_lens"], durations=batch["durations"], pitch=batch["pitch"],
+                         energy=batch["energy"])
+        terms = losses(out, batch)
+        total = sum(self.weights[k] * v for k, v in terms.items())
+        self.optim.zero_grad(set_to_none=True)
+        total.backward()
+        grad = torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optim.step()
+        lr = self.sched.get_last_lr()[0]
+        self.sched.step()
+        return {**{k: v.detach() for k, v in terms.items()}, "total": total.detach(), "grad/norm": grad.detach(),
+                "lr": lr}
+
+    @torch.no_grad()
+    def validate(self, batches: Iterable[dict[str, Any]]) -> Validation:
+        model = unwrap(self.model).eval()
+        sums: dict[str, float] = {}
+        count = 0
+        images: dict[str, Any] = {}
+        try:
+            for i, batch in enumerate(batches):
+                out = model(batch["ids"], batch["src_lens"], durations=batch["durations"], pitch=batch["pitch"],
+                            energy=batch["energy"])
+                metrics = {k: float(v) for k, v in losses(out, batch).items()}
+                mask = sequence_mask(batch["src_lens"], batch["ids"].shape[1])
+                free = model(batch["ids"], batch["src_lens"])
+                metrics["duration/abs_frames"] = float(masked_mean((free["durations"] - batch["durations"]).abs().float(), mask))
+                t = min(free["mel"].shape[1], batch["mel"].shape[1])
+                metrics["mel/free_l1"] = float((free["mel"][:, :t] - batch["mel"][:, :t]).abs().mean()) if t else float("nan")
+                for k, v in metrics.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                count += 1
+                if i < self.media_items:
+                    name = str(batch["id"][0])
+                    images[f"{name}/teacher_forced"] = out["mel"][0].T.cpu().numpy()
+                    images[f"{name}/predicted"] = free["mel"][0].T.cpu().numpy()
+                    images[f"{name}/target"] = batch["mel"][0].T.cpu().numpy()
+        finally:
+            model.train()
+        return Validation(metrics={k: v / max(1, count) for k, v in sums.items()}, images=images,
+                          sample_rate=int(self.stats["mel"]["sample_rate"]))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"model": unwrap(self.model).state_dict(), "optim": self.optim.state_dict(),
+                "sched": self.sched.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        unwrap(self.model).load_state_dict(state["model"])
+        self.optim.load_state_dict(state["optim"])
+        self.sched.load_state_dict(state["sched"])
+
+    def export(self, run_dir: Path, step: int) -> None:
+        save_acoustic(Path(run_dir) / EXPORT_NAME, unwrap(self.model), symbols=self.symbols,
+                      stats=model_stats(self.stats), mel=self.stats["mel"], extra={**self.extra, "step": step})
+
+
+def model_stats(stats: dict[str, Any]) -> dict[str, Any]:
+    """What a checkpoint keeps of the corpus statistics (not the split lists)."""
+    return {k: stats[k] for k in ("pitch", "energy", "pitch_backend", "version") if k in stats}
+
+
+def config_for_corpus(arch: AcousticConfig, stats: dict[str, Any]) -> AcousticConfig:
+    """`arch` with the symbol count, mel bins and pitch/energy bucket ranges of the corpus."""
+    ids = [i for v in stats["symbols"]["id_map"].values() for i in v]
+
+    def zrange(s: dict[str, float]) -> tuple[float, float]:
+        return ((s["min"] - s["mean"]) / s["std"], (s["max"] - s["mean"]) / s["std"])
+
+    return dataclasses.replace(arch, num_symbols=max(ids) + 1, n_mels=int(stats["mel"]["n_mels"]),
+                               pitch_range=zrange(stats["pitch"]), energy_range=zrange(stats["energy"]))
+
+
+def train_acoustic(
+    *, data_root: str | Path, run_dir: str | Path, arch: AcousticConfig | None, train_config: TrainConfig,
+    warmup_steps: int = 400, env: DistEnv | None = None, resume: bool = False, console=None,
+    command: str | None = None,
+) -> FitResult:
+    """Train an acoustic model on a prepared corpus (see `acoustic.data.prepare_features`).
+
+    With `resume`, `arch=None` takes the architecture from the run's config.json.
+    """
+    from ..train.state import read_run_config
+
+    stats = read_stats(data_root)
+    stored = read_run_config(Path(run_dir)) if resume else None
+    if arch is None:
+        if not stored:
+            raise ConfigError("give an architecture (--arch), or --resume a run that has one")
+        cfg = AcousticConfig.from_dict(stored["model"])
+    else:
+        cfg = config_for_corpus(arch, stats)
+    torch.manual_seed(train_config.seed)
+    model = AcousticModel(**cfg.to_dict())
+    train = AcousticDataset(data_root, "train", stats)
+    val_ids = stats["splits"]["val"] or stats["splits"]["test"]
+    val = AcousticDataset(data_root, "val", stats, ids=val_ids) if val_ids else None
+    if len(train) < train_config.batch_size:
+        train_config = dataclasses.replace(train_config, batch_size=len(train))
+    run_config = {"task": "acoustic", "train": to_dict(train_config), "model": cfg.to_dict(),
+                  "data": {"root": str(Path(data_root).resolve())}, "warmup_steps": warmup_steps}
+    task = AcousticTask(model=model, train_config=train_config, symbols=stats["symbols"], stats=stats,
+                        warmup_steps=warmup_steps,
+                        extra={"command": command or " ".join(["hifilite", *sys.argv[1:]]),
+                               "params": model.num_parameters()})
+    return fit(task, train_data=train, val_data=val, config=train_config, run_dir=run_dir, run_config=run_config,
+               env=env, resume=resume, may_change=RESUMABLE_KEYS, console=console)

@@ -1,0 +1,119 @@
+"""`hifilite acoustic ...`: feature caching and training of FastSpeech 2 / LightSpeech models.
+
+    hifilite acoustic prepare --data corpus                     # features + stats (resumable)
+    hifilite acoustic train --data corpus --arch lightspeech -o runs/ls --steps 2000
+    hifilite acoustic train --data corpus --arch 'sep5,attn2/sep17,sep9;hidden=128' -o runs/x
+    hifilite acoustic info runs/ls                               # params and architecture
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from ._app import app
+
+acoustic_app = typer.Typer(help="Acoustic models (text -> mel): FastSpeech 2, LightSpeech.", no_args_is_help=True)
+app.add_typer(acoustic_app, name="acoustic")
+console = Console(stderr=True)
+
+
+@acoustic_app.command()
+def prepare(
+    data: Path = typer.Option(..., "--data", help="LJSpeech-layout corpus (with alignments/ or --textgrids)."),
+    textgrids: Optional[Path] = typer.Option(None, "--textgrids", help="Folder of MFA <id>.TextGrid files."),
+    pitch: Optional[str] = typer.Option(None, "--pitch", help="pyworld or pyin (default: pyworld if it imports)."),
+    threads: int = typer.Option(1, "--threads", help="CPU threads for torch."),
+) -> None:
+    """Cache phoneme ids, durations, mels, pitch and energy; write normalisation statistics."""
+    import torch
+
+    from ..acoustic.data import prepare_features, read_stats
+
+    torch.set_num_threads(threads)
+    out = prepare_features(data, textgrids=textgrids, pitch=pitch, progress=True)
+    stats = read_stats(data)
+    n = {k: len(v) for k, v in stats["splits"].items()}
+    console.print(f"{out}: {sum(n.values())} utterances ({n['train']} train, {n['val']} val, {n['test']} test), "
+                  f"pitch from {stats['pitch_backend']}", highlight=False)
+
+
+@acoustic_app.command()
+def train(
+    data: Path = typer.Option(..., "--data", help="Prepared corpus (run `hifilite acoustic prepare` first)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Run folder: checkpoints, logs, acoustic.safetensors."),
+    arch: Optional[str] = typer.Option(None, "--arch", help="fastspeech2, lightspeech, or 'ENC_OPS/DEC_OPS[;key=value]'."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Train until this many steps in total."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size"),
+    learning_rate: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate (after warm-up)."),
+    warmup: int = typer.Option(400, "--warmup", help="Warm-up steps of the learning-rate schedule."),
+    weight: List[str] = typer.Option([], "--weight", help="Loss weight NAME=VALUE (mel/loss, duration/loss, ...)."),
+    checkpoint_interval: Optional[int] = typer.Option(None, "--checkpoint-interval"),
+    validation_interval: Optional[int] = typer.Option(None, "--validation-interval"),
+    summary_interval: Optional[int] = typer.Option(None, "--summary-interval"),
+    seed: Optional[int] = typer.Option(None, "--seed"),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
+) -> None:
+    """Train an acoustic model on the shared training loop."""
+    import torch
+
+    from ..acoustic.models import parse_arch
+    from ..acoustic.task import default_train_config, train_acoustic
+    from ..config import TrainConfig, from_dict
+    from ..errors import ConfigError
+    from ..train.distributed import init_distributed, shutdown
+    from ..train.state import read_run_config
+
+    if threads:
+        torch.set_num_threads(threads)
+    stored = read_run_config(out) if resume else None
+    tc = from_dict(TrainConfig, stored["train"], "config.json: train") if stored else default_train_config()
+    weights = dict(tc.loss_weights)
+    for item in weight:
+        name, sep, value = item.partition("=")
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ConfigError(f"--weight expects NAME=VALUE, got {item!r}")
+    flags = {"max_steps": steps, "batch_size": batch_size, "learning_rate": learning_rate,
+             "checkpoint_interval": checkpoint_interval, "validation_interval": validation_interval,
+             "summary_interval": summary_interval, "seed": seed}
+    tc = dataclasses.replace(tc, loss_weights=weights, **{k: v for k, v in flags.items() if v is not None})
+    if arch is None and not stored:
+        arch = "lightspeech"
+    if stored and arch:
+        raise ConfigError("--arch cannot change when resuming; omit it")
+    warmup = stored.get("warmup_steps", warmup) if stored else warmup
+    command = (f"hifilite acoustic train --data {data} -o {out} --arch '{arch or stored['model']}' "
+               f"--steps {tc.max_steps} --batch-size {tc.batch_size} --lr {tc.learning_rate} --warmup {warmup} "
+               f"--seed {tc.seed}" + "".join(f" --weight {k}={v}" for k, v in weights.items()))
+    env = init_distributed(device)
+    try:
+        result = train_acoustic(data_root=data, run_dir=out, arch=parse_arch(arch) if arch else None, train_config=tc,
+                                warmup_steps=warmup, env=env, resume=resume, console=console, command=command)
+    finally:
+        shutdown(env)
+    if env.is_main:
+        console.print(f"step {result.state.step}: acoustic model at {out / 'acoustic.safetensors'}", highlight=False)
+    if result.interrupted:
+        raise typer.Exit(130)
+
+
+@acoustic_app.command()
+def info(model: Path = typer.Argument(..., help="acoustic.safetensors or a run folder.")) -> None:
+    """Parameters, architecture and provenance of an acoustic model."""
+    from ..acoustic.models import arch_string, load_acoustic
+
+    loaded = load_acoustic(model)
+    m = loaded.model
+    typer.echo(f"params {m.num_parameters():,}  arch {arch_string(m.config)}")
+    for k, v in loaded.extra.items():
+        typer.echo(f"{k}: {v}")

@@ -1,0 +1,67 @@
+"""`hifilite tts`: text -> wav with an acoustic model and a vocoder.
+
+    hifilite tts "Hello there, it is 5:30." -o hello.wav --model runs/ls
+    hifilite tts --text-file chapter.txt -o chapter.wav --model acoustic.safetensors --vocoder lj-v1
+    hifilite tts "Faster please." -o - --model runs/ls --rate 1.3 | aplay
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from ._app import app
+
+console = Console(stderr=True)
+
+
+@app.command()
+def tts(
+    text: Optional[str] = typer.Argument(None, help="Text to speak (or use --text-file)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output .wav; '-' writes the wav to standard output."),
+    model: Path = typer.Option(..., "--model", "-m", help="Acoustic model: .safetensors or a training run folder."),
+    vocoder: str = typer.Option("lj-v1", "--vocoder", help="Vocoder name or path (see `hifilite vocode`)."),
+    text_file: Optional[Path] = typer.Option(None, "--text-file", help="UTF-8 text file to speak."),
+    rate: float = typer.Option(1.0, "--rate", help="Speaking rate: 1.2 is 20 % faster, 0.8 slower."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
+) -> None:
+    """Speak text: normalise, phonemise, predict mels, vocode; long text sentence by sentence."""
+    import time
+
+    import soundfile as sf
+    import torch
+
+    from ..acoustic.synthesis import Synthesizer
+    from ..audio import save_audio
+    from ..errors import ConfigError, DataError
+
+    if (text is None) == (text_file is None):
+        raise ConfigError("give the text as an argument or with --text-file (one of them)")
+    if text_file is not None:
+        try:
+            text = text_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(f"{text_file}: cannot read text ({exc})") from None
+    if not rate > 0:
+        raise ConfigError(f"--rate must be > 0, got {rate}")
+    if threads:
+        torch.set_num_threads(threads)
+    synth = Synthesizer.load(model, vocoder)
+    start = time.perf_counter()
+    audio = synth(text, rate=rate)
+    elapsed = time.perf_counter() - start
+    seconds = len(audio) / synth.sample_rate
+    if str(out) == "-":
+        buf = io.BytesIO()
+        sf.write(buf, audio, synth.sample_rate, format="WAV", subtype="PCM_16")
+        sys.stdout.buffer.write(buf.getvalue())
+        sys.stdout.buffer.flush()
+    else:
+        save_audio(out, audio, synth.sample_rate)
+    console.print(f"{out}: {seconds:.2f} s of speech in {elapsed:.2f} s ({seconds / max(elapsed, 1e-9):.1f}x real-time)",
+                  highlight=False)

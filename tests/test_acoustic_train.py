@@ -1,0 +1,74 @@
+"""Acoustic training on the shared loop: one iteration through the CLI, resume, losses, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from hifilite.acoustic.data import AcousticDataset, collate, prepare_features
+from hifilite.acoustic.models import AcousticModel, load_acoustic, parse_arch
+from hifilite.acoustic.task import losses, masked_mean
+from hifilite.cli import main
+
+from fixtures_acoustic import make_aligned_corpus
+
+ARCH = "sep5,attn2/ffn,sep9;hidden=16;ffn_filter=32;n_bins=8"
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = make_aligned_corpus(tmp_path_factory.mktemp("acoustic") / "c", n=6)
+    prepare_features(root, progress=False)
+    return root
+
+
+def test_masked_losses_ignore_padding(corpus):
+    ds = AcousticDataset(corpus, "train")
+    batch = collate([ds[0], ds[1]])
+    model = AcousticModel(**parse_arch(ARCH, n_mels=80).to_dict())
+    out = model(batch["ids"], batch["src_lens"], durations=batch["durations"], pitch=batch["pitch"],
+                energy=batch["energy"])
+    terms = losses(out, batch)
+    assert set(terms) == {"mel/loss", "duration/loss", "pitch/loss", "energy/loss"}
+    # a perfect prediction gives zero mel loss even though padding differs
+    perfect = dict(out, mel=batch["mel"][:, : out["mel"].shape[1]] + 0 * out["mel"])
+    assert float(losses(perfect, batch)["mel/loss"].detach()) == 0.0
+    x = torch.tensor([[1.0, 2.0, 100.0]])
+    assert float(masked_mean(x, torch.tensor([[True, True, False]]))) == 1.5
+
+
+def test_one_iteration_train_cli_and_resume(corpus, tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["acoustic", "train", "--data", str(corpus), "-o", str(run), "--arch", ARCH, "--steps", "1",
+            "--batch-size", "2", "--threads", "1", "--device", "cpu"]
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code in (0, None)
+    loaded = load_acoustic(run)
+    assert loaded.model.config.encoder == ("sep5", "attn2") and loaded.extra["step"] == 1
+    assert loaded.symbols["kind"] == "espeak" and loaded.stats["pitch"]["std"] > 0
+    assert "acoustic train" in loaded.extra["command"] and "--arch 'sep5,attn2/" in loaded.extra["command"]
+    assert json.loads((run / "config.json").read_text())["model"]["hidden"] == 16
+    assert any((run / "logs").rglob("events.out.tfevents.*"))
+    with pytest.raises(SystemExit) as exc:  # the run exists: a second start is refused
+        main(args)
+    assert exc.value.code == 1
+    with pytest.raises(SystemExit) as exc:
+        main(["acoustic", "train", "--data", str(corpus), "-o", str(run), "--steps", "2", "--resume",
+              "--threads", "1", "--device", "cpu"])
+    assert exc.value.code in (0, None)
+    assert load_acoustic(run / "acoustic.safetensors").extra["step"] == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["acoustic", "train", "--data", str(corpus), "-o", str(tmp_path / "r2"), "--arch", "sep3/sep5"])
+    assert exc.value.code == 1
+    assert "sep3" in capsys.readouterr().err
+
+
+def test_train_on_unprepared_corpus_is_a_clear_error(tmp_path, capsys):
+    root = make_aligned_corpus(tmp_path / "raw", n=3)
+    with pytest.raises(SystemExit) as exc:
+        main(["acoustic", "train", "--data", str(root), "-o", str(tmp_path / "r"), "--steps", "1"])
+    assert exc.value.code == 1
+    assert "acoustic prepare" in capsys.readouterr().err

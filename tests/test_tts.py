@@ -1,0 +1,75 @@
+"""`hifilite tts` end to end: tiny trained acoustic model + a small vocoder; errors."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from hifilite.acoustic.data import prepare_features
+from hifilite.acoustic.models import AcousticModel, parse_arch, save_acoustic
+from hifilite.acoustic.synthesis import Synthesizer
+from hifilite.acoustic.task import config_for_corpus, model_stats
+from hifilite.acoustic.data import read_stats
+from hifilite.cli import main
+
+from fixtures_acoustic import make_aligned_corpus
+
+pytest.importorskip("piper")
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    """An untrained tiny model for the corpus, with durations biased to a few frames per id."""
+    root = make_aligned_corpus(tmp_path_factory.mktemp("tts") / "c", n=3)
+    prepare_features(root, progress=False)
+    stats = read_stats(root)
+    torch.manual_seed(0)
+    model = AcousticModel(**config_for_corpus(parse_arch("sep5/sep5;hidden=16;n_bins=8"), stats).to_dict())
+    with torch.no_grad():
+        model.duration.linear.bias.fill_(1.0)  # ~1.7 frames per id
+    return save_acoustic(root / "m.safetensors", model, symbols=stats["symbols"], stats=model_stats(stats),
+                         mel=stats["mel"], extra={})
+
+
+def test_synthesizer_rate_and_sentences(model_path):
+    synth = Synthesizer.load(model_path, "v2")
+    assert synth.sentences("Dr. Smith paid $5. Then he left!") == ["Doctor Smith paid five dollars.", "Then he left!"]
+    normal = synth("Hello there, my friend.")
+    slow = synth("Hello there, my friend.", rate=0.5)
+    assert normal.dtype == np.float32 and np.isfinite(normal).all()
+    assert len(normal) % 256 == 0 and len(slow) > 1.6 * len(normal)
+    two = synth("Hello there, my friend. Hello there, my friend.")
+    assert len(two) == 2 * len(normal) + int(0.2 * 22050)
+
+
+def test_tts_cli_file_stdout_and_errors(model_path, tmp_path, capsysbinary):
+    out = tmp_path / "a.wav"
+    main_args = ["tts", "It costs $3.50 on the 2nd of May.", "-o", str(out), "-m", str(model_path), "--vocoder", "v2",
+                 "--threads", "1"]
+    with pytest.raises(SystemExit) as exc:
+        main(main_args)
+    assert exc.value.code in (0, None)
+    audio, sr = sf.read(out)
+    assert sr == 22050 and len(audio) > 256
+    text_file = tmp_path / "t.txt"
+    text_file.write_text("First sentence here. And a second one!\n\nA new paragraph.", encoding="utf-8")
+    capsysbinary.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(["tts", "--text-file", str(text_file), "-o", "-", "-m", str(model_path), "--vocoder", "v2", "--rate", "1.3"])
+    assert exc.value.code in (0, None)
+    data = capsysbinary.readouterr().out
+    wav, sr = sf.read(io.BytesIO(data))
+    assert sr == 22050 and len(wav) > 2 * int(0.2 * 22050)
+    for bad in (["tts", "   ", "-o", str(tmp_path / "b.wav"), "-m", str(model_path), "--vocoder", "v2"],
+                ["tts", "你好", "-o", str(tmp_path / "b.wav"), "-m", str(model_path), "--vocoder", "v2"],
+                ["tts", "hi", "-o", str(tmp_path / "b.wav"), "-m", str(tmp_path / "none.safetensors")],
+                ["tts", "hi", "-o", str(tmp_path / "b.wav"), "-m", str(model_path), "--rate", "0"],
+                ["tts", "-o", str(tmp_path / "b.wav"), "-m", str(model_path)]):
+        with pytest.raises(SystemExit) as exc:
+            main(bad)
+        assert exc.value.code == 1, bad
+    assert not (tmp_path / "b.wav").exists()
