@@ -12,6 +12,7 @@ sidecar and an export above tolerance is refused.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import warnings
 from pathlib import Path
@@ -55,10 +56,7 @@ def _load(model: Any):
 def inference_generator(voc) -> nn.Module:
     """A copy of the vocoder's generator with weight norm fused, in eval mode, on the CPU."""
     gen = copy.deepcopy(voc.generator).cpu().eval()
-    gen.remove_weight_norm()
-    for m in gen.modules():
-        if hasattr(m, "parametrizations"):
-            raise HifiliteError("weight norm is still present after remove_weight_norm()")
+    _fuse(gen)
     return gen
 
 
@@ -101,20 +99,31 @@ def export_onnx(
     check: bool = True,
     tolerance: float = PARITY_TOLERANCE,
 ) -> tuple[Path, Path]:
-    """Export `model` (anything `load_vocoder` accepts, or a Vocoder) to `out` (.onnx) and its sidecar.
+    """Export `model` (anything `load_vocoder` accepts, a Vocoder, or a bare Generator with the
+    default mel settings) to `out` (.onnx) and its sidecar. Returns (onnx path, sidecar path).
 
-    Returns (onnx path, sidecar path). With `check`, the export is refused (HifiliteError, no files
-    left behind) if ONNX Runtime and PyTorch differ by more than `tolerance` on probe mels of
-    three lengths.
+    With `check`, the export is refused (HifiliteError, no files left behind) if ONNX Runtime and
+    PyTorch differ by more than `tolerance` on probe mels of three lengths.
     """
     out = Path(out)
     if out.suffix != ".onnx":
         raise ConfigError(f"{out}: the output file must end in .onnx")
-    voc = _load(model)
-    gen = inference_generator(voc)
+    if isinstance(model, nn.Module) and hasattr(model, "receptive_field_frames"):
+        from ..config import MelConfig
+
+        gen = copy.deepcopy(model).cpu().eval()
+        _fuse(gen)
+        mel_cfg = dataclasses.replace(MelConfig(), n_mels=int(gen.conv_pre.in_channels),
+                                      hop_length=int(gen.hop_length))
+        info = {"name": type(model).__name__, "mel": mel_cfg, "generator": None}
+    else:
+        voc = _load(model)
+        gen = inference_generator(voc)
+        info = {"name": voc.name, "mel": voc.mel_config, "generator": to_dict(voc.gen_config)}
+    n_mels, hop = info["mel"].n_mels, info["mel"].hop_length
     ctx = int(gen.receptive_field_frames())
     wrapper = _Waveform(gen).eval()
-    example = torch.from_numpy(probe_mel(voc.n_mels, 2 * ctx + 7))
+    example = torch.from_numpy(probe_mel(n_mels, 2 * ctx + 7))
 
     def write(tmp: str) -> None:
         with warnings.catch_warnings():
@@ -133,7 +142,7 @@ def export_onnx(
         proto = onnx.load(tmp)
         onnx.checker.check_model(proto)
         proto.doc_string = f"hifilite {__version__} vocoder: {INPUT_NAME} (batch, n_mels, frames) -> " \
-                           f"{OUTPUT_NAME} (batch, frames * {voc.hop_length})"
+                           f"{OUTPUT_NAME} (batch, frames * {hop})"
         onnx.save(proto, tmp)
 
     onnx_path = atomic_write(out, write)
@@ -141,7 +150,7 @@ def export_onnx(
     if check:
         try:
             lengths = (1, ctx + 3, 3 * ctx + 11)
-            max_diff = parity(onnx_path, gen, [probe_mel(voc.n_mels, n, seed=i) for i, n in enumerate(lengths)])
+            max_diff = parity(onnx_path, gen, [probe_mel(n_mels, n, seed=i) for i, n in enumerate(lengths)])
         except BaseException:
             onnx_path.unlink(missing_ok=True)
             raise
@@ -149,28 +158,36 @@ def export_onnx(
             onnx_path.unlink(missing_ok=True)
             raise HifiliteError(f"ONNX Runtime differs from PyTorch by {max_diff:.3g} (> {tolerance:g}); "
                                 "export refused")
-    meta = sidecar_meta(voc, gen, opset=opset, parity_max_abs_diff=max_diff)
+    meta = sidecar_meta(info, gen, opset=opset, parity_max_abs_diff=max_diff)
     return onnx_path, write_sidecar(sidecar_path(onnx_path), meta)
 
 
-def sidecar_meta(voc, gen: nn.Module, *, opset: int, parity_max_abs_diff: float | None) -> dict[str, Any]:
-    mel = to_dict(voc.mel_config)
+def _fuse(gen: nn.Module) -> None:
+    if hasattr(gen, "remove_weight_norm"):
+        gen.remove_weight_norm()
+    if any(hasattr(m, "parametrizations") for m in gen.modules()):
+        raise HifiliteError("weight norm is still present after remove_weight_norm()")
+
+
+def sidecar_meta(info: dict[str, Any], gen: nn.Module, *, opset: int,
+                 parity_max_abs_diff: float | None) -> dict[str, Any]:
+    mel = info["mel"]
     return {
         "format": FORMAT,
-        "name": voc.name,
-        "sample_rate": voc.sample_rate,
-        "hop_length": voc.hop_length,
-        "n_mels": voc.n_mels,
-        "mel": mel,
+        "name": info["name"],
+        "sample_rate": mel.sample_rate,
+        "hop_length": mel.hop_length,
+        "n_mels": mel.n_mels,
+        "mel": to_dict(mel),
         "magnitude_eps": MAGNITUDE_EPS,
         "log_clamp_min": LOG_CLAMP_MIN,
-        "generator": to_dict(voc.gen_config),
+        "generator": info["generator"],
         "receptive_field_frames": int(gen.receptive_field_frames()),
         "params": int(sum(p.numel() for p in gen.parameters())),
         "input": INPUT_NAME,
         "output": OUTPUT_NAME,
-        "input_shape": ["batch", voc.n_mels, "frames"],
-        "output_shape": ["batch", f"frames * {voc.hop_length}"],
+        "input_shape": ["batch", mel.n_mels, "frames"],
+        "output_shape": ["batch", f"frames * {mel.hop_length}"],
         "opset": opset,
         "precision": "fp32",
         "parity_max_abs_diff": parity_max_abs_diff,

@@ -1,0 +1,78 @@
+"""Writing streamed audio: a wav file piece by piece, or 16-bit PCM / open-ended wav to stdout."""
+
+from __future__ import annotations
+
+import os
+import struct
+import sys
+from pathlib import Path
+from typing import Any, BinaryIO, Iterator
+
+import numpy as np
+
+from ..io import atomic_write
+
+
+def mel_chunks(mel: Any, chunk_frames: int) -> Iterator[Any]:
+    """Slices (B, n_mels, f) of a mel (n_mels, frames) or (1, n_mels, frames), f = chunk_frames."""
+    if mel.ndim == 2:
+        mel = mel[None]
+    for s in range(0, mel.shape[-1], chunk_frames):
+        yield mel[..., s:s + chunk_frames]
+
+
+def pcm16(piece: Any) -> bytes:
+    """Little-endian 16-bit PCM of a (1, samples) / (samples,) float piece, clipped to [-1, 1]."""
+    if hasattr(piece, "detach"):
+        piece = piece.detach().cpu().numpy()
+    x = np.clip(np.asarray(piece, dtype=np.float32).reshape(-1), -1.0, 1.0)
+    return (np.round(x * 32767.0)).astype("<i2").tobytes()
+
+
+def _as_float(piece: Any) -> np.ndarray:
+    if hasattr(piece, "detach"):
+        piece = piece.detach().cpu().numpy()
+    return np.clip(np.asarray(piece, dtype=np.float32).reshape(-1), -1.0, 1.0)
+
+
+def stream_to_file(voc: Any, mel: Any, path: str | os.PathLike, chunk_frames: int) -> Path:
+    """Vocode `mel` through `voc.stream` and append each piece to a 16-bit wav as it is produced.
+
+    The file is written beside its final name and renamed when the stream ends, so an error
+    mid-stream leaves nothing that looks complete. Returns the path.
+    """
+    import soundfile as sf
+
+    def write(tmp: str) -> None:
+        with sf.SoundFile(tmp, "w", samplerate=voc.sample_rate, channels=1, subtype="PCM_16",
+                          format="WAV") as f:
+            for piece in voc.stream(mel_chunks(mel, chunk_frames)):
+                f.write(_as_float(piece))
+
+    return atomic_write(path, write)
+
+
+def wav_header_open_ended(sample_rate: int) -> bytes:
+    """A 16-bit mono RIFF/WAVE header whose sizes say 'unknown' (0xFFFFFFFF), for pipes."""
+    unknown = 0xFFFFFFFF
+    return (b"RIFF" + struct.pack("<I", unknown) + b"WAVE"
+            + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, sample_rate, sample_rate * 2, 2, 16)
+            + b"data" + struct.pack("<I", unknown))
+
+
+def stream_to_stdout(voc: Any, mel: Any, chunk_frames: int, *, wav_header: bool = True,
+                     stream: BinaryIO | None = None) -> int:
+    """Vocode `mel` and write each piece to `stream` (default: stdout) as soon as it is final.
+
+    Returns the number of samples written. `wav_header=False` writes bare s16le PCM.
+    """
+    out = stream if stream is not None else sys.stdout.buffer
+    if wav_header:
+        out.write(wav_header_open_ended(voc.sample_rate))
+    n = 0
+    for piece in voc.stream(mel_chunks(mel, chunk_frames)):
+        data = pcm16(piece)
+        out.write(data)
+        out.flush()
+        n += len(data) // 2
+    return n
