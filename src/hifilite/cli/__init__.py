@@ -12,7 +12,7 @@ from rich.console import Console
 
 from ..errors import HifiliteError
 from ._app import app, corpus_app  # noqa: F401
-from . import vocode, corpus, evaluate, bench, train, demo, compress, acoustic, tts  # noqa: F401,E402  (registration)
+from . import vocode, corpus, evaluate, bench, train, demo, compress, export, acoustic, tts  # noqa: F401,E402  (registration)
 
 err_console = Console(stderr=True)
 

@@ -40,34 +40,61 @@ def collect_inputs(inputs: list[Path]) -> list[Path]:
 @app.command()
 def vocode(
     inputs: List[Path] = typer.Argument(..., help="Audio files, .npy mels, or folders of them."),
-    out: Path = typer.Option(..., "-o", "--out", help="Output folder: one <stem>.wav per input."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output folder: one <stem>.wav per input; '-' streams one input to stdout."),
     model: str = typer.Option("lj-v1", "--model", "-m", help="Model name or checkpoint path."),
     chunk_frames: int = typer.Option(1024, help="Generate in chunks of this many mel frames (bounded memory)."),
     device: str = typer.Option("cpu", help="cpu or cuda."),
-    threads: Optional[int] = typer.Option(None, help="CPU threads for torch."),
+    threads: Optional[int] = typer.Option(None, help="CPU threads for torch (or ONNX Runtime)."),
+    stream: bool = typer.Option(False, "--stream", help="Vocode chunk by chunk and write the wav as pieces become final (same audio)."),
+    stream_frames: int = typer.Option(32, help="Mel frames per streamed chunk."),
+    stdout_format: str = typer.Option("wav", help="With -o -: 'wav' (16-bit, open-ended header) or 'raw' (s16le)."),
 ) -> None:
-    """Resynthesise audio through a vocoder (copy-synthesis), or vocode acoustic-model mels."""
+    """Resynthesise audio through a vocoder (copy-synthesis), or vocode acoustic-model mels.
+
+    A `.onnx` model (from `hifilite export`) runs on ONNX Runtime without torch. `-o -` streams
+    one input's audio to standard output."""
     from rich.progress import Progress
 
     from ..audio import save_audio
     from ..data.dataset import load_mel
 
+    if stream_frames < 1:
+        raise HifiliteError("--stream-frames must be >= 1")
+    if stdout_format not in ("wav", "raw"):
+        raise HifiliteError(f"--stdout-format must be wav or raw, got {stdout_format!r}")
     files = collect_inputs(inputs)
-    import torch
+    to_stdout = str(out) == "-"
+    if to_stdout and len(files) != 1:
+        raise HifiliteError(f"-o - writes one stream: give one input, not {len(files)}")
+    if model.endswith(".onnx"):
+        from ..runtime import OnnxVocoder
 
-    from ..vocoder.api import load_vocoder
+        voc = OnnxVocoder(model, threads=threads)
+    else:
+        import torch
 
-    if threads:
-        torch.set_num_threads(threads)
-    voc = load_vocoder(model, device=device)
+        from ..vocoder.api import load_vocoder
+
+        if threads:
+            torch.set_num_threads(threads)
+        voc = load_vocoder(model, device=device)
+    from ..deploy.stream_io import stream_to_file, stream_to_stdout
+
+    if to_stdout:
+        mel = load_mel(files[0], voc.n_mels) if files[0].suffix == ".npy" else voc.mel(files[0])
+        stream_to_stdout(voc, mel, stream_frames, wav_header=stdout_format == "wav")
+        return
     failures: list[str] = []
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"vocoding with {voc.name}", total=len(files))
         for f in files:
             try:
                 mel = load_mel(f, voc.n_mels) if f.suffix == ".npy" else voc.mel(f)
-                audio = voc.infer(mel, chunk_frames)
-                save_audio(out / f"{f.stem}.wav", audio[0], voc.sample_rate)
+                if stream:
+                    stream_to_file(voc, mel, out / f"{f.stem}.wav", stream_frames)
+                else:
+                    audio = voc.infer(mel, chunk_frames)
+                    save_audio(out / f"{f.stem}.wav", audio[0], voc.sample_rate)
             except HifiliteError as exc:
                 if len(files) == 1:
                     raise
