@@ -32,6 +32,8 @@ from typing import Any
 from ..errors import ConfigError, HifiliteError
 
 ModelSpec = Any  # a name / path for `load_vocoder`, or an nn.Module (Vocoder or Generator)
+BACKENDS = ("torch", "onnx", "onnx-int8")
+LONG_CHUNK_FRAMES = 1024  # chunk of the long-input run (as `Vocoder.chunk_frames`)
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,16 @@ class BenchSettings:
     repeats: int = 5
     warmup: int = 1
     seed: int = 0
+    backend: str = "torch"  # "torch" (eager), "onnx" (ONNX Runtime fp32) or "onnx-int8"
+    long_seconds: float = 0.0  # > 0: also stream an input this long in bounded chunks, record peak memory
+    stream_frames: int = 0  # > 0: also measure streaming first-audio latency with chunks of this many frames
+    calibration: str | None = None  # folder of recordings for onnx-int8 (default: the bench input)
 
     def check(self) -> "BenchSettings":
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if self.long_seconds < 0 or self.stream_frames < 0:
+            raise ConfigError("long_seconds and stream_frames must be >= 0")
         if self.threads < 1:
             raise ConfigError(f"threads must be >= 1, got {self.threads}")
         if not self.seconds > 0:
@@ -179,6 +189,14 @@ def measure(model: ModelSpec, settings: BenchSettings) -> dict[str, Any]:
     g = torch.Generator().manual_seed(settings.seed)
     mel = torch.randn(1, n_mels, frames, generator=g) * 2.0 - 5.0
 
+    backend = None
+    if settings.backend != "torch":
+        backend = _onnx_backend(generator, label, mel.numpy(), settings)
+        call = backend  # chunked like Vocoder.forward (1024 frames)
+        mel_in = mel.numpy()
+    else:
+        call, mel_in = module, mel
+
     gc.collect()
     rss_loaded = _rss_now_bytes()
     peak_reset = _reset_peak_rss()
@@ -186,7 +204,7 @@ def measure(model: ModelSpec, settings: BenchSettings) -> dict[str, Any]:
     with torch.inference_mode():
         for i in range(settings.warmup + settings.repeats):
             t0 = time.perf_counter()
-            out = module(mel)
+            out = call(mel_in)
             dt = time.perf_counter() - t0
             if i >= settings.warmup:
                 times.append(dt)
@@ -219,7 +237,95 @@ def measure(model: ModelSpec, settings: BenchSettings) -> dict[str, Any]:
         # reset after loading (Linux), otherwise a lower bound.
         "infer_peak_mb": (max(0, peak - rss_loaded) / mib) if rss_loaded is not None else None,
         "peak_since_load": peak_reset,
+        "backend": settings.backend,
+        **_extras(backend or _TorchBackend(generator, sr, hop), n_mels, settings),
     }
+
+
+class _TorchBackend:
+    """Eager PyTorch behind the numpy interface the long-input and streaming measures use."""
+
+    def __init__(self, generator, sample_rate: int, hop: int) -> None:
+        self.generator, self.sample_rate, self.hop_length = generator, sample_rate, hop
+        self.context = int(generator.receptive_field_frames())
+
+    def run(self, mel):
+        import torch
+
+        with torch.inference_mode():
+            return self.generator(torch.from_numpy(mel)).squeeze(1).numpy()
+
+    def stream(self, mel_chunks, max_frames: int | None = LONG_CHUNK_FRAMES):
+        import numpy as np
+
+        from ..deploy.streaming import MelStreamer
+
+        streamer = MelStreamer(self.run, self.context, self.hop_length, np.concatenate, max_frames=max_frames)
+        for chunk in mel_chunks:
+            yield from streamer.push(chunk)
+        yield from streamer.finish()
+
+
+def _onnx_backend(generator, label: str, mel, settings: BenchSettings):
+    """Export `generator` to a temporary ONNX file (int8-quantised for "onnx-int8") and load it in
+    ONNX Runtime with `settings.threads` intra-op threads. int8 calibrates on `settings.calibration`
+    recordings, or else on the bench input itself (enough for timing, not for judging quality)."""
+    import tempfile
+
+    from ..deploy.export import export_onnx
+    from ..runtime import OnnxVocoder
+
+    tmp = Path(tempfile.mkdtemp(prefix="hifilite-bench-"))
+    path, _ = export_onnx(generator, tmp / "model.onnx")
+    if settings.backend == "onnx-int8":
+        from ..deploy.quantize import audio_files, load_mels, quantize_int8
+
+        fp32 = OnnxVocoder(path, threads=settings.threads)
+        calib = (load_mels(audio_files(settings.calibration)[:16], fp32) if settings.calibration
+                 else [mel[..., i:i + 256] for i in range(0, mel.shape[-1], 256)])
+        path, _ = quantize_int8(path, tmp / "model-int8.onnx", calib)
+    voc = OnnxVocoder(path, threads=settings.threads)
+    voc.name = label
+    return voc
+
+
+def _extras(backend, n_mels: int, settings: BenchSettings) -> dict[str, Any]:
+    """Streaming latency and long-input peak memory, when asked for."""
+    import numpy as np
+
+    extra: dict[str, Any] = {}
+    if settings.stream_frames:
+        from ..deploy.measure import stream_latency
+
+        g = np.random.default_rng(settings.seed)
+        frames = max(4 * settings.stream_frames, 2 * backend.context + settings.stream_frames)
+        mel = (g.standard_normal((1, n_mels, frames)) * 2.0 - 5.0).astype(np.float32)
+        extra["stream"] = stream_latency(backend, mel, settings.stream_frames, repeats=2)
+    if settings.long_seconds:
+        frames = max(1, math.ceil(settings.long_seconds * backend.sample_rate / backend.hop_length))
+        g = np.random.default_rng(settings.seed)
+
+        def chunks():  # made on the fly: the long mel itself is never held whole
+            for s in range(0, frames, LONG_CHUNK_FRAMES):
+                n = min(LONG_CHUNK_FRAMES, frames - s)
+                yield (g.standard_normal((1, n_mels, n)) * 2.0 - 5.0).astype(np.float32)
+
+        gc.collect()
+        before = _rss_now_bytes()
+        _reset_peak_rss()
+        t0 = time.perf_counter()
+        samples = sum(int(p.shape[-1]) for p in backend.stream(chunks(), max_frames=LONG_CHUNK_FRAMES))
+        wall = time.perf_counter() - t0
+        if samples != frames * backend.hop_length:
+            raise HifiliteError(f"long input: {samples} samples for {frames} frames")
+        peak = _peak_rss_bytes()
+        extra.update({
+            "long_seconds": frames * backend.hop_length / backend.sample_rate,
+            "long_rtf_x": frames * backend.hop_length / backend.sample_rate / wall,
+            "long_peak_mb": peak / 1024.0**2,
+            "long_growth_mb": (max(0, peak - before) / 1024.0**2) if before is not None else None,
+        })
+    return extra
 
 
 def _measure_in_worker(model: ModelSpec, settings: BenchSettings) -> dict[str, Any]:
@@ -253,6 +359,11 @@ def bench_models(
     isolate: bool = True,
     seed: int = 0,
     progress=None,
+    backends: Sequence[str] = ("torch",),
+    thread_counts: Sequence[int] | None = None,
+    long_seconds: float = 0.0,
+    stream_frames: int = 0,
+    calibration: str | os.PathLike | None = None,
 ) -> list[dict[str, Any]]:
     """Benchmark each model (a `load_vocoder` name or path such as "lj-v1", "v1", "v2", "v3", or
     an nn.Module) and return one row per model, in order.
@@ -264,13 +375,27 @@ def bench_models(
     With `isolate=True` (default) every model runs in its own spawned process; `isolate=False`
     measures in this process (faster to start, memory figures then include earlier models).
     `progress(label)` is called before each model if given.
+
+    Deployment comparison: every model is measured once per backend in `backends` ("torch" eager,
+    "onnx" fp32, "onnx-int8") and per thread count in `thread_counts` (default `[threads]`), rows
+    in that order, each with a `backend` key. `long_seconds > 0` also streams a synthetic input that
+    long in chunks of 1024 frames and records `long_peak_mb` / `long_growth_mb` / `long_rtf_x`;
+    `stream_frames > 0` records `stream` (first-audio latency and per-chunk cost, see
+    `hifilite.deploy.measure`). `calibration`: recordings for int8 calibration.
     """
-    settings = BenchSettings(threads, seconds, repeats, warmup, seed).check()
+    counts = list(thread_counts) if thread_counts else [threads]
+    if not backends:
+        raise ConfigError("no backends to benchmark")
+    variants = [BenchSettings(t, seconds, repeats, warmup, seed, b, long_seconds, stream_frames,
+                              str(calibration) if calibration else None).check()
+                for b in backends for t in counts]
     if not models:
         raise ConfigError("no models to benchmark")
     rows = []
-    for model in models:
+    for model, settings in ((m, v) for m in models for v in variants):
         label = model if isinstance(model, (str, os.PathLike)) else type(model).__name__
+        if len(variants) > 1:
+            label = f"{label} [{settings.backend}, {settings.threads} thread(s)]"
         if progress is not None:
             progress(str(label))
         if not isolate:
@@ -308,18 +433,44 @@ def write_json(path: str | os.PathLike, report: dict[str, Any]) -> Path:
     return path
 
 
+def _deploy_columns(rows: list[dict[str, Any]]) -> tuple[bool, bool, bool]:
+    """Which optional column groups the rows need: (backend/threads, streaming, long input)."""
+    varied = len({(r.get("backend", "torch"), r["threads"]) for r in rows}) > 1 \
+        or any(r.get("backend", "torch") != "torch" for r in rows)
+    return varied, any("stream" in r for r in rows), any("long_peak_mb" in r for r in rows)
+
+
+def _deploy_cells(r: dict[str, Any], cols: tuple[bool, bool, bool]) -> tuple[list[str], list[str]]:
+    head, tail = [], []
+    if cols[0]:
+        head = [r.get("backend", "torch"), str(r["threads"])]
+    if cols[1]:
+        st = r.get("stream")
+        tail += ["", ""] if st is None else [f"{st['first_audio_ms']:.1f}", f"{st['per_chunk_ms']:.1f}"]
+    if cols[2]:
+        tail += ["", ""] if "long_peak_mb" not in r else [f"{r['long_peak_mb']:.0f}", f"{r['long_rtf_x']:.1f}"]
+    return head, tail
+
+
 def bench_table(rows: list[dict[str, Any]], title: str | None = None):
     """A rich Table of bench rows; the first row is the baseline of the "speed-up" column."""
     from rich.table import Table
 
+    cols = _deploy_columns(rows)
     table = Table(title=title, caption="GMAC/s: per second of audio. ×RT: times faster than "
-                  "real time. rel.: ×RT over the first model's. +MB: RSS growth during inference.")
-    for col in ("model", "params", "MB", "GMAC/s", "×RT", "rel.", "ms", "RSS MB", "+MB"):
-        table.add_column(col, justify="left" if col == "model" else "right")
+                  "real time. rel.: ×RT over the first row's. +MB: RSS growth during inference."
+                  + (" first ms / chunk ms: streaming first-audio latency / cost per chunk." if cols[1] else "")
+                  + (" long MB / long ×RT: peak RSS / speed streaming the long input." if cols[2] else ""))
+    names = ["model"] + (["backend", "threads"] if cols[0] else []) + \
+        ["params", "MB", "GMAC/s", "×RT", "rel.", "ms", "RSS MB", "+MB"] + \
+        (["first ms", "chunk ms"] if cols[1] else []) + (["long MB", "long ×RT"] if cols[2] else [])
+    for col in names:
+        table.add_column(col, justify="left" if col in ("model", "backend") else "right")
     base = rows[0]["rtf_x"] if rows else None
     for r in rows:
+        head, tail = _deploy_cells(r, cols)
         table.add_row(
-            r["model"],
+            r["model"], *head,
             f"{r['params'] / 1e6:.2f} M",
             f"{r['size_mb']:.1f}",
             f"{r['macs_per_second'] / 1e9:.2f}",
@@ -328,20 +479,25 @@ def bench_table(rows: list[dict[str, Any]], title: str | None = None):
             f"{r['median_s'] * 1e3:.0f}",
             f"{r['rss_peak_mb']:.0f}",
             "" if r["infer_peak_mb"] is None else f"{r['infer_peak_mb']:.0f}",
+            *tail,
         )
     return table
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     """The same columns as `bench_table`, as a GitHub-flavoured markdown table."""
-    head = ("model", "params", "GMAC / s audio", "×real-time", "speed-up", "median ms",
-            "audio s", "peak RSS MB")
+    cols = _deploy_columns(rows)
+    head = ("model",) + (("backend", "threads") if cols[0] else ()) + \
+        ("params", "GMAC / s audio", "×real-time", "speed-up", "median ms", "audio s", "peak RSS MB") + \
+        (("first audio ms", "ms / chunk") if cols[1] else ()) + \
+        (("long-input peak RSS MB", "long ×real-time") if cols[2] else ())
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     base = rows[0]["rtf_x"] if rows else 1.0
     for r in rows:
+        h, t = _deploy_cells(r, cols)
         lines.append("| " + " | ".join([
-            r["model"], f"{r['params'] / 1e6:.2f} M", f"{r['macs_per_second'] / 1e9:.2f}",
+            r["model"], *h, f"{r['params'] / 1e6:.2f} M", f"{r['macs_per_second'] / 1e9:.2f}",
             f"{r['rtf_x']:.1f}", f"{r['rtf_x'] / base:.2f}×", f"{r['median_s'] * 1e3:.0f}",
-            f"{r['audio_seconds']:.2f}", f"{r['rss_peak_mb']:.0f}",
+            f"{r['audio_seconds']:.2f}", f"{r['rss_peak_mb']:.0f}", *t,
         ]) + " |")
     return "\n".join(lines) + "\n"
