@@ -108,3 +108,25 @@ def test_checkpoint_round_trip_and_refusals(tmp_path):
         load_acoustic(tmp_path / "bad.safetensors")
     with pytest.raises(CheckpointError):
         load_acoustic(tmp_path / "missing.safetensors")
+
+
+def test_onnx_export_dynamic_lengths_parity(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    import numpy as np
+
+    from hifilite.acoustic.export import export_onnx, onnx_mel
+    from hifilite.acoustic.models import LoadedAcoustic
+
+    torch.manual_seed(0)
+    model = AcousticModel(**parse_arch("sep5,attn2,ffn,id/sep9,attn4", **TINY).to_dict()).eval()
+    with torch.no_grad():
+        model.duration.linear.bias.fill_(1.0)
+    path = export_onnx(LoadedAcoustic(model, {"kind": "espeak"}, {}, {"n_mels": 8}), tmp_path / "m.onnx")
+    assert (tmp_path / "m.onnx.json").is_file()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for n, scale in ((5, 1.0), (41, 0.6), (90, 1.7)):  # lengths other than the traced example's
+        ids = torch.randint(0, 40, (n,)).tolist()
+        ref = model.infer(ids, scale).numpy()
+        got = onnx_mel(session, ids, scale)
+        assert got.shape == ref.shape and np.abs(got - ref).max() < 1e-4

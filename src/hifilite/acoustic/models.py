@@ -336,6 +336,12 @@ def length_regulate(x: torch.Tensor, durations: torch.Tensor, max_frames: int | 
     return out * mask.unsqueeze(-1), totals.clamp(max=frames.shape[0])
 
 
+def bucket(values: torch.Tensor, boundaries: torch.Tensor) -> torch.Tensor:
+    """`torch.bucketize(values, boundaries)` (index i with b[i-1] < v <= b[i]) as a count of
+    boundaries below each value, which ONNX exports."""
+    return (values.unsqueeze(-1) > boundaries).sum(-1)
+
+
 def durations_from_log(log_durations: torch.Tensor, mask: torch.Tensor, scale: float | torch.Tensor = 1.0
                        ) -> torch.Tensor:
     """Predicted log(1 + frames) -> integer frames, times `scale` (1.25 = 25 % slower speech),
@@ -395,7 +401,7 @@ class AcousticModel(nn.Module):
         e_hat = self.energy(x, src_mask)
         p = pitch if pitch is not None else p_hat
         e = energy if energy is not None else e_hat
-        x = x + self.pitch_embed(torch.bucketize(p, self.pitch_bins)) + self.energy_embed(torch.bucketize(e, self.energy_bins))
+        x = x + self.pitch_embed(bucket(p, self.pitch_bins)) + self.energy_embed(bucket(e, self.energy_bins))
         d = durations if durations is not None else durations_from_log(log_d, src_mask, duration_scale)
         frames, mel_lens = length_regulate(x * src_mask.unsqueeze(-1), d * src_mask.long(), max_frames)
         from .data import sequence_mask
