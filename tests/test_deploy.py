@@ -289,3 +289,32 @@ def test_cli_vocode_stream_file_and_stdout(tmp_path, exported):
     assert pcm.shape == offline.shape and np.abs(pcm.astype(int) - offline).max() <= 1
     r = runner.invoke(app, ["vocode", str(wav), str(wav), "-o", "-", "--model", exported["model"]])
     assert r.exit_code != 0 and "one input" in str(r.exception)
+
+
+def test_bench_backends_side_by_side(tmp_path):
+    from hifilite.evaluate.bench import bench_models, markdown_table
+
+    gen = Generator(**to_dict(TINY["istft"]))
+    rows = bench_models([gen], seconds=0.3, repeats=1, warmup=0, isolate=False, backends=("torch", "onnx", "onnx-int8"),
+                        thread_counts=[1, 2], long_seconds=3.0, stream_frames=4)
+    assert [(r["backend"], r["threads"]) for r in rows] == [
+        ("torch", 1), ("torch", 2), ("onnx", 1), ("onnx", 2), ("onnx-int8", 1), ("onnx-int8", 2)]
+    for r in rows:
+        assert r["rtf_x"] > 0 and r["long_seconds"] == pytest.approx(259 * 256 / SR)
+        assert r["long_peak_mb"] > 0 and r["stream"]["first_audio_ms"] > 0
+    assert len({r["params"] for r in rows}) == 1
+    md = markdown_table(rows)
+    assert "| onnx-int8 | 2 |" in md and "first audio ms" in md
+    from hifilite.errors import ConfigError as CE
+
+    with pytest.raises(CE, match="backend"):
+        bench_models([gen], backends=("tflite",), isolate=False)
+
+
+def test_bench_cli_backends(tmp_path):
+    path = tmp_path / "b.json"
+    r = CliRunner().invoke(app, ["bench", "-m", "lite", "--backend", "torch", "--backend", "onnx", "--seconds", "0.3",
+                                 "--repeats", "1", "--warmup", "0", "--json", str(path)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(path.read_text())
+    assert [x["backend"] for x in doc["results"]] == ["torch", "onnx"] and doc["settings"]["backends"] == ["torch", "onnx"]

@@ -392,6 +392,9 @@ def bench_models(
     if not models:
         raise ConfigError("no models to benchmark")
     rows = []
+    # One fused copy per model, made once: deep-copying a weight-normed module a second time after
+    # fusing a first copy fails (the copies share parametrization state).
+    fused = {id(m): _portable(m) for m in models if not isinstance(m, (str, os.PathLike))}
     for model, settings in ((m, v) for m in models for v in variants):
         label = model if isinstance(model, (str, os.PathLike)) else type(model).__name__
         if len(variants) > 1:
@@ -399,7 +402,7 @@ def bench_models(
         if progress is not None:
             progress(str(label))
         if not isolate:
-            row = measure(copy.deepcopy(model) if not isinstance(model, (str, os.PathLike)) else model,
+            row = measure(model if isinstance(model, (str, os.PathLike)) else copy.deepcopy(fused[id(model)]),
                           settings)
             row["isolated"] = False
             rows.append(row)
@@ -408,7 +411,7 @@ def bench_models(
 
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as ex:
             try:
-                rows.append(ex.submit(_measure_in_worker, _portable(model), settings).result())
+                rows.append(ex.submit(_measure_in_worker, fused.get(id(model), model), settings).result())
             except BrokenProcessPool:
                 raise HifiliteError(
                     f"{label}: benchmark process died (out of memory?)"
