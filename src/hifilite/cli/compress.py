@@ -151,3 +151,39 @@ def extract(
     sub, cfg = run_extract(sn.generator, sn.gen_config, stage_ranks)
     save_generator(out, sub, cfg, sn.mel_config, extra={"supernet": str(supernet), "ranks": list(stage_ranks)})
     console.print(f"{out}: {sum(p.numel() for p in sub.parameters()) / 1e6:.2f} M params, ranks {stage_ranks}")
+
+
+@compress_app.command("run")
+def run_all(
+    data: Path = typer.Option(..., help="Corpus folder with train/val/test splits (LJSpeech layout, VCTK, ...)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output folder; running again resumes every stage."),
+    teacher: str = typer.Option("lj-v1", help="Teacher model name or path."),
+    family: str = typer.Option("lite", help="Student family: lite (iSTFT head, fast) or decomposed (teacher SVD)."),
+    steps: int = typer.Option(2000, help="Training steps per stage (supernet, fine-tune, each baseline/ablation)."),
+    trials: int = typer.Option(24, help="Search trials."),
+    config: Optional[Path] = typer.Option(None, help="YAML/JSON with TrainConfig keys (batch, segment, lr, ...)."),
+    adversarial: bool = typer.Option(False, help="Fine-tune with MPD + MSD as well."),
+    baselines: str = typer.Option("v2,v3", help="Presets trained from scratch with the same steps ('' for none)."),
+    ablation: bool = typer.Option(True, help="Repeat the fine-tune with each distillation term off."),
+    max_rtf: Optional[float] = typer.Option(None, help="Real-time factor limit on 1 thread (0.02 = 50x)."),
+    max_macs: Optional[float] = typer.Option(None, help="MACs per second of audio, at most."),
+    max_params: Optional[int] = typer.Option(None, help="Parameters, at most."),
+    eval_utterances: int = typer.Option(16, help="Test utterances evaluated per model."),
+    metrics: Optional[str] = typer.Option(None, help="Comma-separated metrics (default: all available)."),
+    bench_seconds: float = typer.Option(4.0, help="Seconds of audio per speed measurement."),
+    device: str = typer.Option("cpu", help="cpu, cuda or auto."),
+    seed: int = typer.Option(0),
+) -> None:
+    """Every stage: teacher cache, supernet, search, fine-tune, baselines, ablation, evaluation, report."""
+    from ..compress.pipeline import RunSettings, run_compression
+    from ..config import TrainConfig, from_dict, load_file
+
+    train = RunSettings().train
+    if config:
+        train = from_dict(TrainConfig, load_file(config), str(config), base=train)
+    settings = RunSettings(teacher=teacher, family=family, steps=steps, trials=trials, train=train,
+                           adversarial=adversarial, baselines=tuple(b for b in baselines.split(",") if b),
+                           ablation=ablation, max_rtf=max_rtf, max_macs=max_macs, max_params=max_params,
+                           eval_limit=eval_utterances, metrics=metrics.split(",") if metrics else None,
+                           bench_seconds=bench_seconds, device=device, seed=seed)
+    run_compression(data, out, settings, console=console)
