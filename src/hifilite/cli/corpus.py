@@ -78,3 +78,23 @@ def info(
     table.add_row("splits", ", ".join(f"{k} {v}" for k, v in s.splits.items()))
     table.add_row("split source", s.split_source)
     console.print(table)
+
+
+@corpus_app.command("shift")
+def shift(
+    src: Path = typer.Argument(..., help="Corpus to derive voices from."),
+    out: Path = typer.Option(..., "-o", "--out", help="Folder corpus to write (all in its test split)."),
+    semitones: str = typer.Option("-4,3", help="Comma-separated pitch shifts; each becomes a speaker."),
+    split: str = typer.Option("test", help="Split of SRC to shift."),
+    limit: Optional[int] = typer.Option(None, help="Only the first N utterances of the split."),
+) -> None:
+    """Derive unseen-voice proxies by pitch and formant shifting (for evaluation only)."""
+    from ..data.derive import shifted_voices
+    from ..errors import ConfigError
+
+    try:
+        shifts = [float(s) for s in semitones.split(",") if s.strip()]
+    except ValueError:
+        raise ConfigError(f"--semitones expects numbers such as -4,3, got {semitones!r}") from None
+    shifted_voices(src, out, shifts, split, limit)
+    console.print(f"wrote {out}")
