@@ -26,7 +26,7 @@ def _to_jik876(gen: Generator) -> dict:
 
 def _jik_config(cfg: GeneratorConfig) -> dict:
     d = to_dict(cfg)
-    for ours_only in ("in_channels", "resblock_conv", "resblock_rank", "stage_ranks"):
+    for ours_only in ("in_channels", "resblock_conv", "resblock_rank", "stage_ranks", "istft_n_fft", "istft_hop"):
         d.pop(ours_only)
     d.update({"num_mels": 80, "n_fft": 1024, "hop_size": 256, "win_size": 1024, "sampling_rate": 22050,
               "fmin": 0, "fmax": 8000, "batch_size": 16, "learning_rate": 0.0002, "num_gpus": 0,

@@ -1,5 +1,6 @@
-"""The main job: synthesise a small corpus, copy-synthesise its test split with the teacher,
-evaluate, bench v1/v2/v3, and write a report folder (markdown + HTML, spectrograms, audio)."""
+"""The main job: synthesise a small corpus, copy-synthesise its test split with the teacher and
+the shipped student, evaluate, bench them beside v1/v2/v3, and write a report folder (markdown +
+HTML, spectrograms, audio)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ def run_demo(
     out: str | Path,
     sentences: int = 48,
     test: int = 8,
-    model: str = "lj-v1",
-    bench_models_: tuple[str, ...] = ("v1", "v2", "v3"),
+    models: tuple[str, ...] = ("lj-v1", "lj-lite"),
+    bench_models_: tuple[str, ...] = ("v1", "v2", "v3", "lj-lite"),
     bench_seconds: float = 4.0,
     threads: int = 1,
 ) -> Path:
@@ -32,8 +33,9 @@ def run_demo(
     corpus = out / "corpus"
     console.rule("1/4 corpus")
     synthesize_corpus(corpus, sentences=sentences, val=max(1, sentences // 12), test=test)
-    console.rule(f"2/4 copy-synthesis and evaluation with {model}")
-    result = evaluate_models([model], corpus, split="test", out_dir=out / "eval", save_audio=True, console=console)
+    model = models[0]
+    console.rule(f"2/4 copy-synthesis and evaluation with {', '.join(models)}")
+    result = evaluate_models(list(models), corpus, split="test", out_dir=out / "eval", save_audio=True, console=console)
     console.rule("3/4 speed and size")
     rows = bench_models(list(bench_models_), threads=threads, seconds=bench_seconds, repeats=3, warmup=1)
     (out / "bench.json").write_text(json.dumps({"machine": machine_info(), "results": rows}, indent=2))
@@ -61,14 +63,15 @@ def run_demo(
                       "DNSMOS of the recordings themselves.")
     report.text("Speed and size", bench_markdown(rows))
     first = sorted({r["id"] for r in result.rows})[0]
-    ref_row = next(r for r in result.rows if r["id"] == first and r.get("audio") and r["model"] != model)
-    gen_row = next(r for r in result.rows if r["id"] == first and r["model"] == model)
+    ref_row = next(r for r in result.rows if r["id"] == first and r.get("audio") and r["model"] not in models)
     ref_wav, sr = load_audio(out / "eval" / ref_row["audio"])
-    gen_wav, _ = load_audio(out / "eval" / gen_row["audio"])
-    n = min(len(ref_wav), len(gen_wav))
-    plot_spectrograms({f"recording {first}": ref_wav[:n], f"{model} copy-synthesis": gen_wav[:n]},
-                      sr, out / "spectrograms.png")
-    report.image("Spectrograms", "spectrograms.png", f"{first}: recording vs {model}")
+    wavs = {f"recording {first}": ref_wav}
+    for m in models:
+        gen_row = next(r for r in result.rows if r["id"] == first and r["model"] == m)
+        wavs[f"{m} copy-synthesis"] = load_audio(out / "eval" / gen_row["audio"])[0]
+    n = min(len(w) for w in wavs.values())
+    plot_spectrograms({k: w[:n] for k, w in wavs.items()}, sr, out / "spectrograms.png")
+    report.image("Spectrograms", "spectrograms.png", f"{first}: recording vs {', '.join(models)}")
     report.audio("Audio", [(f"{r['model']} {r['id']}", f"eval/{r['audio']}")
                            for r in result.rows if r.get("audio")][:12])
     md, page = report.write(out)
