@@ -322,13 +322,16 @@ def length_regulate(x: torch.Tensor, durations: torch.Tensor, max_frames: int | 
 
     Frame t of item b copies phoneme `#{j : cumsum(d_b)_j <= t}` (a searchsorted done as a
     comparison and a sum, which ONNX exports); frames past an item's total are zero. T is the
-    largest total, or `max_frames` if given (longer totals are cut).
+    largest total (at least 1), or `max_frames` if given (longer totals are cut).
     """
     durations = durations.clamp(min=0).long()
     ends = torch.cumsum(durations, dim=1)  # (B, N)
     totals = ends[:, -1]
-    # arange of a 0-dim tensor keeps the length dynamic when traced for ONNX
-    frames = torch.arange(totals.max() if max_frames is None else max_frames, device=x.device)
+    # arange of a 0-dim tensor keeps the length dynamic when traced for ONNX. At least one
+    # (masked) frame: convolutions cannot run on an empty sequence, and an untrained duration
+    # predictor may give every phoneme 0 frames (mel_lens is then 0).
+    length = totals.max().clamp(min=1) if max_frames is None else max_frames
+    frames = torch.arange(length, device=x.device)
     index = (ends.unsqueeze(1) <= frames[None, :, None]).sum(-1)  # (B, T)
     index = index.clamp(max=x.shape[1] - 1)
     out = torch.gather(x, 1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))

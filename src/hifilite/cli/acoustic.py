@@ -4,6 +4,7 @@
     hifilite acoustic train --data corpus --arch lightspeech -o runs/ls --steps 2000
     hifilite acoustic train --data corpus --arch 'sep5,attn2/sep17,sep9;hidden=128' -o runs/x
     hifilite acoustic info runs/ls                               # params and architecture
+    hifilite acoustic search --data corpus -o runs/search --samples 24 --steps 100 --min-speedup 6.5
 """
 
 from __future__ import annotations
@@ -148,3 +149,73 @@ def export_cmd(
     if worst > 1e-3:
         raise HifiliteError(f"ONNX parity failed: max difference {worst:.2e}")
     console.print(f"{path}: max |ONNX - PyTorch| {worst:.1e}", highlight=False)
+
+
+@acoustic_app.command()
+def search(
+    data: Path = typer.Option(..., "--data", help="Prepared corpus (run `hifilite acoustic prepare` first)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Search folder: study.db, trial runs, search.json/png, "
+                                                     "acoustic.safetensors of the chosen model."),
+    samples: int = typer.Option(24, "--samples", help="Architectures to sample and train briefly."),
+    steps: int = typer.Option(100, "--steps", help="Training steps of each sampled architecture."),
+    candidates: int = typer.Option(2000, "--candidates", help="Random architectures ranked by the predictor."),
+    top_k: int = typer.Option(3, "--top-k", help="Best-predicted architectures within the budget to train longer."),
+    final_steps: int = typer.Option(400, "--final-steps", help="Training steps of each of the top k."),
+    max_latency_ms: Optional[float] = typer.Option(None, "--max-latency-ms",
+                                                   help="Latency budget on 1 thread for the fixed input."),
+    min_speedup: Optional[float] = typer.Option(None, "--min-speedup",
+                                                help="Budget as a speed-up over FastSpeech 2 (same input, 1 thread)."),
+    layers: str = typer.Option("4/4", "--layers", help="Encoder/decoder layer counts, e.g. 4/4."),
+    ops: Optional[str] = typer.Option(None, "--ops", help="Comma-separated operations (default: all of "
+                                                          "sep1..sep25, attn2/4/8, ffn, id)."),
+    hidden: int = typer.Option(256, "--hidden", help="Width of every searched model."),
+    settings: str = typer.Option("predictor=sep", "--settings",
+                                 help="Further architecture settings, e.g. 'predictor=sep;n_bins=128'."),
+    batch_size: int = typer.Option(16, "--batch-size"),
+    learning_rate: float = typer.Option(1e-3, "--lr", help="Peak learning rate (after warm-up)."),
+    warmup: int = typer.Option(50, "--warmup", help="Warm-up steps of the learning-rate schedule."),
+    latency_phonemes: int = typer.Option(64, "--latency-phonemes", help="Phonemes of the fixed latency input."),
+    latency_repeats: int = typer.Option(7, "--latency-repeats", help="Timed repeats (median) per architecture."),
+    seed: int = typer.Option(0, "--seed"),
+    threads: int = typer.Option(1, "--threads", help="CPU threads for training (latency is always 1 thread)."),
+) -> None:
+    """LightSpeech search: train sampled architectures briefly, fit a boosted-tree loss predictor,
+    rank many candidates, measure latency, train the best few longer, choose under a latency budget.
+    Re-running with the same --out continues the search."""
+    import shlex
+    import sys
+
+    import torch
+
+    from ..acoustic.models import OPS
+    from ..acoustic.search import SearchSettings, SearchSpace, run_search
+    from ..acoustic.task import default_train_config
+    from ..errors import ConfigError
+
+    torch.set_num_threads(threads)
+    enc, sep, dec = layers.partition("/")
+    try:
+        n_enc, n_dec = int(enc), int(dec)
+    except ValueError:
+        sep = ""
+    if not sep:
+        raise ConfigError(f"--layers expects ENCODER/DECODER counts such as 4/4, got {layers!r}")
+    op_list = tuple(o.strip() for o in ops.split(",") if o.strip()) if ops is not None else OPS
+    extra = f";{settings.strip(';')}" if settings.strip(";") else ""
+    space = SearchSpace(encoder_layers=n_enc, decoder_layers=n_dec, ops=op_list, settings=f"hidden={hidden}{extra}")
+    cfg = SearchSettings(space=space, samples=samples, steps=steps, candidates=candidates, top_k=top_k,
+                         final_steps=final_steps, max_latency_ms=max_latency_ms, min_speedup=min_speedup,
+                         latency_phonemes=latency_phonemes, latency_repeats=latency_repeats, warmup=warmup, seed=seed)
+    tc = dataclasses.replace(default_train_config(), batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+                             summary_interval=max(1, min(50, steps)))
+    command = shlex.join(["hifilite", *sys.argv[1:]]) if sys.argv[1:2] == ["acoustic"] else None
+    quiet = Console(stderr=True, quiet=True)
+    report = run_search(data_root=data, out_dir=out, settings=cfg, train_config=tc, console=quiet,
+                        log=lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True), command=command)
+    c = report["chosen"]
+    rho = report["predictor"]["spearman_heldout"]
+    console.print(f"chosen {c['arch']}: val mel L1 {c['val_mel_l1']:.4f} after {c['steps']} steps, "
+                  f"{c['latency_ms']:.1f} ms on 1 thread ({c['speedup']:.1f}x FastSpeech 2), {c['params']:,} params; "
+                  f"predictor Spearman {'n/a' if rho is None else f'{rho:.2f}'}; "
+                  f"{out / 'search.json'}, {out / 'acoustic.safetensors'}", highlight=False, markup=False,
+                  soft_wrap=True)
