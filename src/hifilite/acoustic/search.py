@@ -19,9 +19,10 @@ The search follows LightSpeech (Luo et al., 2021), with a predictor instead of i
 
 Everything measured lives in an Optuna study database (`OUT/study.db`, SQLite): the sampled
 architectures with their losses, latencies, and the finalists' losses. Each training is a normal
-run folder (`OUT/trials/NNN`, `OUT/final/<hash of the architecture>`) resumed where it stopped, and the sequence of sampled
-architectures is a pure function of the seed, so re-running the command continues the search, and
-a larger `--samples` or `--final-steps` extends it. `OUT/search.json` and `OUT/search.png` report it.
+run folder (`OUT/trials/NNN`, `OUT/final/<hash of the architecture>`) resumed where it stopped,
+and the sequence of sampled architectures is a pure function of the seed, so re-running the
+command continues the search, and a larger `--samples` or `--final-steps` extends it.
+`OUT/search.json` and `OUT/search.png` report it.
 """
 
 from __future__ import annotations
@@ -346,7 +347,8 @@ def _check_fixed(study, fixed: dict[str, Any]) -> None:
     diffs = [k for k in FIXED_SETTINGS if stored.get(k) != fixed.get(k)]
     if diffs:
         raise ConfigError(f"this search folder was started with other {', '.join(diffs)} "
-                          f"({'; '.join(f'{k}={stored.get(k)}' for k in diffs)}); use the same settings or another --out")
+                          f"({'; '.join(f'{k}={stored.get(k)}' for k in diffs)}); "
+                          "use the same settings or another --out")
 
 
 def run_search(*, data_root: str | Path, out_dir: str | Path, settings: SearchSettings,
@@ -514,7 +516,8 @@ def plot_search(report: dict[str, Any], path: str | Path) -> Path:
     m = report["measured"]
     b.scatter([r["latency_ms"] for r in m], [r["predicted"] for r in m], s=16, c="#999", label="candidates (predicted)")
     f = report["finalists"]
-    b.scatter([r["latency_ms"] for r in f], [r["val_mel_l1"] for r in f], s=30, c="C1", label="finalists (trained longer)")
+    b.scatter([r["latency_ms"] for r in f], [r["val_mel_l1"] for r in f], s=30, c="C1",
+              label="finalists (trained longer)")
     c = report["chosen"]
     b.scatter([c["latency_ms"]], [c["val_mel_l1"]], s=80, marker="*", c="C3", label="chosen")
     if report["budget_ms"] is not None:

@@ -1,0 +1,61 @@
+"""Text to speech in one run: FastSpeech 2, the LightSpeech preset, a searched model and Piper.
+
+    python benchmarks/bench_tts.py --data /work/corpora/joe-sub \
+        --model fastspeech2=fastspeech2 --model lightspeech=lightspeech \
+        --model searched=/work/runs/ls-search/acoustic.safetensors [--vocoders lj-lite lj-v1] [--threads 1]
+
+A model is NAME=SPEC where SPEC is an acoustic checkpoint (or run folder), or a preset /
+architecture string (random weights: its speed and size are real, its quality is not). Every
+model speaks the sentences of the corpus's test split; see `hifilite.acoustic.bench` for what each
+column measures. Writes `benchmarks/results/tts.json` and `tts.md` (the table README shows);
+training steps are a column, so a briefly trained model is reported as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from hifilite.acoustic.bench import bench_tts, markdown_report
+from hifilite.evaluate.bench import machine_info
+from hifilite.io import atomic_write
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, required=True, help="prepared corpus (hifilite acoustic prepare)")
+    ap.add_argument("--model", action="append", default=[], metavar="NAME=SPEC")
+    ap.add_argument("--vocoders", nargs="+", default=["lj-lite", "lj-v1"])
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--limit", type=int, default=None, help="at most this many sentences")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--no-piper", action="store_true")
+    ap.add_argument("--no-dnsmos", action="store_true")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args()
+    console = Console()
+    models = {}
+    for item in args.model or ["fastspeech2=fastspeech2", "lightspeech=lightspeech"]:
+        name, sep, spec = item.partition("=")
+        if not sep or not name or not spec:
+            raise SystemExit(f"--model expects NAME=SPEC, got {item!r}")
+        models[name] = spec
+    report = bench_tts(data_root=args.data, models=models, vocoders=args.vocoders, split=args.split,
+                       limit=args.limit, piper=not args.no_piper, dnsmos=not args.no_dnsmos, threads=args.threads,
+                       log=lambda s: console.print(s, highlight=False, markup=False))
+    report["machine"] = machine_info()
+    args.out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(report, indent=2)
+    atomic_write(args.out / "tts.json", lambda tmp: Path(tmp).write_text(text))
+    md = markdown_report(report)
+    atomic_write(args.out / "tts.md", lambda tmp: Path(tmp).write_text(md))
+    console.print(md, markup=False, highlight=False)
+
+
+if __name__ == "__main__":
+    main()

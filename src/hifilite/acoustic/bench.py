@@ -1,0 +1,299 @@
+"""Text-to-speech benchmark: acoustic models, vocoders and Piper on the same sentences, one run.
+
+    report = bench_tts(data_root="corpora/joe-sub", models={"fastspeech2": "fastspeech2",
+                       "searched": "runs/search/acoustic.safetensors"}, vocoders=("lj-lite", "lj-v1"))
+
+The sentences are the utterances of one split (default `test`) of a prepared corpus, so every
+model speaks the same texts and there are ground-truth ids, durations and mels. Per acoustic model:
+
+- **params**, and the **training steps** of its checkpoint (0 for a preset: random weights);
+- **acoustic x-real-time** on one thread: seconds of speech / seconds of compute, with the
+  reference durations so every model produces the same frames (pitch and energy predicted);
+- **mel L1** to the ground-truth log-mel with the reference durations (pitch and energy
+  predicted), averaged over frames, and **duration error**: mean |predicted - reference| frames
+  per phoneme (rounded predictions, as at inference);
+- per vocoder, **text -> wav x-real-time** (text front-end + acoustic model + vocoder, reference
+  durations) and **DNSMOS OVRL** of that speech; and for the first vocoder the same with the
+  model's own durations (`*_free`): what `hifilite tts` says, empty if it predicts no frames.
+
+Piper (the bundled joe-medium VITS voice, ONNX Runtime with one intra-op and one inter-op
+thread) speaks the same texts: params, x-real-time (its own phonemiser included) and DNSMOS.
+The ground-truth recordings and their copy-synthesis through each vocoder give the DNSMOS ceiling.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError
+from .models import AcousticModel, LoadedAcoustic, PRESETS, load_acoustic, parse_arch
+
+
+@dataclass
+class Sentence:
+    id: str
+    text: str
+    ids: torch.Tensor  # (N,)
+    durations: torch.Tensor  # (N,)
+    mel: torch.Tensor  # (n_mels, T) ground truth
+    wav: np.ndarray  # the recording
+
+
+def load_sentences(data_root: str | Path, split: str = "test", limit: int | None = None) -> list[Sentence]:
+    from ..audio import load_audio
+    from ..data.corpora import read_ljspeech
+    from .data import AcousticDataset, read_stats
+
+    stats = read_stats(data_root)
+    if split not in stats["splits"]:
+        raise ConfigError(f"split must be one of {', '.join(stats['splits'])}, not {split!r}")
+    ids = stats["splits"][split][:limit] if limit else stats["splits"][split]
+    if not ids:
+        raise ConfigError(f"{data_root}: the {split} split is empty")
+    data = AcousticDataset(data_root, split, stats, ids=ids)
+    utts = {u.id: u for u in read_ljspeech(data_root)}
+    out = []
+    for i, uid in enumerate(ids):
+        item = data[i]
+        wav, _ = load_audio(utts[uid].wav_path, int(stats["mel"]["sample_rate"]))
+        out.append(Sentence(uid, utts[uid].text, item["ids"], item["durations"], item["mel"].T, wav))
+    return out
+
+
+def resolve_acoustic(spec: str | Path, stats: dict[str, Any]) -> LoadedAcoustic:
+    """A preset or architecture string (random weights, sized for the corpus), or a checkpoint."""
+    from .task import config_for_corpus, model_stats
+
+    spec_s = str(spec)
+    path = Path(spec_s)
+    if path.exists():
+        return load_acoustic(path)
+    if spec_s.split(";")[0] in PRESETS or "/" in spec_s.split(";")[0]:
+        torch.manual_seed(0)
+        model = AcousticModel(**config_for_corpus(parse_arch(spec_s), stats).to_dict()).eval()
+        return LoadedAcoustic(model, stats["symbols"], model_stats(stats), stats["mel"], {"step": 0})
+    raise ConfigError(f"{spec_s!r} is neither an acoustic model file nor a preset / architecture string")
+
+
+def piper_voice(voice: str | Path | None = None, threads: int = 1):
+    """A Piper voice whose ONNX Runtime session uses `threads` intra-op threads and one inter-op."""
+    import json
+
+    import onnxruntime as ort
+    from piper import PiperVoice
+    from piper.config import PiperConfig
+
+    from ..data.synth import resolve_voice
+
+    files = resolve_voice(voice)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(files.model), sess_options=opts, providers=["CPUExecutionProvider"])
+    config = PiperConfig.from_dict(json.loads(files.config.read_text(encoding="utf-8")))
+    return PiperVoice(session=session, config=config), files
+
+
+def onnx_params(path: str | Path) -> int:
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return int(sum(int(np.prod(t.dims)) for t in model.graph.initializer))
+
+
+def _dnsmos_ovrl(wavs: Sequence[np.ndarray], sr: int) -> float:
+    from ..evaluate.metrics import dnsmos
+
+    scores = [dnsmos(w, sr)["ovrl"] for w in wavs if len(w) > sr // 10]
+    scores = [s for s in scores if np.isfinite(s)]
+    return float(statistics.fmean(scores)) if scores else float("nan")
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def bench_tts(
+    *, data_root: str | Path, models: dict[str, str], vocoders: Sequence[str] = ("lj-lite", "lj-v1"),
+    split: str = "test", limit: int | None = None, piper: bool = True, dnsmos: bool = True, threads: int = 1,
+    log: Callable[[str], None] = lambda s: None,
+) -> dict[str, Any]:
+    """Measure every model on the same sentences (see the module docstring); returns the report."""
+    from ..vocoder.api import load_vocoder
+    from .data import read_stats
+    from .models import durations_from_log
+    from .synthesis import Synthesizer
+    from .text import Phonemizer, TextError
+
+    if not models:
+        raise ConfigError("give at least one acoustic model to benchmark")
+    if not vocoders:
+        raise ConfigError("give at least one vocoder")
+    stats = read_stats(data_root)
+    sr, hop = int(stats["mel"]["sample_rate"]), int(stats["mel"]["hop_length"])
+    sentences = load_sentences(data_root, split, limit)
+    seconds = sum(int(s.durations.sum()) * hop / sr for s in sentences)
+    prev_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        vocs = {name: load_vocoder(name) for name in vocoders}
+        symbols = stats["symbols"]
+        phonemizer = Phonemizer.from_dict({**symbols, "espeak_voice": symbols.get("espeak_voice", "en-us")})
+        report: dict[str, Any] = {
+            "data": str(data_root), "split": split, "sentences": [s.id for s in sentences],
+            "speech_seconds": seconds, "threads": threads, "vocoders": {}, "acoustic": [], "piper": None,
+            "ground_truth": {},
+        }
+        phonemizer(sentences[0].text)  # warm-up: espeak-ng initialises on first use
+        with torch.inference_mode():
+            for name, voc in vocs.items():
+                voc(sentences[0].mel[None, :, :8])  # warm-up
+                wavs, t = [], 0.0
+                for s in sentences:
+                    w, dt = _timed(lambda: voc(s.mel[None])[0].numpy())
+                    wavs.append(w)
+                    t += dt
+                report["vocoders"][name] = {"params": sum(p.numel() for p in voc.parameters()), "xrt": seconds / t}
+                if dnsmos:
+                    report["ground_truth"][f"dnsmos_ovrl_copy_{name}"] = _dnsmos_ovrl(wavs, sr)
+                log(f"vocoder {name}: {seconds / t:.1f}x real-time")
+            if dnsmos:
+                report["ground_truth"]["dnsmos_ovrl_recording"] = _dnsmos_ovrl([s.wav for s in sentences], sr)
+
+            for label, spec in models.items():
+                loaded = resolve_acoustic(spec, stats)
+                model = loaded.model.eval()
+                row: dict[str, Any] = {"name": label, "source": str(spec), "steps": int(loaded.extra.get("step", 0)),
+                                       "params": model.num_parameters(),
+                                       "arch": f"{','.join(model.config.encoder)}/{','.join(model.config.decoder)}",
+                                       "hidden": model.config.hidden}
+                first = sentences[0]
+                model(first.ids[None], durations=first.durations[None])  # warm-up
+                t_front, t_acoustic, l1_sum, l1_n, d_err, d_n = 0.0, 0.0, 0.0, 0, 0.0, 0
+                mels = []
+                for s in sentences:
+                    _, dt = _timed(lambda: phonemizer(s.text))
+                    t_front += dt
+                    out, dt = _timed(lambda: model(s.ids[None], durations=s.durations[None]))
+                    t_acoustic += dt
+                    mel = out["mel"][0, : int(out["mel_lens"][0])].T
+                    mels.append(mel)
+                    l1_sum += float((mel - s.mel).abs().sum())
+                    l1_n += s.mel.numel()
+                    pred = durations_from_log(out["log_duration"], out["src_mask"])[0]
+                    d_err += float((pred - s.durations).abs().sum())
+                    d_n += len(s.durations)
+                row.update(acoustic_xrt=seconds / t_acoustic, mel_l1=l1_sum / l1_n, duration_mae_frames=d_err / d_n,
+                           frontend_s=t_front)
+                for vname, voc in vocs.items():
+                    wavs, t = [], 0.0
+                    for mel in mels:
+                        w, dt = _timed(lambda: voc(mel[None])[0].numpy())
+                        wavs.append(w)
+                        t += dt
+                    row[f"xrt_{vname}"] = seconds / (t_front + t_acoustic + t)
+                    if dnsmos:
+                        row[f"dnsmos_ovrl_{vname}"] = _dnsmos_ovrl(wavs, sr)
+                # free running: the model's own durations, what `hifilite tts` does
+                vname = next(iter(vocs))
+                synth = Synthesizer(loaded, vocs[vname], phonemizer)
+                wavs, t, spoken = [], 0.0, 0.0
+                for s in sentences:
+                    try:
+                        w, dt = _timed(lambda: synth(s.text))
+                    except TextError:
+                        continue
+                    wavs.append(w)
+                    t += dt
+                    spoken += len(w) / sr
+                row[f"free_{vname}"] = {
+                    "spoken": len(wavs), "seconds": spoken, "xrt": spoken / t if t else float("nan"),
+                    "dnsmos_ovrl": _dnsmos_ovrl(wavs, sr) if dnsmos and wavs else float("nan")}
+                report["acoustic"].append(row)
+                log(f"{label}: {row['params']:,} params, acoustic {row['acoustic_xrt']:.1f}x real-time, "
+                    f"mel L1 {row['mel_l1']:.3f}, duration error {row['duration_mae_frames']:.2f} frames")
+
+        if piper:
+            voice, files = piper_voice(threads=threads)
+            list(voice.synthesize(sentences[0].text))  # warm-up
+            wavs, t, spoken = [], 0.0, 0.0
+            for s in sentences:
+                chunks, dt = _timed(lambda: list(voice.synthesize(s.text)))
+                w = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
+                wavs.append(w)
+                t += dt
+                spoken += len(w) / voice.config.sample_rate
+            report["piper"] = {"voice": files.name, "params": onnx_params(files.model), "seconds": spoken,
+                               "xrt": spoken / t,
+                               "dnsmos_ovrl": _dnsmos_ovrl(wavs, voice.config.sample_rate) if dnsmos else None}
+            log(f"piper {files.name}: {spoken / t:.1f}x real-time")
+    finally:
+        torch.set_num_threads(prev_threads)
+    ref = report["acoustic"][0]
+    for row in report["acoustic"]:
+        row["vs_" + ref["name"]] = {"fewer_params": ref["params"] / row["params"],
+                                    "acoustic_speedup": row["acoustic_xrt"] / ref["acoustic_xrt"]}
+        if report["piper"]:
+            row["vs_piper"] = {v: row[f"xrt_{v}"] / report["piper"]["xrt"] for v in vocoders}
+    return report
+
+
+def _f(v: Any, fmt: str) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "–"
+    return format(v, fmt)
+
+
+def markdown_report(report: dict[str, Any]) -> str:
+    """The tables README shows: acoustic models with each vocoder, then Piper and the ceiling."""
+    vocs = list(report["vocoders"])
+    first = vocs[0]
+    head = ["model", "steps", "params", "acoustic xRT", "mel L1", "dur. err (frames)"]
+    for v in vocs:
+        head += [f"text→wav xRT ({v})", f"DNSMOS ({v})"]
+    head += [f"free: xRT / DNSMOS ({first})"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    ref = report["acoustic"][0]["name"]
+    for r in report["acoustic"]:
+        cells = [f"{r['name']} (`{r['arch']}`, h{r['hidden']})", str(r["steps"]), f"{r['params'] / 1e6:.2f} M",
+                 _f(r["acoustic_xrt"], ".1f"), _f(r["mel_l1"], ".3f"), _f(r["duration_mae_frames"], ".2f")]
+        for v in vocs:
+            cells += [_f(r[f"xrt_{v}"], ".1f"), _f(r.get(f"dnsmos_ovrl_{v}"), ".2f")]
+        free = r[f"free_{first}"]
+        cells.append(f"{_f(free['xrt'], '.1f')} / {_f(free['dnsmos_ovrl'], '.2f')} ({free['spoken']}/"
+                     f"{len(report['sentences'])} spoken)")
+        lines.append("| " + " | ".join(cells) + " |")
+    p = report.get("piper")
+    if p:
+        cells = [f"Piper {p['voice']} (VITS, ONNX Runtime)", "–", f"{p['params'] / 1e6:.2f} M", "–", "–", "–"]
+        cells += [_f(p["xrt"], ".1f"), _f(p.get("dnsmos_ovrl"), ".2f")] + ["", ""] * (len(vocs) - 1) + [""]
+        lines.append("| " + " | ".join(cells) + " |")
+    ratios = []
+    for r in report["acoustic"][1:]:
+        v = r[f"vs_{ref}"]
+        piece = f"{r['name']}: {v['fewer_params']:.1f}x fewer params and {v['acoustic_speedup']:.1f}x faster than {ref}"
+        if r.get("vs_piper"):
+            piece += f", text→wav {r['vs_piper'][first]:.1f}x Piper's speed with {first}"
+        ratios.append(piece)
+    if len(report["acoustic"]) == 1 and report["acoustic"][0].get("vs_piper"):
+        ratios.append(f"{ref}: text→wav {report['acoustic'][0]['vs_piper'][first]:.1f}x Piper's speed with {first}")
+    lines += ["", "; ".join(ratios) + "." if ratios else ""]
+    gt = report.get("ground_truth", {})
+    extra = [f"{len(report['sentences'])} sentences of the {report['split']} split "
+             f"({report['speech_seconds']:.1f} s of speech), {report['threads']} thread(s)."]
+    if gt:
+        extra.append("DNSMOS OVRL of the recordings " + _f(gt.get("dnsmos_ovrl_recording"), ".2f") + "; of their "
+                     "copy-synthesis: " + ", ".join(f"{v} {_f(gt.get(f'dnsmos_ovrl_copy_{v}'), '.2f')}" for v in vocs)
+                     + ".")
+    extra.append("Vocoders alone: " + ", ".join(f"{v} {report['vocoders'][v]['params'] / 1e6:.2f} M params, "
+                                                f"{report['vocoders'][v]['xrt']:.1f}x real-time" for v in vocs) + ".")
+    return "\n".join(lines) + "\n\n" + " ".join(extra) + "\n"
