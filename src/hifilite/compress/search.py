@@ -64,13 +64,24 @@ def measure_rtf(gen: Generator, n_mels: int, hop: int, sample_rate: int, frames:
     return frames * hop / sample_rate / statistics.median(times)
 
 
-def path_distance(gen: Generator, teacher: Generator, mels: Sequence[torch.Tensor], mel_fn) -> float:
-    """Mean log-mel L1 between `gen` (current path) and the teacher over validation mels."""
+def path_distance(gen: Generator, teacher: Generator | Sequence[torch.Tensor], mels: Sequence[torch.Tensor],
+                  mel_fn) -> float:
+    """Mean log-mel L1 between `gen` (current path) and the teacher over validation mels.
+
+    `teacher` is the teacher generator, or its log-mels of `mels` computed once (`teacher_mels`).
+    """
+    targets = teacher_mels(teacher, mels, mel_fn) if isinstance(teacher, torch.nn.Module) else teacher
     total = 0.0
     with torch.inference_mode():
-        for mel in mels:
-            total += float(F.l1_loss(mel_fn(gen(mel).squeeze(1)), mel_fn(teacher(mel).squeeze(1))))
+        for mel, target in zip(mels, targets):
+            total += float(F.l1_loss(mel_fn(gen(mel).squeeze(1)), target))
     return total / max(1, len(mels))
+
+
+def teacher_mels(teacher: Generator, mels: Sequence[torch.Tensor], mel_fn) -> list[torch.Tensor]:
+    """The teacher's output log-mels for `mels`: computed once per search, not per trial."""
+    with torch.inference_mode():
+        return [mel_fn(teacher(mel).squeeze(1)) for mel in mels]
 
 
 def run_search(
@@ -93,6 +104,7 @@ def run_search(
     mel_fn = MelSpectrogram(**to_dict(mel_config.loss_variant()))
     supernet.eval()
     teacher.eval()
+    targets = teacher_mels(teacher, mels, mel_fn)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         study_name=study_name, storage=storage, load_if_exists=True, directions=["minimize", "maximize"],
@@ -116,7 +128,7 @@ def run_search(
             raise optuna.TrialPruned(f"too slow: {rtf:.1f}x real-time")
         set_active_ranks(supernet, ranks)
         try:
-            dist = path_distance(supernet, teacher, mels, mel_fn)
+            dist = path_distance(supernet, targets, mels, mel_fn)
         finally:
             set_active_ranks(supernet, None)
         return dist, rtf
