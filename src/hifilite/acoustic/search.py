@@ -496,7 +496,8 @@ def _settings_dict(s: SearchSettings) -> dict[str, Any]:
 
 def plot_search(report: dict[str, Any], path: str | Path) -> Path:
     """Two panels: out-of-fold predicted vs measured loss of the sampled architectures, and
-    measured latency vs predicted loss of the ranked candidates with the finalists' losses."""
+    measured latency vs predicted loss of the ranked candidates, finalists annotated with their
+    validation loss after the longer training."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -514,16 +515,18 @@ def plot_search(report: dict[str, Any], path: str | Path) -> Path:
     a.set_xlabel("measured val mel L1")
     a.set_ylabel("predicted (out of fold)")
     m = report["measured"]
-    b.scatter([r["latency_ms"] for r in m], [r["predicted"] for r in m], s=16, c="#999", label="candidates (predicted)")
+    b.scatter([r["latency_ms"] for r in m], [r["predicted"] for r in m], s=16, c="#999", label="measured candidates")
     f = report["finalists"]
-    b.scatter([r["latency_ms"] for r in f], [r["val_mel_l1"] for r in f], s=30, c="C1",
-              label="finalists (trained longer)")
+    b.scatter([r["latency_ms"] for r in f], [r["predicted"] for r in f], s=30, c="C1", label="finalists")
+    for r in f:
+        b.annotate(f"{r['val_mel_l1']:.3f} @ {r['steps']}", (r["latency_ms"], r["predicted"]), fontsize=7,
+                   xytext=(4, 4), textcoords="offset points")
     c = report["chosen"]
-    b.scatter([c["latency_ms"]], [c["val_mel_l1"]], s=80, marker="*", c="C3", label="chosen")
+    b.scatter([c["latency_ms"]], [c["predicted"]], s=80, marker="*", c="C3", label="chosen (val L1 @ steps)")
     if report["budget_ms"] is not None:
         b.axvline(report["budget_ms"], ls="--", c="C3", lw=1, label="budget")
     b.set_xlabel(f"latency, 1 thread (ms); FastSpeech 2 {report['reference']['latency_ms']:.1f} ms")
-    b.set_ylabel("val mel L1")
+    b.set_ylabel("predicted val mel L1 (short training)")
     b.legend(fontsize=8)
     fig.tight_layout()
     path = Path(path)
