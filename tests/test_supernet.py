@@ -90,3 +90,22 @@ def test_sandwich_training_step_improves_small_and_large_paths():
     with pytest.raises(ConfigError, match="choices"):
         SupernetDistilTask(choices=[(99,)] * 3, generator=gen, gen_config=cfg, mel_config=MelConfig(),
                            train_config=TrainConfig(loss_weights=weights), teacher=teacher)
+
+
+def test_extract_from_a_weight_normed_supernet():
+    """A supernet still in its training form (weight norm on) extracts to the same function."""
+    import dataclasses
+
+    from hifilite.compress.supernet import extract, set_active_ranks
+    from hifilite.config import GENERATOR_PRESETS, to_dict
+    from hifilite.vocoder.generator import Generator
+
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(GENERATOR_PRESETS["lite"], upsample_initial_channel=32, resblock_conv="lowrank")
+    sn = Generator(**to_dict(cfg)).eval()
+    mel = torch.randn(1, 80, 6)
+    with torch.no_grad():
+        set_active_ranks(sn, (4, 2))
+        want = sn(mel)
+        sub, _ = extract(sn, cfg, (4, 2))
+        assert (sub.eval()(mel) - want).abs().max() < 1e-5

@@ -105,6 +105,10 @@ def truncate(
     else:
         cfg = dataclasses.replace(config, stage_ranks=tuple(rank))
     small = Generator(**to_dict(cfg)).remove_weight_norm()
+    if any("parametrizations" in k for k in student.state_dict()):  # training copy: fuse weight norm first
+        fused = Generator(**to_dict(config))
+        fused.load_state_dict(student.state_dict())
+        student = fused.remove_weight_norm()
     big_state = student.state_dict()
     new_state = {}
     for key, value in small.state_dict().items():

@@ -155,8 +155,7 @@ def run_compression(data: str | Path, out: str | Path, settings: RunSettings, co
     console.print(f"chosen path: ranks {ranks} ({chosen['rtf']:.1f}x real-time, mel L1 {chosen['mel_l1']:.3f})")
 
     console.rule(f"4/{stages} fine-tune the chosen sub-student")
-    sn_train = load_vocoder(supernet_path, for_training=True)
-    sub, sub_cfg = extract(sn_train.generator, sn_train.gen_config, ranks)
+    sub, sub_cfg = extract(sn.generator, sn.gen_config, ranks)  # from the fused supernet
     sub_path = save_generator(models / "searched-untuned.safetensors", sub, sub_cfg, mel,
                               extra={"ranks": list(ranks), "stage": "extracted"})
     tune = dict(DISTIL)
