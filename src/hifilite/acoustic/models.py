@@ -451,15 +451,21 @@ class LoadedAcoustic:
 
 
 def load_acoustic(path: str | Path) -> LoadedAcoustic:
-    """Load `save_acoustic`'s file (or a training run folder holding `acoustic.safetensors`)."""
+    """Load `save_acoustic`'s file, a training run folder holding `acoustic.safetensors`, or a
+    shipped model by name (see `acoustic.bundled`)."""
     from safetensors import safe_open
     from safetensors.torch import load_file
 
+    from .bundled import shipped_models
+
     path = Path(path)
+    shipped = shipped_models() if not path.exists() else {}
+    path = shipped.get(str(path), path)
     if path.is_dir():
         path = path / "acoustic.safetensors"
     if not path.is_file():
-        raise CheckpointError(f"{path}: no such acoustic model file")
+        names = ", ".join(shipped) or "none"
+        raise CheckpointError(f"{path}: no such acoustic model file (shipped acoustic models: {names})")
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
