@@ -91,8 +91,10 @@ def _train(settings: RunSettings, run_dir: Path, weights: dict[str, float], data
 
     cfg = dataclasses.replace(settings.train, max_steps=settings.steps, loss_weights=dict(weights),
                               seed=settings.train.seed + settings.seed)
-    train_gan(data_root=data, run_dir=run_dir, train_config=cfg, env=init_distributed(settings.device),
-              resume=True, **{"gen_config": None, **kwargs})
+    result = train_gan(data_root=data, run_dir=run_dir, train_config=cfg, env=init_distributed(settings.device),
+                       resume=True, **{"gen_config": None, **kwargs})
+    if result.interrupted:  # Ctrl-C: the stage checkpointed; stop here instead of starting the next one
+        raise KeyboardInterrupt
     return run_dir / "generator.safetensors"
 
 
