@@ -194,11 +194,12 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, corpus):
 
 
 def test_ctrl_c_finishes_the_step_checkpoints_and_stops(tmp_path, corpus):
+    before = signal.getsignal(signal.SIGINT)  # default_int_handler, or SIG_IGN in a backgrounded job
     task = tiny_task(FAST, interrupt_at=0)
     result = tiny_fit(task, corpus, tmp_path / "run", TrainConfig(**{**to_dict(FAST), "max_steps": 50}))
     assert result.interrupted and result.state.step == 1
     assert [s for s, _ in list_checkpoints(tmp_path / "run")] == [1]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert signal.getsignal(signal.SIGINT) is before  # handler restored
 
 
 def test_training_on_npy_mels(tmp_path, corpus):
