@@ -27,3 +27,21 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def read_safetensors(path: str | os.PathLike) -> tuple[dict, dict[str, str]]:
+    """(tensors, metadata) of a safetensors file; CheckpointError if it cannot be read.
+
+    safetensors holds tensors and strings only, so reading never runs code from the file.
+    """
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from .errors import CheckpointError
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+        return load_file(str(path)), meta
+    except Exception as exc:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None

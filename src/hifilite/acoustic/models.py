@@ -453,8 +453,7 @@ class LoadedAcoustic:
 def load_acoustic(path: str | Path) -> LoadedAcoustic:
     """Load `save_acoustic`'s file, a training run folder holding `acoustic.safetensors`, or a
     shipped model by name (see `acoustic.bundled`)."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
+    from ..io import read_safetensors
 
     from .bundled import shipped_models
 
@@ -466,12 +465,7 @@ def load_acoustic(path: str | Path) -> LoadedAcoustic:
     if not path.is_file():
         names = ", ".join(shipped) or "none"
         raise CheckpointError(f"{path}: no such acoustic model file (shipped acoustic models: {names})")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-        state = load_file(str(path))
-    except Exception as exc:
-        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
+    state, meta = read_safetensors(path)
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a hifilite acoustic model (format {meta.get('format')!r})")
     try:

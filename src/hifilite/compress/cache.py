@@ -25,16 +25,10 @@ import torch
 from ..audio import load_audio
 from ..config import MelConfig, to_dict
 from ..errors import ConfigError, DataError
-from ..data.dataset import teacher_cache_files
+from ..data.dataset import peak_normalise, teacher_cache_files
 from ..io import atomic_write
 
 MANIFEST = "manifest.json"
-
-
-def peak_normalise(audio: np.ndarray) -> np.ndarray:
-    """The training recipe's clip scaling (peak 0.95); silent clips are left as they are."""
-    peak = float(np.abs(audio).max()) if audio.size else 0.0
-    return audio * (0.95 / peak) if peak > 0 else audio
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:

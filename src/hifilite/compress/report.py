@@ -74,14 +74,14 @@ def write_compression_report(
     audio_rows = [r for r in result.rows if r.get("audio")]
     if audio_rows:
         first = sorted({r["id"] for r in audio_rows})[0]
-        wavs = {}
+        wavs, sr = {}, None
         for r in audio_rows:
             if r["id"] == first and r["model"] in ("reference", label_of.get(labels.get(settings.teacher, ""), ""),
                                                    "searched", "v2-scratch", "v3-scratch"):
-                wavs[f"{r['model']} {first}"] = load_audio(out / "eval" / r["audio"])[0]
+                wavs[f"{r['model']} {first}"], sr = load_audio(out / "eval" / r["audio"])
         if len(wavs) > 1:
             n = min(len(w) for w in wavs.values())
-            plot_spectrograms({k: w[:n] for k, w in wavs.items()}, 22050, out / "spectrograms.png")
+            plot_spectrograms({k: w[:n] for k, w in wavs.items()}, sr, out / "spectrograms.png")
             report.image("Spectrograms", "spectrograms.png", f"{first}")
         report.audio("Audio", [(f"{r['model']} {r['id']}", f"eval/{r['audio']}") for r in audio_rows
                                if r["id"] == first])

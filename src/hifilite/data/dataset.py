@@ -124,9 +124,7 @@ class VocoderDataset(Dataset):
         utt = self.utterances[index]
         audio, _ = load_audio(utt.wav_path, self.mel.sample_rate)
         if self.normalize:
-            peak = float(np.abs(audio).max())
-            if peak > 0:
-                audio = audio * (0.95 / peak)
+            audio = peak_normalise(audio)
         if self.teacher_cache is not None:  # frame-aligned windows of mel, recording and teacher output
             mel_file, teacher_file = teacher_cache_files(self.teacher_cache, utt.id)
             mel = load_mel(mel_file, self.mel.n_mels)
@@ -177,6 +175,12 @@ class VocoderDataset(Dataset):
             return np.ascontiguousarray(mel), np.ascontiguousarray(audio)
         pad = np.full((mel.shape[0], seg_frames - frames), SILENCE_LOG_MEL, dtype=np.float32)
         return np.concatenate([mel, pad], axis=1), _fit(audio, self.segment_size)
+
+
+def peak_normalise(audio: np.ndarray) -> np.ndarray:
+    """The training recipe's clip scaling (peak 0.95); silent clips are left as they are."""
+    peak = float(np.abs(audio).max()) if audio.size else 0.0
+    return audio * (0.95 / peak) if peak > 0 else audio
 
 
 def teacher_cache_files(cache: Path, utt_id: str) -> tuple[Path, Path]:

@@ -76,16 +76,10 @@ def load_generator(
     path: str | os.PathLike, keep_weight_norm: bool = False
 ) -> tuple[Generator, GeneratorConfig, MelConfig, dict[str, Any]]:
     """Load our safetensors format. Returns (generator in eval mode, its config, mel config, extra)."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
+    from ..io import read_safetensors
 
     path = Path(path)
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-        state = load_file(str(path))
-    except Exception as exc:
-        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
+    state, meta = read_safetensors(path)
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a hifilite generator checkpoint (format {meta.get('format')!r})")
     try:
