@@ -36,6 +36,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-piper", action="store_true")
     ap.add_argument("--no-dnsmos", action="store_true")
+    ap.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime text->wav column")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     console = Console()
@@ -47,6 +48,7 @@ def main() -> None:
         models[name] = spec
     report = bench_tts(data_root=args.data, models=models, vocoders=args.vocoders, split=args.split,
                        limit=args.limit, piper=not args.no_piper, dnsmos=not args.no_dnsmos, threads=args.threads,
+                       onnx=not args.no_onnx,
                        log=lambda s: console.print(s, highlight=False, markup=False))
     report["machine"] = machine_info()
     args.out.mkdir(parents=True, exist_ok=True)

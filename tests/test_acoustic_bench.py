@@ -43,6 +43,10 @@ def test_bench_tts_same_sentences_and_hand_checked_numbers(corpus, monkeypatch):
     for row in (a, b):
         assert row["acoustic_xrt"] > 0 and row["xrt_lj-lite"] > 0 and np.isfinite(row["dnsmos_ovrl_lj-lite"])
         assert row["xrt_lj-lite"] < row["acoustic_xrt"]  # the vocoder and front-end add time
+    for row in (a, b):  # `hifilite tts --backend onnx` says the same amount of speech as the torch path
+        torch_free, onnx_free = row["free_lj-lite"], row["free_onnx_lj-lite"]
+        assert onnx_free["spoken"] == torch_free["spoken"] and onnx_free["xrt"] > 0
+        assert onnx_free["seconds"] == pytest.approx(torch_free["seconds"])
     assert a["vs_a"]["fewer_params"] == 1.0 and b["vs_a"]["fewer_params"] == pytest.approx(a["params"] / b["params"])
     # mel L1 and duration error recomputed by hand for the random-weight model `a`
     stats = read_stats(corpus)

@@ -132,6 +132,21 @@ def test_onnx_export_dynamic_lengths_parity(tmp_path):
         assert got.shape == ref.shape and np.abs(got - ref).max() < 1e-4
 
 
+def test_onnx_export_is_refused_when_runtime_disagrees(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    from hifilite.acoustic import export
+    from hifilite.acoustic.models import LoadedAcoustic
+    from hifilite.errors import HifiliteError
+
+    model = AcousticModel(**parse_arch("sep5/sep5", **TINY).to_dict()).eval()
+    loaded = LoadedAcoustic(model, {"kind": "espeak"}, {}, {"n_mels": 8})
+    assert export.parity(export.export_onnx(loaded, tmp_path / "ok.onnx", check=False), model) < 1e-4
+    monkeypatch.setattr(export, "parity", lambda path, model: 0.5)
+    with pytest.raises(HifiliteError, match="export refused"):
+        export.export_onnx(loaded, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m.onnx.json").exists()
+
+
 def test_zero_predicted_frames_give_an_empty_mel_not_a_crash():
     # an untrained duration predictor can give every phoneme 0 frames; kernels longer than the
     # (empty) sequence must not fail inside the convolutions

@@ -34,10 +34,27 @@ def test_compress_run_one_iteration(tmp_path):
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text())
     names = [r["model"] for r in summary["table"]]
-    assert {"searched", "v3-scratch", "no-distil-mel", "decomposed-untrained", "searched-untuned"} <= set(names)
+    assert {"searched", "v3-matched-scratch", "no-distil-mel", "decomposed-untrained", "searched-untuned"} <= set(names)
+    params = {r["model"]: r["params"] for r in summary["table"]}  # the baseline is narrowed to the student's size
+    assert abs(params["v3-matched-scratch"] - params["searched"]) < 0.35 * params["searched"]
     assert all(r["params"] > 0 and r["rtf"] > 0 and r["logmel_l1"] >= 0 for r in summary["table"])
     report = (out / "report.md").read_text()
     assert "Ablation" in report and "Pareto" in report and (out / "pareto.png").is_file()
     searched = hifilite.load_vocoder(out / "models" / "searched.safetensors")
     assert list(searched.gen_config.stage_ranks) == summary["chosen"]["ranks"]
     assert searched(torch.zeros(1, 80, 4) - 5).shape == (1, 1024)
+
+
+def test_size_matched_baselines_keep_the_architecture():
+    from hifilite.compress.pipeline import count_params, size_matched
+    from hifilite.config import GENERATOR_PRESETS
+
+    for preset, target in (("v2", 250_000), ("v3", 240_000), ("v1", 1_000_000)):
+        full = GENERATOR_PRESETS[preset]
+        cfg = size_matched(full, target)
+        assert cfg.upsample_initial_channel % 2 ** len(full.upsample_rates) == 0
+        assert abs(count_params(cfg) - target) < 0.15 * target, preset
+        assert (cfg.upsample_rates, cfg.resblock, cfg.resblock_kernel_sizes) == \
+            (full.upsample_rates, full.resblock, full.resblock_kernel_sizes)
+        wider = size_matched(full, 2 * target)
+        assert wider.upsample_initial_channel > cfg.upsample_initial_channel

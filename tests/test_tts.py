@@ -73,3 +73,82 @@ def test_tts_cli_file_stdout_and_errors(model_path, tmp_path, capsysbinary):
             main(bad)
         assert exc.value.code == 1, bad
     assert not (tmp_path / "b.wav").exists()
+
+
+@pytest.fixture(scope="module")
+def small_vocoder(tmp_path_factory):
+    """A narrow V2-style generator saved in our format (a file: exportable and cacheable)."""
+    import dataclasses
+
+    from hifilite.config import GENERATOR_PRESETS, MelConfig, to_dict
+    from hifilite.vocoder.checkpoint import save_generator
+    from hifilite.vocoder.generator import Generator
+
+    pytest.importorskip("onnxruntime")
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(GENERATOR_PRESETS["v2"], upsample_initial_channel=32)
+    gen = Generator(**to_dict(cfg))
+    gen.remove_weight_norm()
+    return save_generator(tmp_path_factory.mktemp("voc") / "small.safetensors", gen, cfg, MelConfig())
+
+
+def test_onnx_tts_equals_torch(model_path, small_vocoder, tmp_path):
+    from hifilite.acoustic.export import export_onnx as export_acoustic
+    from hifilite.acoustic.models import load_acoustic
+    from hifilite.deploy.export import export_onnx as export_vocoder
+    from hifilite.runtime import OnnxTTS
+
+    text = "Dr. Smith paid $5. Then he left!"
+    torch_tts = Synthesizer.load(model_path, small_vocoder)
+    acoustic = export_acoustic(load_acoustic(model_path), tmp_path / "a.onnx")
+    vocoder, _ = export_vocoder(small_vocoder, tmp_path / "v.onnx")
+    onnx_tts = OnnxTTS(acoustic, vocoder, threads=1)
+    assert onnx_tts.sentences(text) == torch_tts.sentences(text)
+    for rate in (1.0, 0.7):
+        ref, got = torch_tts(text, rate=rate), onnx_tts(text, rate=rate)
+        assert got.shape == ref.shape and got.dtype == np.float32
+        assert np.abs(got - ref).max() < 1e-4
+
+
+def test_tts_cli_onnx_backend_caches_exports(model_path, small_vocoder, tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.setenv("HIFILITE_CACHE", str(tmp_path / "cache"))
+    model = tmp_path / "m.safetensors"
+    shutil.copyfile(model_path, model)
+
+    def speak(out, backend):
+        with pytest.raises(SystemExit) as exc:
+            main(["tts", "Hello there, my friend.", "-o", str(out), "-m", str(model), "--vocoder", str(small_vocoder),
+                  "--threads", "1", "--backend", backend])
+        assert exc.value.code in (0, None)
+        return sf.read(out)[0]
+
+    onnx_audio = speak(tmp_path / "o.wav", "onnx")
+    exports = sorted((tmp_path / "cache" / "onnx").glob("*.onnx"))
+    assert [p.name.split("-")[0] for p in exports] == ["acoustic", "vocoder"]
+    stamps = [p.stat().st_mtime_ns for p in exports]
+    torch_audio = speak(tmp_path / "t.wav", "torch")
+    assert np.abs(onnx_audio - torch_audio).max() <= 2 / 32768  # 16-bit files
+    speak(tmp_path / "o2.wav", "auto")  # reuses both exports
+    assert [p.stat().st_mtime_ns for p in exports] == stamps
+    assert sorted((tmp_path / "cache" / "onnx").glob("*.onnx")) == exports
+    # a changed checkpoint is a new export, not the stale graph
+    from hifilite.acoustic.models import load_acoustic
+
+    loaded = load_acoustic(model)
+    with torch.no_grad():
+        loaded.model.duration.linear.bias.add_(0.5)
+    save_acoustic(model, loaded.model, symbols=loaded.symbols, stats=loaded.stats, mel=loaded.mel, extra={})
+    longer = speak(tmp_path / "o3.wav", "onnx")
+    assert len(list((tmp_path / "cache" / "onnx").glob("acoustic-*.onnx"))) == 2
+    assert len(longer) > len(onnx_audio)
+
+
+def test_tts_onnx_backend_refuses_presets(model_path, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("HIFILITE_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(SystemExit) as exc:
+        main(["tts", "Hello.", "-o", str(tmp_path / "x.wav"), "-m", str(model_path), "--vocoder", "v2",
+              "--backend", "onnx"])
+    assert exc.value.code == 1 and not (tmp_path / "x.wav").exists()

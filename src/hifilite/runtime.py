@@ -7,7 +7,14 @@
     for piece in voc.stream(mel_chunks):     # streaming; the pieces concatenate to `voc(mel)`
         ...
 
-`pip install "hifilite[runtime]"` is enough: nothing on this path imports torch.
+Text to speech the same way, with an exported acoustic model (`hifilite acoustic export`):
+
+    from hifilite.runtime import OnnxTTS
+    tts = OnnxTTS("acoustic.onnx", "lj-lite.onnx", threads=1)
+    audio = tts("Dr. Smith paid $5 on May 3rd.")   # float32 at tts.sample_rate
+
+`pip install "hifilite[runtime]"` is enough: nothing on this path imports torch (text needs the
+espeak-ng phonemiser that piper-tts bundles as well: `hifilite[runtime,data]`).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
+from .acoustic.speak import SentenceSpeaker, check_pair, phonemizer_for
 from .audio import load_audio
 from .deploy.sidecar import LOG_CLAMP_MIN, MAGNITUDE_EPS, read_sidecar, sidecar_path
 from .deploy.streaming import MelStreamer
@@ -209,4 +217,57 @@ def load(model_path: str | os.PathLike, threads: int | None = None) -> OnnxVocod
     return OnnxVocoder(model_path, threads=threads)
 
 
-__all__ = ["LogMel", "OnnxVocoder", "load", "session"]
+class OnnxAcoustic:
+    """An exported acoustic model (`hifilite acoustic export`): phoneme ids -> (n_mels, frames)."""
+
+    def __init__(self, model_path: str | os.PathLike, threads: int | None = None) -> None:
+        import json
+
+        model_path = Path(model_path)
+        meta_path = Path(f"{model_path}.json")
+        if not model_path.is_file():
+            raise ModelNotFoundError(f"{model_path}: no such ONNX file")
+        try:
+            self.meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ModelNotFoundError(f"{meta_path}: cannot read the acoustic model's sidecar ({exc})") from None
+        if self.meta.get("format") != "hifilite.acoustic.onnx/1":
+            raise ConfigError(f"{meta_path}: not an acoustic model sidecar (format {self.meta.get('format')!r})")
+        self.path = model_path
+        self.session = session(model_path, threads)
+        self.mel_config = dict(self.meta["mel"])
+        self.symbols = dict(self.meta["symbols"])
+
+    def __call__(self, ids: list[int], rate: float = 1.0) -> np.ndarray:
+        if not ids:
+            raise DataError("no phoneme ids")
+        out = self.session.run(["mel"], {"ids": np.asarray([ids], dtype=np.int64),
+                                         "duration_scale": np.asarray([1.0 / rate], dtype=np.float32)})[0]
+        return out[0]
+
+
+class OnnxTTS(SentenceSpeaker):
+    """Text -> speech with ONNX Runtime only: an exported acoustic model and an exported vocoder.
+
+        tts = OnnxTTS("acoustic.onnx", "vocoder.onnx", threads=1)
+        audio = tts("It is 5:30 and 72 degrees.", rate=1.1)   # float32 at tts.sample_rate
+    """
+
+    def __init__(self, acoustic: str | os.PathLike, vocoder: str | os.PathLike, threads: int | None = None) -> None:
+        self.acoustic = OnnxAcoustic(acoustic, threads)
+        self.vocoder = OnnxVocoder(vocoder, threads=threads)
+        check_pair(self.acoustic.mel_config, self.vocoder.mel_config)
+        self.phonemizer = phonemizer_for(self.acoustic.symbols, str(acoustic))
+
+    @property
+    def sample_rate(self) -> int:
+        return self.vocoder.sample_rate
+
+    def mel_from_ids(self, ids: list[int], rate: float) -> np.ndarray:
+        return self.acoustic(ids, rate)
+
+    def vocode(self, mel: np.ndarray) -> np.ndarray:
+        return self.vocoder(mel)[0]
+
+
+__all__ = ["LogMel", "OnnxVocoder", "OnnxAcoustic", "OnnxTTS", "load", "session"]

@@ -14,7 +14,9 @@ model speaks the same texts and there are ground-truth ids, durations and mels. 
   per phoneme (rounded predictions, as at inference);
 - per vocoder, **text -> wav x-real-time** (text front-end + acoustic model + vocoder, reference
   durations) and **DNSMOS OVRL** of that speech; and for the first vocoder the same with the
-  model's own durations (`*_free`): what `hifilite tts` says, empty if it predicts no frames.
+  model's own durations (`*_free`): what `hifilite tts` says, empty if it predicts no frames;
+  with `onnx`, that free-running text -> wav again with both models exported and run on ONNX
+  Runtime (`hifilite.runtime.OnnxTTS`, what `hifilite tts --backend onnx` runs).
 
 Piper (the bundled joe-medium VITS voice, ONNX Runtime with one intra-op and one inter-op
 thread) speaks the same texts: params, x-real-time (its own phonemiser included) and DNSMOS.
@@ -24,6 +26,7 @@ The ground-truth recordings and their copy-synthesis through each vocoder give t
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,7 +128,7 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 def bench_tts(
     *, data_root: str | Path, models: dict[str, str], vocoders: Sequence[str] = ("lj-lite", "lj-v1"),
     split: str = "test", limit: int | None = None, piper: bool = True, dnsmos: bool = True, threads: int = 1,
-    log: Callable[[str], None] = lambda s: None,
+    onnx: bool = True, log: Callable[[str], None] = lambda s: None,
 ) -> dict[str, Any]:
     """Measure every model on the same sentences (see the module docstring); returns the report."""
     from ..vocoder.api import load_vocoder
@@ -144,6 +147,7 @@ def bench_tts(
     seconds = sum(int(s.durations.sum()) * hop / sr for s in sentences)
     prev_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
+    workdir = tempfile.TemporaryDirectory(prefix="hifilite-bench-tts-")
     try:
         vocs = {name: load_vocoder(name) for name in vocoders}
         symbols = stats["symbols"]
@@ -218,6 +222,8 @@ def bench_tts(
                 row[f"free_{vname}"] = {
                     "spoken": len(wavs), "seconds": spoken, "xrt": spoken / t if t else float("nan"),
                     "dnsmos_ovrl": _dnsmos_ovrl(wavs, sr) if dnsmos and wavs else float("nan")}
+                if onnx:
+                    row[f"free_onnx_{vname}"] = _free_onnx(loaded, vname, sentences, threads, sr, dnsmos, workdir)
                 report["acoustic"].append(row)
                 log(f"{label}: {row['params']:,} params, acoustic {row['acoustic_xrt']:.1f}x real-time, "
                     f"mel L1 {row['mel_l1']:.3f}, duration error {row['duration_mae_frames']:.2f} frames")
@@ -238,13 +244,45 @@ def bench_tts(
             log(f"piper {files.name}: {spoken / t:.1f}x real-time")
     finally:
         torch.set_num_threads(prev_threads)
+        workdir.cleanup()
     ref = report["acoustic"][0]
     for row in report["acoustic"]:
         row["vs_" + ref["name"]] = {"fewer_params": ref["params"] / row["params"],
                                     "acoustic_speedup": row["acoustic_xrt"] / ref["acoustic_xrt"]}
         if report["piper"]:
             row["vs_piper"] = {v: row[f"xrt_{v}"] / report["piper"]["xrt"] for v in vocoders}
+            free = row.get(f"free_onnx_{vocoders[0]}")
+            if free:
+                row["vs_piper_onnx"] = free["xrt"] / report["piper"]["xrt"]
     return report
+
+
+def _free_onnx(loaded: LoadedAcoustic, vocoder: str, sentences: list[Sentence], threads: int, sr: int,
+               dnsmos: bool, workdir) -> dict[str, Any]:
+    """`hifilite tts --backend onnx` on every sentence: both models exported, ONNX Runtime only."""
+    from ..deploy.export import export_onnx as export_vocoder
+    from ..runtime import OnnxTTS
+    from .export import export_onnx as export_acoustic
+    from .text import TextError
+
+    folder = Path(workdir.name)
+    acoustic_path = export_acoustic(loaded, folder / f"acoustic-{len(list(folder.iterdir()))}.onnx")
+    vocoder_path = folder / f"vocoder-{Path(vocoder).stem}.onnx"
+    if not vocoder_path.is_file():
+        export_vocoder(vocoder, vocoder_path)
+    tts = OnnxTTS(acoustic_path, vocoder_path, threads=threads)
+    tts(sentences[0].text)  # warm-up: ONNX Runtime allocates on the first call
+    wavs, t, spoken = [], 0.0, 0.0
+    for s in sentences:
+        try:
+            w, dt = _timed(lambda: tts(s.text))
+        except TextError:
+            continue
+        wavs.append(w)
+        t += dt
+        spoken += len(w) / sr
+    return {"spoken": len(wavs), "seconds": spoken, "xrt": spoken / t if t else float("nan"),
+            "dnsmos_ovrl": _dnsmos_ovrl(wavs, sr) if dnsmos and wavs else float("nan")}
 
 
 def _f(v: Any, fmt: str) -> str:
@@ -261,6 +299,9 @@ def markdown_report(report: dict[str, Any]) -> str:
     for v in vocs:
         head += [f"text→wav xRT ({v})", f"DNSMOS ({v})"]
     head += [f"free: xRT / DNSMOS ({first})"]
+    onnx = any(f"free_onnx_{first}" in r for r in report["acoustic"])
+    if onnx:
+        head += [f"free, ONNX Runtime: xRT / DNSMOS ({first})"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     ref = report["acoustic"][0]["name"]
     for r in report["acoustic"]:
@@ -271,11 +312,15 @@ def markdown_report(report: dict[str, Any]) -> str:
         free = r[f"free_{first}"]
         cells.append(f"{_f(free['xrt'], '.1f')} / {_f(free['dnsmos_ovrl'], '.2f')} ({free['spoken']}/"
                      f"{len(report['sentences'])} spoken)")
+        if onnx:
+            free = r.get(f"free_onnx_{first}") or {}
+            cells.append(f"{_f(free.get('xrt'), '.1f')} / {_f(free.get('dnsmos_ovrl'), '.2f')}")
         lines.append("| " + " | ".join(cells) + " |")
     p = report.get("piper")
     if p:
         cells = [f"Piper {p['voice']} (VITS, ONNX Runtime)", "–", f"{p['params'] / 1e6:.2f} M", "–", "–", "–"]
         cells += [_f(p["xrt"], ".1f"), _f(p.get("dnsmos_ovrl"), ".2f")] + ["", ""] * (len(vocs) - 1) + [""]
+        cells += [f"{_f(p['xrt'], '.1f')} / {_f(p.get('dnsmos_ovrl'), '.2f')}"] if onnx else []
         lines.append("| " + " | ".join(cells) + " |")
     ratios = []
     for r in report["acoustic"][1:]:
@@ -283,6 +328,8 @@ def markdown_report(report: dict[str, Any]) -> str:
         piece = f"{r['name']}: {v['fewer_params']:.1f}x fewer params and {v['acoustic_speedup']:.1f}x faster than {ref}"
         if r.get("vs_piper"):
             piece += f", text→wav {r['vs_piper'][first]:.1f}x Piper's speed with {first}"
+            if r.get("vs_piper_onnx"):
+                piece += f" ({r['vs_piper_onnx']:.1f}x, own durations, ONNX Runtime)"
         ratios.append(piece)
     if len(report["acoustic"]) == 1 and report["acoustic"][0].get("vs_piper"):
         ratios.append(f"{ref}: text→wav {report['acoustic'][0]['vs_piper'][first]:.1f}x Piper's speed with {first}")

@@ -10,16 +10,19 @@ inside the graph. The symbol table, statistics and mel settings are written besi
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from .. import __version__
+from ..errors import HifiliteError
 from ..io import atomic_write
 from .models import LoadedAcoustic
 
 OPSET = 17
+PARITY_TOLERANCE = 1e-3  # log-mel units; measured ~2e-6
 
 
 class _OnnxWrapper(nn.Module):
@@ -32,8 +35,31 @@ class _OnnxWrapper(nn.Module):
         return out["mel"].transpose(1, 2)
 
 
-def export_onnx(loaded: LoadedAcoustic, path: str | Path) -> Path:
-    """Write `loaded.model` as ONNX (opset 17) plus `<path>.json`; returns the .onnx path."""
+def parity(path: str | Path, model: nn.Module, lengths: tuple[int, ...] = (1, 9, 61)) -> float:
+    """Largest |ONNX Runtime - PyTorch| over the mels of random id sequences of `lengths`, at two
+    speaking rates (the frame counts must agree too; a mismatch counts as infinite)."""
+    from ..runtime import session
+
+    sess = session(path, threads=1)
+    gen = torch.Generator().manual_seed(0)
+    n_symbols = int(model.config.num_symbols)
+    worst = 0.0
+    for n in lengths:
+        ids = torch.randint(1, n_symbols, (1, n), generator=gen)
+        for scale in (1.0, 0.8):
+            with torch.no_grad():
+                ref = model(ids, duration_scale=torch.tensor([scale]))["mel"].transpose(1, 2)[0].numpy()
+            got = onnx_mel(sess, ids[0].tolist(), scale)
+            worst = max(worst, float("inf") if got.shape != ref.shape else float(abs(got - ref).max(initial=0.0)))
+    return worst
+
+
+def export_onnx(loaded: LoadedAcoustic, path: str | Path, check: bool = True,
+                tolerance: float = PARITY_TOLERANCE) -> Path:
+    """Write `loaded.model` as ONNX (opset 17) plus `<path>.json`; returns the .onnx path.
+
+    With `check`, the export is refused (no file left behind) when ONNX Runtime and PyTorch differ
+    by more than `tolerance` on random phoneme sequences of several lengths."""
     path = Path(path)
     model = loaded.model.eval()
     wrapper = _OnnxWrapper(model).eval()
@@ -42,13 +68,23 @@ def export_onnx(loaded: LoadedAcoustic, path: str | Path) -> Path:
                   dynamic_axes={"ids": {1: "phonemes"}, "mel": {2: "frames"}})
 
     def write(tmp: str) -> None:
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer notes about Python-level branches on shapes
             try:
                 torch.onnx.export(wrapper, example, tmp, dynamo=False, **kwargs)
             except TypeError:  # torch versions before the `dynamo` argument
                 torch.onnx.export(wrapper, example, tmp, **kwargs)
 
     atomic_write(path, write)
+    if check:
+        try:
+            diff = parity(path, model)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        if not diff <= tolerance:
+            path.unlink(missing_ok=True)
+            raise HifiliteError(f"ONNX Runtime differs from PyTorch by {diff:.3g} (> {tolerance:g}); export refused")
     meta = {"format": "hifilite.acoustic.onnx/1", "hifilite_version": __version__, "config": model.config.to_dict(),
             "symbols": loaded.symbols, "stats": loaded.stats, "mel": loaded.mel, "extra": loaded.extra}
     text = json.dumps(meta, ensure_ascii=False)

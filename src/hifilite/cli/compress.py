@@ -164,6 +164,8 @@ def run_all(
     config: Optional[Path] = typer.Option(None, help="YAML/JSON with TrainConfig keys (batch, segment, lr, ...)."),
     adversarial: bool = typer.Option(False, help="Fine-tune with MPD + MSD as well."),
     baselines: str = typer.Option("v2,v3", help="Presets trained from scratch with the same steps ('' for none)."),
+    baseline_size: str = typer.Option("matched", help="matched: baselines narrowed to the searched student's "
+                                      "parameter count; preset: their published size."),
     ablation: bool = typer.Option(True, help="Repeat the fine-tune with each distillation term off."),
     max_rtf: Optional[float] = typer.Option(None, help="Real-time factor limit on 1 thread (0.02 = 50x)."),
     max_macs: Optional[float] = typer.Option(None, help="MACs per second of audio, at most."),
@@ -183,6 +185,7 @@ def run_all(
         train = from_dict(TrainConfig, load_file(config), str(config), base=train)
     settings = RunSettings(teacher=teacher, family=family, steps=steps, trials=trials, train=train,
                            adversarial=adversarial, baselines=tuple(b for b in baselines.split(",") if b),
+                           baseline_size=baseline_size,
                            ablation=ablation, max_rtf=max_rtf, max_macs=max_macs, max_params=max_params,
                            eval_limit=eval_utterances, metrics=metrics.split(",") if metrics else None,
                            bench_seconds=bench_seconds, device=device, seed=seed)

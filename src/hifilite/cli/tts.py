@@ -3,6 +3,10 @@
     hifilite tts "Hello there, it is 5:30." -o hello.wav --model runs/ls
     hifilite tts --text-file chapter.txt -o chapter.wav --model acoustic.safetensors --vocoder lj-v1
     hifilite tts "Faster please." -o - --model runs/ls --rate 1.3 | aplay
+
+By default (`--backend auto`) both models run on ONNX Runtime when it is installed: each is
+exported once (parity-checked against PyTorch) into hifilite's cache folder and reused after
+that (`hifilite.deploy.cache`). `--backend torch` runs them eagerly in PyTorch.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ def tts(
     vocoder: str = typer.Option("lj-v1", "--vocoder", help="Vocoder name or path (see `hifilite vocode`)."),
     text_file: Optional[Path] = typer.Option(None, "--text-file", help="UTF-8 text file to speak."),
     rate: float = typer.Option(1.0, "--rate", help="Speaking rate: 1.2 is 20 % faster, 0.8 slower."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (torch or ONNX Runtime)."),
+    backend: str = typer.Option("auto", "--backend", help="auto (ONNX Runtime when installed), onnx or torch."),
 ) -> None:
     """Speak text: normalise, phonemise, predict mels, vocode; long text sentence by sentence."""
     import time
@@ -49,9 +54,15 @@ def tts(
             raise DataError(f"{text_file}: cannot read text ({exc})") from None
     if not rate > 0:
         raise ConfigError(f"--rate must be > 0, got {rate}")
+    if backend not in ("auto", "onnx", "torch"):
+        raise ConfigError(f"--backend must be auto, onnx or torch, got {backend!r}")
     if threads:
         torch.set_num_threads(threads)
-    synth = Synthesizer.load(model, vocoder)
+    synth = None
+    if backend != "torch":
+        synth = _onnx_synth(model, vocoder, threads, required=backend == "onnx")
+    if synth is None:
+        synth = Synthesizer.load(model, vocoder)
     start = time.perf_counter()
     audio = synth(text, rate=rate)
     elapsed = time.perf_counter() - start
@@ -65,3 +76,25 @@ def tts(
         save_audio(out, audio, synth.sample_rate)
     console.print(f"{out}: {seconds:.2f} s of speech in {elapsed:.2f} s ({seconds / max(elapsed, 1e-9):.1f}x real-time)",
                   highlight=False)
+
+
+def _onnx_synth(model: Path, vocoder: str, threads: Optional[int], required: bool):
+    """OnnxTTS over cached exports of both models; None (auto) when ONNX Runtime is missing or a
+    model has no file to export from (a preset with random weights)."""
+    import importlib.util
+
+    from ..errors import ConfigError
+
+    if importlib.util.find_spec("onnxruntime") is None:
+        if required:
+            raise ConfigError("--backend onnx needs onnxruntime: pip install 'hifilite[runtime]'")
+        return None
+    from ..config import GENERATOR_PRESETS
+    from ..deploy.cache import acoustic_onnx, vocoder_onnx
+    from ..runtime import OnnxTTS
+
+    if vocoder in GENERATOR_PRESETS and not Path(vocoder).exists() and not required:
+        return None
+    with console.status("exporting to ONNX (once per model, then cached)"):
+        acoustic_path, vocoder_path = acoustic_onnx(model), vocoder_onnx(vocoder)
+    return OnnxTTS(acoustic_path, vocoder_path, threads=threads)

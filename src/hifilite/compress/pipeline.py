@@ -9,7 +9,8 @@ Stages (each writes under OUT and is skipped or resumed when run again):
                      trained by sandwich-rule in-place distillation (`SupernetDistilTask`)
   3. search          Optuna NSGA-II over paths: mel distance to the teacher vs measured 1-thread speed
   4. fine-tune       the chosen path, extracted, distilled further (+ MPD/MSD with `adversarial`)
-  5. baselines       v2 and v3 trained from scratch, same steps, no teacher
+  5. baselines       v2 and v3 trained from scratch, same steps, no teacher; by default narrowed to the
+                     searched student's parameter count (`size_matched`), or at their preset size
   6. ablation        the fine-tune repeated with each distillation term switched off
   7. evaluation      copy-synthesis quality on the test split, size, MACs and 1-thread speed
   8. report          OUT/report.md + report.html: tables, Pareto plot, spectrograms, audio
@@ -47,6 +48,7 @@ class RunSettings:
                                                                   validation_items=4, num_workers=1))
     adversarial: bool = False
     baselines: Sequence[str] = ("v2", "v3")
+    baseline_size: str = "matched"  # "matched": as many parameters as the searched student; "preset"
     ablation: bool = True
     max_rtf: float | None = None
     max_params: int | None = None
@@ -65,6 +67,8 @@ class RunSettings:
         unknown = sorted(set(self.baselines) - {"v1", "v2", "v3", "lite"})
         if unknown:
             raise ConfigError(f"unknown baseline preset(s) {', '.join(unknown)}")
+        if self.baseline_size not in ("matched", "preset"):
+            raise ConfigError(f"baseline_size must be 'matched' or 'preset', got {self.baseline_size!r}")
         return self
 
 
@@ -83,6 +87,30 @@ def _supernet(settings: RunSettings):
     torch.manual_seed(settings.seed)
     cfg = dataclasses.replace(GENERATOR_PRESETS["lite"], resblock_conv="lowrank", resblock_rank=0)
     return Generator(**to_dict(cfg)), cfg, teacher.mel_config
+
+
+def count_params(config: GeneratorConfig) -> int:
+    from ..vocoder.generator import Generator
+
+    return sum(p.numel() for p in Generator(**to_dict(config)).parameters())
+
+
+def size_matched(config: GeneratorConfig, params: int) -> GeneratorConfig:
+    """`config` with the width (`upsample_initial_channel`) whose parameter count is closest to `params`.
+
+    Every stage halves the width, so the width stays a multiple of 2**stages; the architecture (rates,
+    kernels, dilations, resblock type) is kept, which is what "a v2/v3 of the same size" means.
+    """
+    step = 2 ** len(config.upsample_rates)
+    best = None
+    for width in range(step, 4 * config.upsample_initial_channel + step, step):
+        cand = dataclasses.replace(config, upsample_initial_channel=width)
+        n = count_params(cand)
+        if best is None or abs(n - params) < best[0]:
+            best = (abs(n - params), cand)
+        if n > params:
+            break
+    return best[1]
 
 
 def _train(settings: RunSettings, run_dir: Path, weights: dict[str, float], data: Path, **kwargs) -> Path:
@@ -176,9 +204,16 @@ def run_compression(data: str | Path, out: str | Path, settings: RunSettings, co
                                                                 f"{settings.family}-supernet-largest")
 
     console.rule(f"5/{stages} baselines without a teacher: {', '.join(settings.baselines) or 'none'}")
+    student_params = sum(p.numel() for p in sub.parameters())
     for preset in settings.baselines:
-        path = _train(settings, out / "baselines" / preset, SCRATCH, data, gen_config=GENERATOR_PRESETS[preset])
-        labels[f"{preset}-scratch"] = _copy_model(path, models, f"{preset}-scratch")
+        base_cfg, name = GENERATOR_PRESETS[preset], f"{preset}-scratch"
+        if settings.baseline_size == "matched":
+            base_cfg, name = size_matched(base_cfg, student_params), f"{preset}-matched-scratch"
+            console.print(f"{preset} narrowed to width {base_cfg.upsample_initial_channel}: "
+                          f"{count_params(base_cfg) / 1e6:.3f} M params (student {student_params / 1e6:.3f} M)")
+        path = _train(settings, out / "baselines" / name.removesuffix("-scratch"), SCRATCH, data,
+                      gen_config=base_cfg)
+        labels[name] = _copy_model(path, models, name)
 
     ablation_labels = []
     console.rule(f"6/{stages} ablation of the distillation terms" + ("" if settings.ablation else " (skipped)"))
@@ -205,4 +240,4 @@ def _settings_dict(s: RunSettings) -> dict[str, Any]:
     return json.loads(json.dumps(d, default=list))
 
 
-__all__ = ["RunSettings", "run_compression", "FAMILIES"]
+__all__ = ["RunSettings", "run_compression", "size_matched", "FAMILIES"]

@@ -76,8 +76,8 @@ def write_compression_report(
         first = sorted({r["id"] for r in audio_rows})[0]
         wavs, sr = {}, None
         for r in audio_rows:
-            if r["id"] == first and r["model"] in ("reference", label_of.get(labels.get(settings.teacher, ""), ""),
-                                                   "searched", "v2-scratch", "v3-scratch"):
+            if r["id"] == first and (r["model"] in ("reference", label_of.get(labels.get(settings.teacher, ""), ""),
+                                                    "searched") or r["model"].endswith("-scratch")):
                 wavs[f"{r['model']} {first}"], sr = load_audio(out / "eval" / r["audio"])
         if len(wavs) > 1:
             n = min(len(w) for w in wavs.values())

@@ -1,0 +1,110 @@
+"""ONNX exports kept on disk, so `--backend onnx` pays for an export (and its parity check) once.
+
+    path = vocoder_onnx("lj-lite")          # exported on first use, then reused
+    path = acoustic_onnx("runs/ls")         # an acoustic checkpoint, a run folder or a shipped name
+
+Files live in `$HIFILITE_CACHE/onnx` (default `$XDG_CACHE_HOME/hifilite`, else `~/.cache/hifilite`),
+named `<kind>-<stem>-<digest>.onnx` with their sidecar JSON beside them. The digest covers the
+source checkpoint's bytes and the hifilite version, so retraining a run folder or upgrading
+hifilite exports again instead of reusing a stale graph. Presets with random weights have no
+stable source and are refused; export them with `hifilite export`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from .. import __version__
+from ..errors import ConfigError
+
+CHUNK = 1 << 20
+
+
+def cache_dir() -> Path:
+    """Root of hifilite's on-disk cache (created on demand)."""
+    root = os.environ.get("HIFILITE_CACHE")
+    if not root:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        root = Path(base) / "hifilite"
+    return Path(root)
+
+
+def _digest(files: list[Path]) -> str:
+    h = hashlib.sha256(f"hifilite {__version__}".encode())
+    for path in files:
+        with open(path, "rb") as f:
+            while block := f.read(CHUNK):
+                h.update(block)
+    return h.hexdigest()[:16]
+
+
+def vocoder_source(model: str | os.PathLike) -> list[Path]:
+    """The files a vocoder named or given by path is loaded from (what its export depends on)."""
+    from ..config import GENERATOR_PRESETS
+    from ..errors import ModelNotFoundError
+    from ..vocoder.bundled import BUNDLED, bundled_paths
+
+    spec, path = str(model), Path(model)
+    if spec in BUNDLED:
+        return [p for p in bundled_paths(spec) if p is not None]
+    if path.is_dir():
+        path = path / "generator.safetensors"
+    if path.is_file():
+        config = path.with_name("config.json")
+        return [path] + ([config] if path.suffix != ".safetensors" and config.is_file() else [])
+    if spec in GENERATOR_PRESETS:
+        raise ConfigError(f"{spec!r} is a preset with random weights: there is nothing to cache; "
+                          "export it with `hifilite export` instead")
+    raise ModelNotFoundError(f"unknown model {spec!r}: not a file and not a named model")
+
+
+def acoustic_source(model: str | os.PathLike) -> Path:
+    """The safetensors file an acoustic model (file, run folder or shipped name) is loaded from."""
+    from ..errors import CheckpointError
+    from ..acoustic.bundled import shipped_models
+
+    path = Path(model)
+    if not path.exists():
+        path = shipped_models().get(str(model), path)
+    if path.is_dir():
+        path = path / "acoustic.safetensors"
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such acoustic model file")
+    return path
+
+
+def _target(kind: str, stem: str, files: list[Path]) -> Path:
+    return cache_dir() / "onnx" / f"{kind}-{stem}-{_digest(files)}.onnx"
+
+
+def vocoder_onnx(model: str | os.PathLike) -> Path:
+    """The ONNX export of a vocoder (name, run folder or checkpoint), made on first use."""
+    from .export import export_onnx
+    from .sidecar import sidecar_path
+
+    files = vocoder_source(model)
+    stem = str(model) if not Path(model).exists() else files[0].stem
+    target = _target("vocoder", Path(stem).name, files)
+    if not (target.is_file() and sidecar_path(target).is_file()):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        export_onnx(model, target)
+    return target
+
+
+def acoustic_onnx(model: str | os.PathLike) -> Path:
+    """The ONNX export of an acoustic model (file, run folder or shipped name), made on first use."""
+    from ..acoustic.export import export_onnx
+    from ..acoustic.models import load_acoustic
+
+    source = acoustic_source(model)
+    stem = str(model) if not Path(model).exists() else source.parent.name if Path(model).is_dir() else source.stem
+    target = _target("acoustic", Path(stem).name, [source])
+    if not (target.is_file() and Path(f"{target}.json").is_file()):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        export_onnx(load_acoustic(source), target)
+    return target
+
+
+__all__ = ["cache_dir", "vocoder_onnx", "acoustic_onnx", "vocoder_source", "acoustic_source"]
