@@ -69,3 +69,25 @@ def test_main_prints_one_line_and_exits_nonzero(tmp_path):
     assert proc.returncode == 1
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and "empty" in lines[0]
+
+
+def test_vocode_onnx_backend_matches_torch(tmp_path, model, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    from typer.testing import CliRunner
+
+    from hifilite.cli import app
+
+    monkeypatch.setenv("HIFILITE_CACHE", str(tmp_path / "cache"))
+    src = tmp_path / "in.wav"
+    sf.write(src, 0.2 * np.sin(np.arange(11025) * 0.07), 22050)
+    outs = {}
+    for backend in ("torch", "onnx"):
+        res = CliRunner().invoke(app, ["vocode", str(src), "-o", str(tmp_path / backend), "--model", model,
+                                       "--backend", backend, "--threads", "1"])
+        assert res.exit_code == 0, res.output
+        outs[backend], _ = sf.read(tmp_path / backend / "in.wav")
+    assert outs["onnx"].shape == outs["torch"].shape
+    assert np.abs(outs["onnx"] - outs["torch"]).max() <= 2 / 32768
+    assert len(list((tmp_path / "cache" / "onnx").glob("vocoder-tiny-*.onnx"))) == 1
+    res = CliRunner().invoke(app, ["vocode", str(src), "-o", str(tmp_path / "x"), "--model", "v2", "--backend", "onnx"])
+    assert res.exit_code != 0 and "random weights" in str(res.exception)

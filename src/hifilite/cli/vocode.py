@@ -48,11 +48,13 @@ def vocode(
     stream: bool = typer.Option(False, "--stream", help="Vocode chunk by chunk and write the wav as pieces become final (same audio)."),
     stream_frames: int = typer.Option(32, help="Mel frames per streamed chunk."),
     stdout_format: str = typer.Option("wav", help="With -o -: 'wav' (16-bit, open-ended header) or 'raw' (s16le)."),
+    backend: str = typer.Option("torch", help="torch, or onnx: ONNX Runtime on an export made once and cached."),
 ) -> None:
     """Resynthesise audio through a vocoder (copy-synthesis), or vocode acoustic-model mels.
 
-    A `.onnx` model (from `hifilite export`) runs on ONNX Runtime without torch. `-o -` streams
-    one input's audio to standard output."""
+    A `.onnx` model (from `hifilite export`) runs on ONNX Runtime without torch; `--backend onnx`
+    exports any other model once into hifilite's cache folder and runs that (about twice as fast
+    on a CPU thread). `-o -` streams one input's audio to standard output."""
     from rich.progress import Progress
 
     from ..audio import save_audio
@@ -66,9 +68,16 @@ def vocode(
     to_stdout = str(out) == "-"
     if to_stdout and len(files) != 1:
         raise HifiliteError(f"-o - writes one stream: give one input, not {len(files)}")
-    if model.endswith(".onnx"):
+    if backend not in ("torch", "onnx"):
+        raise HifiliteError(f"--backend must be torch or onnx, got {backend!r}")
+    if model.endswith(".onnx") or backend == "onnx":
         from ..runtime import OnnxVocoder
 
+        if not model.endswith(".onnx"):
+            from ..deploy.cache import vocoder_onnx
+
+            with console.status("exporting to ONNX (once per model, then cached)"):
+                model = str(vocoder_onnx(model))
         voc = OnnxVocoder(model, threads=threads)
     else:
         import torch
