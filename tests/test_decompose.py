@@ -95,3 +95,22 @@ def test_per_stage_ranks(teacher, form, ranks):
         truncate(cut, cut_cfg, tuple(r * 2 for r in ranks))
     with pytest.raises(ConfigError, match="one rank per"):
         GeneratorConfig(stage_ranks=(1, 2))
+
+
+def test_decompose_cli_per_stage_ranks(teacher, tmp_path):
+    from typer.testing import CliRunner
+
+    from hifilite.cli import app
+
+    path = save_generator(tmp_path / "t.safetensors", teacher, SMALL, MelConfig())
+    res = CliRunner().invoke(app, ["compress", "decompose", "--teacher", str(path), "--ranks", "16,8,4",
+                                   "-o", str(tmp_path / "s.safetensors")])
+    assert res.exit_code == 0, res.output
+    student = hifilite.load_vocoder(tmp_path / "s.safetensors")
+    assert student.gen_config.stage_ranks == (16, 8, 4)
+    direct, _ = truncate(*decompose(teacher, SMALL, "lowrank"), (16, 8, 4))
+    with torch.no_grad():
+        assert torch.equal(student.generator(MEL), direct(MEL))
+    res = CliRunner().invoke(app, ["compress", "decompose", "--teacher", str(path), "--ranks", "16,x",
+                                   "-o", str(tmp_path / "bad.safetensors")])
+    assert res.exit_code != 0 and "comma-separated" in str(res.exception)

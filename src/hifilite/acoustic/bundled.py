@@ -14,6 +14,8 @@ import struct
 from pathlib import Path
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+DEFAULT_ACOUSTIC = "joe-lightspeech"  # what `hifilite tts` speaks with when no --model is given
+DEFAULT_VOCODER = "lj-lite"
 MAX_HEADER = 16 << 20
 
 

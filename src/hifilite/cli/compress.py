@@ -19,19 +19,36 @@ def decompose(
     teacher: str = typer.Option("lj-v1", help="Teacher model name or path."),
     form: str = typer.Option("lowrank", help="lowrank (channel SVD) or separable (depthwise + pointwise)."),
     rank: int = typer.Option(0, help="lowrank: inner channels; separable: depth multiplier; 0 = exact."),
+    ranks: Optional[str] = typer.Option(None, help="One rank (or multiplier) per upsampling stage, e.g. 16,8 "
+                                        "(instead of --rank)."),
 ) -> None:
     """Decompose the teacher's resblock convolutions into a student initialised from its weights."""
     from ..compress.decompose import decompose as run
+    from ..compress.decompose import truncate
     from ..vocoder.api import load_vocoder
 
+    stage_ranks = _parse_ranks(ranks) if ranks else ()
     voc = load_vocoder(teacher)
-    student, cfg = run(voc.generator, voc.gen_config, form, rank)
+    student, cfg = run(voc.generator, voc.gen_config, form, 0 if stage_ranks else rank)
+    if stage_ranks:  # the leading components of the exact decomposition, per stage
+        student, cfg = truncate(student, cfg, stage_ranks)
     from ..vocoder.checkpoint import save_generator
 
-    save_generator(out, student, cfg, voc.mel_config, extra={"teacher": teacher, "form": form, "rank": rank})
+    save_generator(out, student, cfg, voc.mel_config, extra={"teacher": teacher, "form": form, "rank": rank,
+                                                             "stage_ranks": list(stage_ranks)})
     n_t = sum(p.numel() for p in voc.generator.parameters())
     n_s = sum(p.numel() for p in student.parameters())
-    console.print(f"{out}: {form} rank {rank or 'full'}: {n_s / 1e6:.2f} M params (teacher {n_t / 1e6:.2f} M)")
+    console.print(f"{out}: {form} rank {ranks or rank or 'full'}: {n_s / 1e6:.2f} M params "
+                  f"(teacher {n_t / 1e6:.2f} M)")
+
+
+def _parse_ranks(ranks: str) -> tuple[int, ...]:
+    from ..errors import ConfigError
+
+    try:
+        return tuple(int(r) for r in ranks.split(","))
+    except ValueError:
+        raise ConfigError(f"--ranks expects comma-separated integers, got {ranks!r}") from None
 
 
 DISTIL_WEIGHTS = {"distil/mel": 45.0, "distil/stft": 1.0, "distil/feat": 1.0, "mel/loss": 10.0,
@@ -139,14 +156,10 @@ def extract(
 ) -> None:
     """Extract one supernet path as a standalone sub-student (loads with no supernet code)."""
     from ..compress.supernet import extract as run_extract
-    from ..errors import ConfigError
     from ..vocoder.api import load_vocoder
     from ..vocoder.checkpoint import save_generator
 
-    try:
-        stage_ranks = tuple(int(r) for r in ranks.split(","))
-    except ValueError:
-        raise ConfigError(f"--ranks expects comma-separated integers, got {ranks!r}") from None
+    stage_ranks = _parse_ranks(ranks)
     sn = load_vocoder(supernet)
     sub, cfg = run_extract(sn.generator, sn.gen_config, stage_ranks)
     save_generator(out, sub, cfg, sn.mel_config, extra={"supernet": str(supernet), "ranks": list(stage_ranks)})

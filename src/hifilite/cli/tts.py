@@ -1,6 +1,7 @@
 """`hifilite tts`: text -> wav with an acoustic model and a vocoder.
 
-    hifilite tts "Hello there, it is 5:30." -o hello.wav --model runs/ls
+    hifilite tts "Hello there, it is 5:30." -o hello.wav           # shipped joe-lightspeech + lj-lite
+    hifilite tts "Hello there." -o hello.wav --model runs/ls --vocoder lj-v1
     hifilite tts --text-file chapter.txt -o chapter.wav --model acoustic.safetensors --vocoder lj-v1
     hifilite tts "Faster please." -o - --model runs/ls --rate 1.3 | aplay
 
@@ -19,6 +20,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from ..acoustic.bundled import DEFAULT_ACOUSTIC, DEFAULT_VOCODER
 from ._app import app
 
 console = Console(stderr=True)
@@ -28,8 +30,9 @@ console = Console(stderr=True)
 def tts(
     text: Optional[str] = typer.Argument(None, help="Text to speak (or use --text-file)."),
     out: Path = typer.Option(..., "-o", "--out", help="Output .wav; '-' writes the wav to standard output."),
-    model: Path = typer.Option(..., "--model", "-m", help="Acoustic model: .safetensors or a training run folder."),
-    vocoder: str = typer.Option("lj-v1", "--vocoder", help="Vocoder name or path (see `hifilite vocode`)."),
+    model: Path = typer.Option(DEFAULT_ACOUSTIC, "--model", "-m",
+                               help="Acoustic model: a shipped name, a .safetensors or a training run folder."),
+    vocoder: str = typer.Option(DEFAULT_VOCODER, "--vocoder", help="Vocoder name or path (see `hifilite vocode`)."),
     text_file: Optional[Path] = typer.Option(None, "--text-file", help="UTF-8 text file to speak."),
     rate: float = typer.Option(1.0, "--rate", help="Speaking rate: 1.2 is 20 % faster, 0.8 slower."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (torch or ONNX Runtime)."),
