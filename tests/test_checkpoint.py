@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from hifilite.config import GENERATOR_PRESETS, GeneratorConfig, MelConfig, to_dict
+from hifilite.config import GeneratorConfig, MelConfig, to_dict
 from hifilite.errors import CheckpointError, ConfigError, ModelNotFoundError
 from hifilite.vocoder.api import load_vocoder
 from hifilite.vocoder.checkpoint import load_generator, load_jik876, save_generator

@@ -244,10 +244,27 @@ def test_run_folder_guard(tmp_path):
                       may_change=("train.max_steps",))
 
 
-@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "configs").glob("train*.yaml")),
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "configs").glob("*.yaml")),
                          ids=lambda p: p.name)
 def test_shipped_training_configs_load(path):
-    from hifilite.config import from_dict, load_file
+    from hifilite.config import train_config_with_file
 
-    config = from_dict(TrainConfig, load_file(path), str(path))
+    config = train_config_with_file(TrainConfig(), path)
     assert config.segment_size % 256 == 0
+
+
+def test_weights_and_config_files(tmp_path):
+    from hifilite.config import parse_weights, train_config_with_file
+
+    base = TrainConfig(batch_size=3)
+    assert train_config_with_file(base, None) is base
+    (tmp_path / "c.yaml").write_text("learning_rate: 0.001\nloss_weights: {mel/loss: 10.0}\n")
+    cfg = train_config_with_file(base, tmp_path / "c.yaml")
+    assert (cfg.batch_size, cfg.learning_rate, dict(cfg.loss_weights)) == (3, 0.001, {"mel/loss": 10.0})
+    (tmp_path / "bad.yaml").write_text("learning_rte: 0.001\n")
+    with pytest.raises(ConfigError, match="learning_rte"):
+        train_config_with_file(base, tmp_path / "bad.yaml")
+    assert parse_weights(["distil/feat=0", "mel/loss=2.5"], {"mel/loss": 45.0}) == {"mel/loss": 2.5, "distil/feat": 0.0}
+    for bad in ("mel/loss", "mel/loss=x", "=1"):
+        with pytest.raises(ConfigError, match="NAME=VALUE"):
+            parse_weights([bad], {})

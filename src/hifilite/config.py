@@ -11,7 +11,7 @@ import json
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Sequence, TypeVar
 
 from .errors import ConfigError
 
@@ -208,6 +208,25 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "config", base: T
 def to_dict(obj: Any) -> dict[str, Any]:
     """JSON-friendly dict of a dataclass (tuples become lists)."""
     return json.loads(json.dumps(dataclasses.asdict(obj)))
+
+
+def train_config_with_file(base: "TrainConfig", path: str | Path | None) -> "TrainConfig":
+    """`base` updated with the TrainConfig keys of a YAML/JSON file (`--config`); unknown keys fail."""
+    return base if path is None else from_dict(TrainConfig, load_file(path), str(path), base=base)
+
+
+def parse_weights(items: Sequence[str], weights: dict[str, float]) -> dict[str, float]:
+    """`weights` updated with `--weight NAME=VALUE` items (0 switches a term off)."""
+    out = dict(weights)
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name:
+            raise ConfigError(f"--weight expects NAME=VALUE, got {item!r}")
+    return out
 
 
 def load_file(path: str | Path) -> dict[str, Any]:

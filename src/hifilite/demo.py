@@ -33,7 +33,6 @@ def run_demo(
     corpus = out / "corpus"
     console.rule("1/4 corpus")
     synthesize_corpus(corpus, sentences=sentences, val=max(1, sentences // 12), test=test)
-    model = models[0]
     console.rule(f"2/4 copy-synthesis and evaluation with {', '.join(models)}")
     result = evaluate_models(list(models), corpus, split="test", out_dir=out / "eval", save_audio=True, console=console)
     console.rule("3/4 speed and size")

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import torch
-import torch.nn.functional as F
 
 from ..config import TrainConfig, to_dict
 from ..errors import ConfigError

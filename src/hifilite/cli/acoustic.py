@@ -66,7 +66,7 @@ def train(
 
     from ..acoustic.models import parse_arch
     from ..acoustic.task import default_train_config, train_acoustic
-    from ..config import TrainConfig, from_dict
+    from ..config import TrainConfig, from_dict, parse_weights
     from ..errors import ConfigError
     from ..train.distributed import init_distributed, shutdown
     from ..train.state import read_run_config
@@ -75,15 +75,7 @@ def train(
         torch.set_num_threads(threads)
     stored = read_run_config(out) if resume else None
     tc = from_dict(TrainConfig, stored["train"], "config.json: train") if stored else default_train_config()
-    weights = dict(tc.loss_weights)
-    for item in weight:
-        name, sep, value = item.partition("=")
-        try:
-            weights[name] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep:
-            raise ConfigError(f"--weight expects NAME=VALUE, got {item!r}")
+    weights = parse_weights(weight, tc.loss_weights)
     flags = {"max_steps": steps, "batch_size": batch_size, "learning_rate": learning_rate,
              "checkpoint_interval": checkpoint_interval, "validation_interval": validation_interval,
              "summary_interval": summary_interval, "seed": seed}

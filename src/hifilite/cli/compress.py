@@ -79,27 +79,17 @@ def distil(
     import dataclasses
 
     from ..compress.decompose import decompose as run_decompose
-    from ..config import TrainConfig, from_dict, load_file
-    from ..errors import ConfigError
+    from ..config import TrainConfig, parse_weights, train_config_with_file
     from ..train.distributed import init_distributed
     from ..train.gan import make_generator, train_gan
     from ..vocoder.api import load_vocoder
 
-    weights = dict(DISTIL_WEIGHTS)
-    if adversarial:
+    train = train_config_with_file(dataclasses.replace(TrainConfig(), loss_weights=DISTIL_WEIGHTS, batch_size=8),
+                                   config)
+    weights = dict(train.loss_weights)
+    if adversarial:  # after --config, so a file's weights do not switch the discriminators back off
         weights.update({"adv/gen": 1.0, "adv/feat": 2.0})
-    train = dataclasses.replace(TrainConfig(), loss_weights=weights, batch_size=8)
-    if config:
-        train = from_dict(TrainConfig, load_file(config), str(config), base=train)
-    for item in weight:
-        name, sep, value = item.partition("=")
-        try:
-            weights = {**train.loss_weights, name: float(value)}
-        except ValueError:
-            raise ConfigError(f"--weight expects NAME=VALUE, got {item!r}") from None
-        if not sep:
-            raise ConfigError(f"--weight expects NAME=VALUE, got {item!r}")
-        train = dataclasses.replace(train, loss_weights=weights)
+    train = dataclasses.replace(train, loss_weights=parse_weights(weight, weights))
     flags = {"max_steps": steps, "batch_size": batch_size, "segment_size": segment_size,
              "checkpoint_interval": checkpoint_interval}
     train = dataclasses.replace(train, **{k: v for k, v in flags.items() if v is not None})
@@ -191,11 +181,9 @@ def run_all(
 ) -> None:
     """Every stage: teacher cache, supernet, search, fine-tune, baselines, ablation, evaluation, report."""
     from ..compress.pipeline import RunSettings, run_compression
-    from ..config import TrainConfig, from_dict, load_file
+    from ..config import train_config_with_file
 
-    train = RunSettings().train
-    if config:
-        train = from_dict(TrainConfig, load_file(config), str(config), base=train)
+    train = train_config_with_file(RunSettings().train, config)
     settings = RunSettings(teacher=teacher, family=family, steps=steps, trials=trials, train=train,
                            adversarial=adversarial, baselines=tuple(b for b in baselines.split(",") if b),
                            baseline_size=baseline_size,

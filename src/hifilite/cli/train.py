@@ -34,12 +34,11 @@ def _resolve(
     mels: str | None,
 ):
     """(TrainConfig, GeneratorConfig | None, init, mel source) from stored config, file and flags."""
-    from ..config import GeneratorConfig, TrainConfig, from_dict, generator_config, load_file
+    from ..config import GeneratorConfig, TrainConfig, from_dict, generator_config, train_config_with_file
     from ..errors import ConfigError
 
     train = from_dict(TrainConfig, stored["train"], "config.json: train") if stored else TrainConfig()
-    if config is not None:
-        train = from_dict(TrainConfig, load_file(config), str(config), base=train)
+    train = train_config_with_file(train, config)
     train = dataclasses.replace(train, **{k: v for k, v in overrides.items() if v is not None})
     if preset and generator:
         raise ConfigError("give either --preset or --generator, not both")
