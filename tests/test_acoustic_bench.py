@@ -75,3 +75,41 @@ def test_bench_tts_bad_input(corpus):
         load_sentences(corpus, "dev")
     with pytest.raises(ConfigError, match="at least one"):
         bench_tts(data_root=corpus, models={}, piper=False)
+
+
+def test_tts_vs_piper_speaks_every_text_with_both(corpus, tmp_path, monkeypatch):
+    import dataclasses
+
+    import hifilite.evaluate.metrics as metrics
+    from hifilite.acoustic.bench import tts_vs_piper
+    from hifilite.acoustic.models import save_acoustic
+    from hifilite.config import GENERATOR_PRESETS, MelConfig, to_dict
+    from hifilite.data.corpora import load_split
+    from hifilite.vocoder.checkpoint import save_generator
+    from hifilite.vocoder.generator import Generator
+
+    pytest.importorskip("piper")
+    monkeypatch.setenv("HIFILITE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(metrics, "dnsmos", lambda wav, sr: {"ovrl": 1.0 + len(wav) / sr})
+    loaded = resolve_acoustic(A, read_stats(corpus))
+    with torch.no_grad():
+        loaded.model.duration.linear.bias.fill_(1.0)  # a few frames per phoneme, so there is speech
+    model = save_acoustic(tmp_path / "a.safetensors", loaded.model, symbols=loaded.symbols, stats=loaded.stats,
+                          mel=loaded.mel, extra={})
+    cfg = dataclasses.replace(GENERATOR_PRESETS["v2"], upsample_initial_channel=32)
+    voc = save_generator(tmp_path / "v.safetensors", Generator(**to_dict(cfg)).remove_weight_norm(), cfg, MelConfig())
+    texts = [u.text for u in load_split(corpus, "train")[:2]]
+    res = tts_vs_piper(texts, model=model, vocoder=voc, wav_dir=tmp_path / "wavs")
+    ours, piper = res["systems"]
+    assert res["texts"] == 2 and ours["system"].startswith("hifilite") and piper["system"].startswith("Piper")
+    assert sorted(p.name for p in (tmp_path / "wavs").iterdir()) == ["hifilite-0.wav", "hifilite-1.wav",
+                                                                     "piper-0.wav", "piper-1.wav"]
+    for row, prefix in ((ours, "hifilite"), (piper, "piper")):
+        import soundfile as sf
+
+        lengths = [sf.info(tmp_path / "wavs" / f"{prefix}-{i}.wav").duration for i in range(2)]
+        assert row["seconds"] == pytest.approx(sum(lengths), rel=1e-3) and row["xrt"] > 0
+        assert row["dnsmos_ovrl"] == pytest.approx(1.0 + np.mean(lengths), rel=1e-3)
+    assert res["speedup_vs_piper"] == pytest.approx(ours["xrt"] / piper["xrt"])
+    with pytest.raises(ConfigError):
+        tts_vs_piper([], model=model, vocoder=voc)

@@ -1,6 +1,7 @@
 """The main job: synthesise a small corpus, copy-synthesise its test split with the teacher and
-the shipped student, evaluate, bench them beside v1/v2/v3, and write a report folder (markdown +
-HTML, spectrograms, audio)."""
+the shipped student, evaluate, bench them beside v1/v2/v3, speak the test sentences with the
+shipped acoustic model + lj-lite beside Piper, and write a report folder (markdown + HTML,
+spectrograms, audio)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ def run_demo(
     bench_models_: tuple[str, ...] = ("v1", "v2", "v3", "lj-lite"),
     bench_seconds: float = 4.0,
     threads: int = 1,
+    tts_model: str | None = "auto",
 ) -> Path:
     from rich.console import Console
 
@@ -30,16 +32,32 @@ def run_demo(
 
     console = Console(stderr=True)
     out = Path(out)
+    if tts_model == "auto":  # the shipped acoustic model, when this install has one
+        from .acoustic.bundled import DEFAULT_ACOUSTIC, shipped_models
+
+        tts_model = DEFAULT_ACOUSTIC if DEFAULT_ACOUSTIC in shipped_models() else None
+    stages = 5 if tts_model else 4
     corpus = out / "corpus"
-    console.rule("1/4 corpus")
+    console.rule(f"1/{stages} corpus")
     synthesize_corpus(corpus, sentences=sentences, val=max(1, sentences // 12), test=test)
-    console.rule(f"2/4 copy-synthesis and evaluation with {', '.join(models)}")
+    console.rule(f"2/{stages} copy-synthesis and evaluation with {', '.join(models)}")
     result = evaluate_models(list(models), corpus, split="test", out_dir=out / "eval", save_audio=True, console=console)
-    console.rule("3/4 speed and size")
+    console.rule(f"3/{stages} speed and size")
     rows = bench_models(list(bench_models_), threads=threads, seconds=bench_seconds, repeats=3, warmup=1)
     (out / "bench.json").write_text(json.dumps({"machine": machine_info(), "results": rows}, indent=2))
 
-    console.rule("4/4 report")
+    speech = None
+    if tts_model:
+        console.rule(f"4/{stages} text to speech: {tts_model} + lj-lite vs Piper")
+        from .acoustic.bench import tts_vs_piper
+        from .data.corpora import load_split
+
+        texts = [u.text for u in load_split(corpus, "test")]
+        speech = tts_vs_piper(texts, model=tts_model, vocoder="lj-lite", threads=threads, wav_dir=out / "tts",
+                              log=lambda s: console.print(s, highlight=False))
+        (out / "tts.json").write_text(json.dumps(speech, indent=2))
+
+    console.rule(f"{stages}/{stages} report")
     report = Report("hifilite demo report")
     info = result.info
     report.text("Setup", (
@@ -61,6 +79,12 @@ def run_demo(
                  note="PESQ wide-band at 16 kHz; MCD from MFCC-based mel-cepstra; `reference` is the "
                       "DNSMOS of the recordings themselves.")
     report.text("Speed and size", bench_markdown(rows))
+    if speech:
+        report.table("Text to speech (the test split's sentences)", speech["systems"],
+                     [("system", "system", ""), ("seconds", "speech s", ".1f"), ("xrt", "x real-time", ".1f"),
+                      ("dnsmos_ovrl", "DNSMOS OVRL", ".2f")],
+                     note=f"{threads} thread(s), ONNX Runtime for both, text front-end included; hifilite speaks "
+                          f"{speech['speedup_vs_piper']:.1f}x as fast as Piper. Audio in tts/.")
     first = sorted({r["id"] for r in result.rows})[0]
     ref_row = next(r for r in result.rows if r["id"] == first and r.get("audio") and r["model"] not in models)
     ref_wav, sr = load_audio(out / "eval" / ref_row["audio"])

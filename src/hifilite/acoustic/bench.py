@@ -344,3 +344,45 @@ def markdown_report(report: dict[str, Any]) -> str:
     extra.append("Vocoders alone: " + ", ".join(f"{v} {report['vocoders'][v]['params'] / 1e6:.2f} M params, "
                                                 f"{report['vocoders'][v]['xrt']:.1f}x real-time" for v in vocs) + ".")
     return "\n".join(lines) + "\n\n" + " ".join(extra) + "\n"
+
+
+def tts_vs_piper(texts: Sequence[str], *, model: str | Path, vocoder: str | Path = "lj-lite", threads: int = 1,
+                 dnsmos: bool = True, wav_dir: str | Path | None = None,
+                 log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
+    """`hifilite tts` (ONNX Runtime path, exports cached) and the Piper voice on the same texts.
+
+    Per system: seconds of speech, x-real-time on `threads` threads (text front-end included,
+    one warm-up sentence first) and DNSMOS OVRL; `wav_dir` keeps every wav
+    (`<system>-<i>.wav`). Returns {"systems": [...], "texts": n, "threads": threads}.
+    """
+    from ..audio import save_audio
+    from ..deploy.cache import acoustic_onnx, vocoder_onnx
+    from ..runtime import OnnxTTS
+
+    if not texts:
+        raise ConfigError("no texts to speak")
+    tts = OnnxTTS(acoustic_onnx(model), vocoder_onnx(vocoder), threads=threads)
+    voice, files = piper_voice(threads=threads)
+
+    def piper(text: str) -> np.ndarray:
+        return np.concatenate([c.audio_float_array for c in voice.synthesize(text)]).astype(np.float32)
+
+    systems = [(f"hifilite {Path(str(model)).name} + {Path(str(vocoder)).name}", "hifilite", tts, tts.sample_rate),
+               (f"Piper {files.name}", "piper", piper, int(voice.config.sample_rate))]
+    rows = []
+    for label, key, speak, sr in systems:
+        speak(texts[0])  # warm-up: sessions allocate and espeak-ng initialises on first use
+        wavs, wall = [], 0.0
+        for i, text in enumerate(texts):
+            wav, dt = _timed(lambda: speak(text))
+            wavs.append(wav)
+            wall += dt
+            if wav_dir is not None:
+                save_audio(Path(wav_dir) / f"{key}-{i}.wav", wav, sr)
+        seconds = sum(len(w) for w in wavs) / sr
+        row = {"system": label, "seconds": seconds, "xrt": seconds / wall,
+               "dnsmos_ovrl": _dnsmos_ovrl(wavs, sr) if dnsmos else None}
+        rows.append(row)
+        log(f"{label}: {seconds:.1f} s of speech, {row['xrt']:.1f}x real-time")
+    return {"systems": rows, "texts": len(texts), "threads": threads,
+            "speedup_vs_piper": rows[0]["xrt"] / rows[1]["xrt"]}

@@ -13,9 +13,12 @@ def demo(
     sentences: int = typer.Option(48, help="Sentences to synthesise for the corpus."),
     test: int = typer.Option(8, help="Test-split size."),
     model: list[str] = typer.Option(["lj-v1", "lj-lite"], "--model", "-m", help="Vocoders to evaluate (repeat)."),
-    threads: int = typer.Option(1, help="Threads for the speed bench."),
+    threads: int = typer.Option(1, help="Threads for the speed bench and text to speech."),
+    tts_model: str = typer.Option("auto", help="Acoustic model for the text-to-speech step (auto: the shipped "
+                                  "one if present; none: skip the step)."),
 ) -> None:
-    """Synthesise a corpus, copy-synthesise its test split, evaluate, bench, write a report."""
+    """Synthesise a corpus, copy-synthesise its test split, evaluate, bench, speak, write a report."""
     from ..demo import run_demo
 
-    run_demo(out, sentences=sentences, test=test, models=tuple(model), threads=threads)
+    run_demo(out, sentences=sentences, test=test, models=tuple(model), threads=threads,
+             tts_model=None if tts_model == "none" else tts_model)
