@@ -1,6 +1,6 @@
 """Shipped students against the teachers: quality on the training voice and on unseen voices, speed.
 
-    python benchmarks/students.py --seen CORPUS [--unseen CORPUS ...] [--models lj-v1 universal-v1 lj-lite]
+    python benchmarks/students.py --seen CORPUS [--unseen CORPUS ...] [--models lj-v1 universal-v1 lj-lite lj-tiny]
 
 `--seen` is a corpus of the training speaker (its test split: utterances the student never saw);
 each `--unseen` is a corpus of other speakers (a VCTK folder with held-out speakers, or voices made
@@ -27,7 +27,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seen", type=Path, required=True)
     ap.add_argument("--unseen", type=Path, nargs="*", default=[])
-    ap.add_argument("--models", nargs="+", default=["lj-v1", "universal-v1", "lj-lite"])
+    ap.add_argument("--models", nargs="+", default=["lj-v1", "universal-v1", "lj-lite", "lj-tiny"])
     ap.add_argument("--limit", type=int, default=None, help="Test utterances per corpus.")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
@@ -60,7 +60,8 @@ def main() -> None:
                      f"{t['rtf_x']:.1f} | {o['rtf_x']:.1f} |")
     lines += ["", f"Machine: {out['machine'].get('cpu', '')}, 1 thread; regenerate with "
               f"`python benchmarks/students.py --seen {args.seen} "
-              + " ".join(f"--unseen {p}" for p in args.unseen) + "`."]
+              + " ".join(f"--unseen {p}" for p in args.unseen)
+              + (f" --limit {args.limit}" if args.limit else "") + f" --models {' '.join(args.models)}`."]
     (args.out / "students.md").write_text("\n".join(lines) + "\n")
     console.print("\n".join(lines))
 

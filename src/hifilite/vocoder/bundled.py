@@ -29,6 +29,8 @@ BUNDLED: dict[str, BundledModel] = {
     # Shipped students (hifilite/assets, made by tools/ship_model.py; the command is in the metadata).
     "lj-lite": BundledModel("lj-lite", "fast iSTFT-head student for LJSpeech-style single-speaker audio",
                             "assets", "lj-lite.safetensors"),
+    "lj-tiny": BundledModel("lj-tiny", "lj-lite with low-rank resblocks (ranks 16, 8), distilled from lj-lite: "
+                            "faster still", "assets", "lj-tiny.safetensors"),
 }
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
