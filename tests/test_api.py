@@ -71,16 +71,30 @@ def test_vocoder_rejects_inconsistent_configs():
         Vocoder(Generator(**to_dict(gen_cfg)), gen_cfg, MelConfig(hop_length=200, n_fft=1000, win_length=1000))
 
 
-def test_shipped_lj_lite_is_self_describing():
-    """The committed student loads by name, is under 1 M parameters and records how it was made."""
+@pytest.mark.parametrize("name,made_by", [("lj-lite", "hifilite train"), ("lj-tiny", "hifilite compress distil")])
+def test_shipped_students_are_self_describing(name, made_by):
+    """The committed students load by name, are under 1 M parameters and record how they were made."""
     from hifilite.vocoder.bundled import bundled_paths
     from hifilite.vocoder.checkpoint import load_generator
 
-    voc = hifilite.load_vocoder("lj-lite")
+    voc = hifilite.load_vocoder(name)
     assert voc.num_parameters() < 1_000_000 and voc.hop_length == 256 and voc.sample_rate == 22050
     assert voc.gen_config.istft_n_fft > 0
-    extra = load_generator(bundled_paths("lj-lite")[0])[3]
-    assert "hifilite train" in extra["command"] and extra["step"] > 0
+    extra = load_generator(bundled_paths(name)[0])[3]
+    assert made_by in extra["command"] and extra["step"] > 0
     mel = voc.mel(np.sin(np.arange(22050) * 0.05).astype(np.float32) * 0.3)
     y = voc(mel)
     assert y.shape == (1, mel.shape[-1] * 256) and torch.isfinite(y).all()
+
+
+def test_lj_tiny_is_lj_lite_with_low_rank_resblocks():
+    lite, tiny = hifilite.load_vocoder("lj-lite"), hifilite.load_vocoder("lj-tiny")
+    assert tiny.gen_config.resblock_conv == "lowrank" and tiny.gen_config.stage_ranks == (16, 8)
+    assert tiny.num_parameters() < lite.num_parameters()
+    # distilled from lj-lite: on speech-like input the two agree far better than an untrained student
+    t = np.arange(22050) / 22050
+    wav = (0.3 * np.sin(2 * np.pi * 140 * t) * (1 + np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+    mel = lite.mel(wav)
+    with torch.no_grad():
+        a, b = lite(mel), tiny(mel)
+    assert float((lite.mel(b[0].numpy()) - lite.mel(a[0].numpy())).abs().mean()) < 1.0  # random weights: ~4.5
