@@ -11,10 +11,11 @@ from hifilite.demo import mean_pesq, run_demo
 def test_demo_writes_complete_report(tmp_path):
     md = run_demo(tmp_path, sentences=6, test=2, bench_models_=("v3",), bench_seconds=1.0)
     text = md.read_text()
-    assert "| lj-v1 |" in text and "| lj-lite |" in text and "| v3 |" in text and "spectrograms.png" in text
+    assert "| lj-v1 |" in text and "| lj-lite |" in text and "| lj-tiny |" in text and "| v3 |" in text
+    assert "spectrograms.png" in text
     assert (tmp_path / "report.html").is_file() and (tmp_path / "spectrograms.png").stat().st_size > 10_000
     results = json.loads((tmp_path / "eval" / "results.json").read_text())
-    assert {r["model"] for r in results["utterances"]} == {"reference", "lj-v1", "lj-lite"}
+    assert {r["model"] for r in results["utterances"]} == {"reference", "lj-v1", "lj-lite", "lj-tiny"}
     # the pretrained teacher really reconstructs the speech (random weights score ~1.0)
     assert mean_pesq(tmp_path / "eval" / "results.json", "lj-v1") > 1.8
     bench = json.loads((tmp_path / "bench.json").read_text())["results"]

@@ -45,7 +45,8 @@ def prepare(
 
 @acoustic_app.command()
 def train(
-    data: Path = typer.Option(..., "--data", help="Prepared corpus (run `hifilite acoustic prepare` first)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Prepared corpus (run `hifilite acoustic prepare` "
+                                        "first); a resumed run defaults to the one it was trained on."),
     out: Path = typer.Option(..., "-o", "--out", help="Run folder: checkpoints, logs, acoustic.safetensors."),
     arch: Optional[str] = typer.Option(None, "--arch", help="fastspeech2, lightspeech, or 'ENC_OPS/DEC_OPS[;key=value]'."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Train until this many steps in total."),
@@ -84,6 +85,10 @@ def train(
         arch = "lightspeech"
     if stored and arch:
         raise ConfigError("--arch cannot change when resuming; omit it")
+    if data is None:
+        if not stored:
+            raise ConfigError("--data is required to start a run (a resumed run remembers its corpus)")
+        data = Path(stored["data"]["root"])
     warmup = stored.get("warmup_steps", warmup) if stored else warmup
     command = (f"hifilite acoustic train --data {data} -o {out} --arch '{arch or stored['model']}' "
                f"--steps {tc.max_steps} --batch-size {tc.batch_size} --lr {tc.learning_rate} --warmup {warmup} "
