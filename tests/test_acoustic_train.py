@@ -63,7 +63,9 @@ def test_one_iteration_train_cli_and_resume(corpus, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:  # a resumed run remembers its corpus
         main(["acoustic", "train", "-o", str(run), "--steps", "3", "--resume", "--threads", "1", "--device", "cpu"])
     assert exc.value.code in (0, None)
-    assert load_acoustic(run / "acoustic.safetensors").extra["step"] == 3
+    resumed = load_acoustic(run / "acoustic.safetensors").extra
+    assert resumed["step"] == 3 and resumed["command"].startswith(loaded.extra["command"] + " && ")
+    assert resumed["command"].endswith(f"-o {run} --steps 3 --resume")
     with pytest.raises(SystemExit) as exc:  # a new run needs it
         main(["acoustic", "train", "-o", str(tmp_path / "r3"), "--arch", ARCH, "--steps", "1"])
     assert exc.value.code == 1 and "--data is required" in capsys.readouterr().err

@@ -8,7 +8,8 @@ from hifilite.demo import mean_pesq, run_demo
 
 
 @pytest.mark.slow
-def test_demo_writes_complete_report(tmp_path):
+def test_demo_writes_complete_report(tmp_path, monkeypatch):
+    monkeypatch.setenv("HIFILITE_CACHE", str(tmp_path / "cache"))
     md = run_demo(tmp_path, sentences=6, test=2, bench_models_=("v3",), bench_seconds=1.0)
     text = md.read_text()
     assert "| lj-v1 |" in text and "| lj-lite |" in text and "| lj-tiny |" in text and "| v3 |" in text
@@ -20,3 +21,8 @@ def test_demo_writes_complete_report(tmp_path):
     assert mean_pesq(tmp_path / "eval" / "results.json", "lj-v1") > 1.8
     bench = json.loads((tmp_path / "bench.json").read_text())["results"]
     assert bench[0]["model"] == "v3" and bench[0]["rtf_x"] > 0
+    # text to speech with the shipped acoustic model + lj-lite, beside Piper, on the test sentences
+    speech = json.loads((tmp_path / "tts.json").read_text())
+    assert speech["texts"] == 2 and [r["system"].split()[0] for r in speech["systems"]] == ["hifilite", "Piper"]
+    assert all(r["seconds"] > 0.5 and r["xrt"] > 0 for r in speech["systems"])
+    assert len(list((tmp_path / "tts").glob("*.wav"))) == 4 and "Text to speech" in text

@@ -142,3 +142,21 @@ def test_teacher_cache_aligns_with_the_recording_and_feeds_distillation(tmp_path
     task.teacher.register_forward_hook(lambda *a: calls.append(1))
     out = task.train_step(batch, 0)
     assert not calls and torch.isfinite(out["distil/mel"])
+
+
+def test_distillation_with_discriminators_trains_both():
+    """Fine-tuning by distillation + GAN (`--adversarial`): teacher terms, LSGAN and feature matching
+    in one objective, and the discriminators take their own step."""
+    torch.manual_seed(0)
+    teacher = Generator(**to_dict(TEACHER)).eval()
+    student, cfg = decompose(teacher, TEACHER, "lowrank", 4)
+    weights = {**PURE, "mel/loss": 10.0, "adv/gen": 1.0, "adv/feat": 2.0}
+    task = _task(student, cfg, teacher, weights)
+    disc = {k: v.detach().clone() for k, v in task.mpd.state_dict().items()}
+    gen = {k: v.detach().clone() for k, v in student.state_dict().items()}
+    out = task.train_step(_batch(), 0)
+    assert {"distil/mel", "distil/stft", "distil/feat", "mel/loss", "adv/gen", "adv/feat", "disc/total"} <= set(out)
+    total = sum(w * float(out[k]) for k, w in weights.items())
+    assert float(out["gen/total"]) == pytest.approx(total, rel=1e-4)
+    assert any(not torch.equal(disc[k], v) for k, v in task.mpd.state_dict().items())
+    assert any(not torch.equal(gen[k], v) for k, v in student.state_dict().items())

@@ -71,12 +71,14 @@ def load_sentences(data_root: str | Path, split: str = "test", limit: int | None
 
 
 def resolve_acoustic(spec: str | Path, stats: dict[str, Any]) -> LoadedAcoustic:
-    """A preset or architecture string (random weights, sized for the corpus), or a checkpoint."""
+    """A preset or architecture string (random weights, sized for the corpus), a checkpoint, a run
+    folder or a shipped model's name."""
+    from .bundled import shipped_models
     from .task import config_for_corpus, model_stats
 
     spec_s = str(spec)
     path = Path(spec_s)
-    if path.exists():
+    if path.exists() or spec_s in shipped_models():
         return load_acoustic(path)
     if spec_s.split(";")[0] in PRESETS or "/" in spec_s.split(";")[0]:
         torch.manual_seed(0)

@@ -43,6 +43,17 @@ def prepare(
                   f"pitch from {stats['pitch_backend']}", highlight=False)
 
 
+def _recorded_command(run: Path) -> str | None:
+    """The training command stored in a run's exported model, if it has one."""
+    from ..acoustic.models import load_acoustic
+    from ..errors import HifiliteError
+
+    try:
+        return load_acoustic(run).extra.get("command")
+    except HifiliteError:
+        return None
+
+
 @acoustic_app.command()
 def train(
     data: Optional[Path] = typer.Option(None, "--data", help="Prepared corpus (run `hifilite acoustic prepare` "
@@ -90,9 +101,13 @@ def train(
             raise ConfigError("--data is required to start a run (a resumed run remembers its corpus)")
         data = Path(stored["data"]["root"])
     warmup = stored.get("warmup_steps", warmup) if stored else warmup
-    command = (f"hifilite acoustic train --data {data} -o {out} --arch '{arch or stored['model']}' "
-               f"--steps {tc.max_steps} --batch-size {tc.batch_size} --lr {tc.learning_rate} --warmup {warmup} "
-               f"--seed {tc.seed}" + "".join(f" --weight {k}={v}" for k, v in weights.items()))
+    if stored:  # how the run was started, then this continuation
+        started = _recorded_command(out) or f"hifilite acoustic train --data {data} -o {out} (started before)"
+        command = f"{started} && hifilite acoustic train -o {out} --steps {tc.max_steps} --resume"
+    else:
+        command = (f"hifilite acoustic train --data {data} -o {out} --arch '{arch}' "
+                   f"--steps {tc.max_steps} --batch-size {tc.batch_size} --lr {tc.learning_rate} --warmup {warmup} "
+                   f"--seed {tc.seed}" + "".join(f" --weight {k}={v}" for k, v in weights.items()))
     env = init_distributed(device)
     try:
         result = train_acoustic(data_root=data, run_dir=out, arch=parse_arch(arch) if arch else None, train_config=tc,
