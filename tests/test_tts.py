@@ -152,3 +152,18 @@ def test_tts_onnx_backend_refuses_presets(model_path, tmp_path, monkeypatch):
         main(["tts", "Hello.", "-o", str(tmp_path / "x.wav"), "-m", str(model_path), "--vocoder", "v2",
               "--backend", "onnx"])
     assert exc.value.code == 1 and not (tmp_path / "x.wav").exists()
+
+
+def test_tts_auto_falls_back_to_torch_when_the_cache_is_not_writable(model_path, small_vocoder, tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("HIFILITE_CACHE", str(blocker / "cache"))  # cannot be created under a file
+    out = tmp_path / "a.wav"
+    with pytest.raises(SystemExit) as exc:
+        main(["tts", "Hello there.", "-o", str(out), "-m", str(model_path), "--vocoder", str(small_vocoder),
+              "--threads", "1"])
+    assert exc.value.code in (0, None) and sf.info(out).frames > 0
+    with pytest.raises(SystemExit) as exc:
+        main(["tts", "Hello there.", "-o", str(tmp_path / "b.wav"), "-m", str(model_path), "--vocoder",
+              str(small_vocoder), "--backend", "onnx"])
+    assert exc.value.code == 1 and not (tmp_path / "b.wav").exists()

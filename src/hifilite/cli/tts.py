@@ -98,6 +98,12 @@ def _onnx_synth(model: Path, vocoder: str, threads: Optional[int], required: boo
 
     if vocoder in GENERATOR_PRESETS and not Path(vocoder).exists() and not required:
         return None
-    with console.status("exporting to ONNX (once per model, then cached)"):
-        acoustic_path, vocoder_path = acoustic_onnx(model), vocoder_onnx(vocoder)
+    try:
+        with console.status("exporting to ONNX (once per model, then cached)"):
+            acoustic_path, vocoder_path = acoustic_onnx(model), vocoder_onnx(vocoder)
+    except OSError as exc:  # e.g. a read-only cache folder: auto falls back to PyTorch
+        if required:
+            raise ConfigError(f"cannot write the ONNX cache ({exc}); set HIFILITE_CACHE to a writable folder") from None
+        console.print(f"ONNX cache not writable ({exc.strerror}); running in PyTorch", highlight=False)
+        return None
     return OnnxTTS(acoustic_path, vocoder_path, threads=threads)
