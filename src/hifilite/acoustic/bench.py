@@ -29,6 +29,7 @@ import statistics
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -106,6 +107,11 @@ def piper_voice(voice: str | Path | None = None, threads: int = 1):
     return PiperVoice(session=session, config=config), files
 
 
+def _piper_speak(voice, text: str) -> np.ndarray:
+    """A Piper voice's audio for `text`, all its sentences joined."""
+    return np.concatenate([c.audio_float_array for c in voice.synthesize(text)]).astype(np.float32)
+
+
 def onnx_params(path: str | Path) -> int:
     import onnx
 
@@ -127,6 +133,27 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     return out, time.perf_counter() - t0
 
 
+def _speak_timed(speak: Callable[[str], np.ndarray], texts: Sequence[str],
+                 skip: tuple[type[BaseException], ...] = ()) -> tuple[list[np.ndarray], float]:
+    """Each text through `speak`, timed: (wavs, seconds of compute). Texts raising `skip` are left out."""
+    wavs, wall = [], 0.0
+    for text in texts:
+        try:
+            wav, dt = _timed(lambda: speak(text))
+        except skip:
+            continue
+        wavs.append(wav)
+        wall += dt
+    return wavs, wall
+
+
+def _free_running(wavs: list[np.ndarray], wall: float, sr: int, dnsmos: bool) -> dict[str, Any]:
+    """Spoken count, seconds, x-real-time and DNSMOS of free-running speech."""
+    spoken = sum(len(w) for w in wavs) / sr
+    return {"spoken": len(wavs), "seconds": spoken, "xrt": spoken / wall if wall else float("nan"),
+            "dnsmos_ovrl": _dnsmos_ovrl(wavs, sr) if dnsmos and wavs else float("nan")}
+
+
 def bench_tts(
     *, data_root: str | Path, models: dict[str, str], vocoders: Sequence[str] = ("lj-lite", "lj-v1"),
     split: str = "test", limit: int | None = None, piper: bool = True, dnsmos: bool = True, threads: int = 1,
@@ -146,6 +173,7 @@ def bench_tts(
     stats = read_stats(data_root)
     sr, hop = int(stats["mel"]["sample_rate"]), int(stats["mel"]["hop_length"])
     sentences = load_sentences(data_root, split, limit)
+    texts = [s.text for s in sentences]
     seconds = sum(int(s.durations.sum()) * hop / sr for s in sentences)
     prev_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -212,18 +240,7 @@ def bench_tts(
                 # free running: the model's own durations, what `hifilite tts` does
                 vname = next(iter(vocs))
                 synth = Synthesizer(loaded, vocs[vname], phonemizer)
-                wavs, t, spoken = [], 0.0, 0.0
-                for s in sentences:
-                    try:
-                        w, dt = _timed(lambda: synth(s.text))
-                    except TextError:
-                        continue
-                    wavs.append(w)
-                    t += dt
-                    spoken += len(w) / sr
-                row[f"free_{vname}"] = {
-                    "spoken": len(wavs), "seconds": spoken, "xrt": spoken / t if t else float("nan"),
-                    "dnsmos_ovrl": _dnsmos_ovrl(wavs, sr) if dnsmos and wavs else float("nan")}
+                row[f"free_{vname}"] = _free_running(*_speak_timed(synth, texts, skip=(TextError,)), sr, dnsmos)
                 if onnx:
                     row[f"free_onnx_{vname}"] = _free_onnx(loaded, vname, sentences, threads, sr, dnsmos, workdir)
                 report["acoustic"].append(row)
@@ -232,14 +249,10 @@ def bench_tts(
 
         if piper:
             voice, files = piper_voice(threads=threads)
-            list(voice.synthesize(sentences[0].text))  # warm-up
-            wavs, t, spoken = [], 0.0, 0.0
-            for s in sentences:
-                chunks, dt = _timed(lambda: list(voice.synthesize(s.text)))
-                w = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
-                wavs.append(w)
-                t += dt
-                spoken += len(w) / voice.config.sample_rate
+            speak = partial(_piper_speak, voice)
+            speak(texts[0])  # warm-up
+            wavs, t = _speak_timed(speak, texts)
+            spoken = sum(len(w) for w in wavs) / voice.config.sample_rate
             report["piper"] = {"voice": files.name, "params": onnx_params(files.model), "seconds": spoken,
                                "xrt": spoken / t,
                                "dnsmos_ovrl": _dnsmos_ovrl(wavs, voice.config.sample_rate) if dnsmos else None}
@@ -274,17 +287,7 @@ def _free_onnx(loaded: LoadedAcoustic, vocoder: str, sentences: list[Sentence], 
         export_vocoder(vocoder, vocoder_path)
     tts = OnnxTTS(acoustic_path, vocoder_path, threads=threads)
     tts(sentences[0].text)  # warm-up: ONNX Runtime allocates on the first call
-    wavs, t, spoken = [], 0.0, 0.0
-    for s in sentences:
-        try:
-            w, dt = _timed(lambda: tts(s.text))
-        except TextError:
-            continue
-        wavs.append(w)
-        t += dt
-        spoken += len(w) / sr
-    return {"spoken": len(wavs), "seconds": spoken, "xrt": spoken / t if t else float("nan"),
-            "dnsmos_ovrl": _dnsmos_ovrl(wavs, sr) if dnsmos and wavs else float("nan")}
+    return _free_running(*_speak_timed(tts, [s.text for s in sentences], skip=(TextError,)), sr, dnsmos)
 
 
 def _f(v: Any, fmt: str) -> str:
@@ -366,21 +369,14 @@ def tts_vs_piper(texts: Sequence[str], *, model: str | Path, vocoder: str | Path
     tts = OnnxTTS(acoustic_onnx(model), vocoder_onnx(vocoder), threads=threads)
     voice, files = piper_voice(threads=threads)
 
-    def piper(text: str) -> np.ndarray:
-        return np.concatenate([c.audio_float_array for c in voice.synthesize(text)]).astype(np.float32)
-
     systems = [(f"hifilite {Path(str(model)).name} + {Path(str(vocoder)).name}", "hifilite", tts, tts.sample_rate),
-               (f"Piper {files.name}", "piper", piper, int(voice.config.sample_rate))]
+               (f"Piper {files.name}", "piper", partial(_piper_speak, voice), int(voice.config.sample_rate))]
     rows = []
     for label, key, speak, sr in systems:
         speak(texts[0])  # warm-up: sessions allocate and espeak-ng initialises on first use
-        wavs, wall = [], 0.0
-        for i, text in enumerate(texts):
-            wav, dt = _timed(lambda: speak(text))
-            wavs.append(wav)
-            wall += dt
-            if wav_dir is not None:
-                save_audio(Path(wav_dir) / f"{key}-{i}.wav", wav, sr)
+        wavs, wall = _speak_timed(speak, texts)
+        for i, wav in enumerate(wavs if wav_dir is not None else []):
+            save_audio(Path(wav_dir) / f"{key}-{i}.wav", wav, sr)
         seconds = sum(len(w) for w in wavs) / sr
         row = {"system": label, "seconds": seconds, "xrt": seconds / wall,
                "dnsmos_ovrl": _dnsmos_ovrl(wavs, sr) if dnsmos else None}

@@ -450,11 +450,9 @@ class LoadedAcoustic:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def load_acoustic(path: str | Path) -> LoadedAcoustic:
-    """Load `save_acoustic`'s file, a training run folder holding `acoustic.safetensors`, or a
-    shipped model by name (see `acoustic.bundled`)."""
-    from ..io import read_safetensors
-
+def acoustic_file(path: str | Path) -> Path:
+    """The safetensors file behind an acoustic model given as a file, a training run folder
+    holding `acoustic.safetensors`, or a shipped model's name (see `acoustic.bundled`)."""
     from .bundled import shipped_models
 
     path = Path(path)
@@ -465,6 +463,15 @@ def load_acoustic(path: str | Path) -> LoadedAcoustic:
     if not path.is_file():
         names = ", ".join(shipped) or "none"
         raise CheckpointError(f"{path}: no such acoustic model file (shipped acoustic models: {names})")
+    return path
+
+
+def load_acoustic(path: str | Path) -> LoadedAcoustic:
+    """Load `save_acoustic`'s file, a training run folder holding `acoustic.safetensors`, or a
+    shipped model by name (see `acoustic.bundled`)."""
+    from ..io import read_safetensors
+
+    path = acoustic_file(path)
     state, meta = read_safetensors(path)
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a hifilite acoustic model (format {meta.get('format')!r})")

@@ -23,7 +23,7 @@ CHUNK = 1 << 20
 
 
 def cache_dir() -> Path:
-    """Root of hifilite's on-disk cache (created on demand)."""
+    """Root of hifilite's on-disk cache (folders under it are made when something is written)."""
     root = os.environ.get("HIFILITE_CACHE")
     if not root:
         base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -60,21 +60,6 @@ def vocoder_source(model: str | os.PathLike) -> list[Path]:
     raise ModelNotFoundError(f"unknown model {spec!r}: not a file and not a named model")
 
 
-def acoustic_source(model: str | os.PathLike) -> Path:
-    """The safetensors file an acoustic model (file, run folder or shipped name) is loaded from."""
-    from ..errors import CheckpointError
-    from ..acoustic.bundled import shipped_models
-
-    path = Path(model)
-    if not path.exists():
-        path = shipped_models().get(str(model), path)
-    if path.is_dir():
-        path = path / "acoustic.safetensors"
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such acoustic model file")
-    return path
-
-
 def _target(kind: str, stem: str, files: list[Path]) -> Path:
     return cache_dir() / "onnx" / f"{kind}-{stem}-{_digest(files)}.onnx"
 
@@ -96,9 +81,9 @@ def vocoder_onnx(model: str | os.PathLike) -> Path:
 def acoustic_onnx(model: str | os.PathLike) -> Path:
     """The ONNX export of an acoustic model (file, run folder or shipped name), made on first use."""
     from ..acoustic.export import export_onnx
-    from ..acoustic.models import load_acoustic
+    from ..acoustic.models import acoustic_file, load_acoustic
 
-    source = acoustic_source(model)
+    source = acoustic_file(model)
     stem = str(model) if not Path(model).exists() else source.parent.name if Path(model).is_dir() else source.stem
     target = _target("acoustic", Path(stem).name, [source])
     if not (target.is_file() and Path(f"{target}.json").is_file()):
@@ -107,4 +92,4 @@ def acoustic_onnx(model: str | os.PathLike) -> Path:
     return target
 
 
-__all__ = ["cache_dir", "vocoder_onnx", "acoustic_onnx", "vocoder_source", "acoustic_source"]
+__all__ = ["cache_dir", "vocoder_onnx", "acoustic_onnx", "vocoder_source"]
