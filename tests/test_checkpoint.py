@@ -7,7 +7,7 @@ import torch
 
 from hifilite.config import GeneratorConfig, MelConfig, to_dict
 from hifilite.errors import CheckpointError, ConfigError, ModelNotFoundError
-from hifilite.vocoder.api import load_vocoder
+from hifilite.vocoder.api import VocoderSource, load_vocoder, vocoder_source
 from hifilite.vocoder.checkpoint import load_generator, load_jik876, save_generator
 from hifilite.vocoder.generator import Generator
 
@@ -141,3 +141,28 @@ def test_bundled_teachers_load_and_run(name):
     spec = torch.fft.rfft(out[0]).abs()
     peak_hz = spec.argmax().item() * 22050 / out.shape[-1]
     assert abs(peak_hz - 0.07 * 22050 / (2 * 3.14159265)) < 30
+
+
+def test_vocoder_source_resolves_without_loading(jik_checkpoint, tmp_path):
+    ckpt, _ = jik_checkpoint
+    src = vocoder_source(ckpt)
+    assert (src.kind, src.files) == ("jik876", [ckpt, ckpt.parent / "config.json"])
+    assert vocoder_source("lj-lite").kind == "safetensors" and vocoder_source("lj-lite").files[0].is_file()
+    assert vocoder_source("v2") == VocoderSource("preset") and vocoder_source("v2").files == []
+    run = tmp_path / "run"
+    run.mkdir()
+    with pytest.raises(ModelNotFoundError, match="no generator.safetensors"):
+        vocoder_source(run)
+    save_generator(run / "generator.safetensors", Generator(**to_dict(TINY)), TINY, MelConfig())
+    assert vocoder_source(run).files == [run / "generator.safetensors"]
+    with pytest.raises(ModelNotFoundError, match="lj-v1"):
+        vocoder_source(tmp_path / "missing.safetensors")
+
+
+def test_onnx_cache_refuses_presets(tmp_path, monkeypatch):
+    from hifilite.deploy.cache import vocoder_onnx
+
+    monkeypatch.setenv("HIFILITE_CACHE", str(tmp_path))
+    with pytest.raises(ConfigError, match="preset with random weights"):
+        vocoder_onnx("v3")
+    assert not (tmp_path / "onnx").exists()

@@ -40,26 +40,6 @@ def _digest(files: list[Path]) -> str:
     return h.hexdigest()[:16]
 
 
-def vocoder_source(model: str | os.PathLike) -> list[Path]:
-    """The files a vocoder named or given by path is loaded from (what its export depends on)."""
-    from ..config import GENERATOR_PRESETS
-    from ..errors import ModelNotFoundError
-    from ..vocoder.bundled import BUNDLED, bundled_paths
-
-    spec, path = str(model), Path(model)
-    if spec in BUNDLED:
-        return [p for p in bundled_paths(spec) if p is not None]
-    if path.is_dir():
-        path = path / "generator.safetensors"
-    if path.is_file():
-        config = path.with_name("config.json")
-        return [path] + ([config] if path.suffix != ".safetensors" and config.is_file() else [])
-    if spec in GENERATOR_PRESETS:
-        raise ConfigError(f"{spec!r} is a preset with random weights: there is nothing to cache; "
-                          "export it with `hifilite export` instead")
-    raise ModelNotFoundError(f"unknown model {spec!r}: not a file and not a named model")
-
-
 def _target(kind: str, stem: str, files: list[Path]) -> Path:
     return cache_dir() / "onnx" / f"{kind}-{stem}-{_digest(files)}.onnx"
 
@@ -69,7 +49,13 @@ def vocoder_onnx(model: str | os.PathLike) -> Path:
     from .export import export_onnx
     from .sidecar import sidecar_path
 
-    files = vocoder_source(model)
+    from ..vocoder.api import vocoder_source
+
+    source = vocoder_source(model)
+    if source.kind == "preset":
+        raise ConfigError(f"{model!r} is a preset with random weights: there is nothing to cache; "
+                          "export it with `hifilite export` instead")
+    files = source.files
     stem = str(model) if not Path(model).exists() else files[0].stem
     target = _target("vocoder", Path(stem).name, files)
     if not (target.is_file() and sidecar_path(target).is_file()):
@@ -92,4 +78,4 @@ def acoustic_onnx(model: str | os.PathLike) -> Path:
     return target
 
 
-__all__ = ["cache_dir", "vocoder_onnx", "acoustic_onnx", "vocoder_source"]
+__all__ = ["cache_dir", "vocoder_onnx", "acoustic_onnx"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +149,47 @@ class Vocoder(nn.Module):
         return sum(p.numel() for p in self.generator.parameters())
 
 
+@dataclass(frozen=True)
+class VocoderSource:
+    """Where a vocoder given by name or path comes from, before anything is loaded.
+
+    `kind` is `"preset"` (random weights, no files), `"safetensors"` (our format) or `"jik876"`
+    (an official checkpoint and its JSON `config`)."""
+
+    kind: str
+    checkpoint: Path | None = None
+    config: Path | None = None
+
+    @property
+    def files(self) -> list[Path]:
+        """The files the vocoder is loaded from (what an export of it depends on)."""
+        return [p for p in (self.checkpoint, self.config) if p is not None]
+
+
+def vocoder_source(name_or_path: str | os.PathLike, config: str | os.PathLike | None = None) -> VocoderSource:
+    """Resolve a vocoder name, run folder or checkpoint (see `load_vocoder`) without loading it."""
+    spec = str(name_or_path)
+    path = Path(spec)
+    if spec in BUNDLED:
+        ckpt, cfg = bundled_paths(spec)
+        return VocoderSource("jik876" if cfg is not None else "safetensors", ckpt, cfg)
+    if spec in GENERATOR_PRESETS and not path.exists():
+        return VocoderSource("preset")
+    if path.is_dir():
+        if not (path / "generator.safetensors").is_file():
+            raise ModelNotFoundError(f"{path}: folder has no generator.safetensors")
+        return VocoderSource("safetensors", path / "generator.safetensors")
+    if path.is_file():
+        if path.suffix == ".safetensors":
+            return VocoderSource("safetensors", path)
+        cfg = Path(config) if config else path.parent / "config.json"
+        return VocoderSource("jik876", path, cfg if cfg.is_file() or config else None)
+    raise ModelNotFoundError(
+        f"unknown model {spec!r}: not a file, and not one of "
+        f"{', '.join(sorted([*BUNDLED, *GENERATOR_PRESETS]))}"
+    )
+
+
 def load_vocoder(
     name_or_path: str | os.PathLike,
     device: str | torch.device = "cpu",
@@ -165,33 +207,18 @@ def load_vocoder(
     `for_training=True` keeps weight norm and leaves the module in train mode.
     """
     spec = str(name_or_path)
-    path = Path(spec)
+    source = vocoder_source(spec, config)
     mel = MelConfig()
-    if spec in BUNDLED:
-        ckpt, cfg = bundled_paths(spec)
-        if cfg is not None:
-            gen, gen_cfg, mel = load_jik876(ckpt, cfg, keep_weight_norm=for_training)
-        else:
-            gen, gen_cfg, mel, _ = load_generator(ckpt, keep_weight_norm=for_training)
-    elif spec in GENERATOR_PRESETS and not path.exists():
+    if source.kind == "preset":
         gen_cfg = GENERATOR_PRESETS[spec]
         gen = Generator(**to_dict(gen_cfg))
         if not for_training:
             gen.remove_weight_norm()
-    elif path.is_dir():
-        if not (path / "generator.safetensors").is_file():
-            raise ModelNotFoundError(f"{path}: folder has no generator.safetensors")
-        gen, gen_cfg, mel, _ = load_generator(path / "generator.safetensors", keep_weight_norm=for_training)
-    elif path.is_file():
-        if path.suffix == ".safetensors":
-            gen, gen_cfg, mel, _ = load_generator(path, keep_weight_norm=for_training)
-        else:
-            gen, gen_cfg, mel = load_jik876(path, config, keep_weight_norm=for_training)
+    elif source.kind == "safetensors":
+        gen, gen_cfg, mel, _ = load_generator(source.checkpoint, keep_weight_norm=for_training)
     else:
-        raise ModelNotFoundError(
-            f"unknown model {spec!r}: not a file, and not one of "
-            f"{', '.join(sorted([*BUNDLED, *GENERATOR_PRESETS]))}"
-        )
+        gen, gen_cfg, mel = load_jik876(source.checkpoint, source.config, keep_weight_norm=for_training)
+    path = Path(spec)
     voc = Vocoder(gen, gen_cfg, mel, name=spec if not path.exists() else path.stem).to(device)
     if for_training:
         voc.generator.train()
@@ -204,4 +231,4 @@ def frames_for_seconds(seconds: float, mel: MelConfig = MelConfig()) -> int:
     return math.ceil(seconds * mel.sample_rate / mel.hop_length)
 
 
-__all__ = ["Vocoder", "load_vocoder", "safe_torch_load"]
+__all__ = ["Vocoder", "VocoderSource", "load_vocoder", "safe_torch_load", "vocoder_source"]
