@@ -2,13 +2,16 @@
 
     python benchmarks/bench_tts.py --data /work/corpora/joe-sub \
         --model fastspeech2=fastspeech2 --model lightspeech=lightspeech \
-        --model searched=/work/runs/ls-search/acoustic.safetensors [--vocoders lj-lite lj-v1] [--threads 1]
+        --model searched=/work/runs/ls-search/acoustic.safetensors [--vocoders lj-lite lj-v1] [--threads 1] \
+        [--curve fastspeech2=/work/runs/as-fs2 --curve searched=/work/runs/as-searched]
 
 A model is NAME=SPEC where SPEC is an acoustic checkpoint (or run folder), or a preset /
 architecture string (random weights: its speed and size are real, its quality is not). Every
 model speaks the sentences of the corpus's test split; see `hifilite.acoustic.bench` for what each
 column measures. Writes `benchmarks/results/tts.json` and `tts.md` (the table README shows);
-training steps are a column, so a briefly trained model is reported as such.
+training steps are a column, so a briefly trained model is reported as such. `--curve NAME=RUN`
+adds the runs' validation mel L1 (teacher-forced, from their TensorBoard logs) at equal training
+steps, the first run the reference.
 """
 
 from __future__ import annotations
@@ -19,11 +22,21 @@ from pathlib import Path
 
 from rich.console import Console
 
-from hifilite.acoustic.bench import bench_tts, markdown_report
+from hifilite.acoustic.bench import bench_tts, learning_curves, markdown_report
 from hifilite.evaluate.bench import machine_info
 from hifilite.io import atomic_write
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _pairs(option: str, items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise SystemExit(f"{option} expects NAME=VALUE, got {item!r}")
+        out[name] = value
+    return out
 
 
 def main() -> None:
@@ -37,19 +50,19 @@ def main() -> None:
     ap.add_argument("--no-piper", action="store_true")
     ap.add_argument("--no-dnsmos", action="store_true")
     ap.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime text->wav column")
+    ap.add_argument("--curve", action="append", default=[], metavar="NAME=RUN",
+                    help="a training run whose validation mel L1 to compare at equal steps (first = reference)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     console = Console()
-    models = {}
-    for item in args.model or ["fastspeech2=fastspeech2", "lightspeech=lightspeech"]:
-        name, sep, spec = item.partition("=")
-        if not sep or not name or not spec:
-            raise SystemExit(f"--model expects NAME=SPEC, got {item!r}")
-        models[name] = spec
+    models = _pairs("--model", args.model or ["fastspeech2=fastspeech2", "lightspeech=lightspeech"])
+    curves = _pairs("--curve", args.curve)
     report = bench_tts(data_root=args.data, models=models, vocoders=args.vocoders, split=args.split,
                        limit=args.limit, piper=not args.no_piper, dnsmos=not args.no_dnsmos, threads=args.threads,
                        onnx=not args.no_onnx,
                        log=lambda s: console.print(s, highlight=False, markup=False))
+    if curves:
+        report["curves"] = learning_curves(curves)
     report["machine"] = machine_info()
     args.out.mkdir(parents=True, exist_ok=True)
     text = json.dumps(report, indent=2)

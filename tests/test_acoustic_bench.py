@@ -113,3 +113,34 @@ def test_tts_vs_piper_speaks_every_text_with_both(corpus, tmp_path, monkeypatch)
     assert res["speedup_vs_piper"] == pytest.approx(ours["xrt"] / piper["xrt"])
     with pytest.raises(ConfigError):
         tts_vs_piper([], model=model, vocoder=voc)
+
+
+def _log_run(run, points, start_step=0):
+    from hifilite.train.logging import RunLogger
+
+    logger = RunLogger(log_dir=run / "logs", total_steps=1000, start_step=start_step, enabled=True)
+    for step, value in points:
+        logger.scalars({"mel/loss": value}, step, split="val")
+    logger.close()
+
+
+def test_learning_curves_compare_runs_at_equal_steps(tmp_path):
+    from hifilite.acoustic.bench import curves_markdown, learning_curves
+    from hifilite.errors import DataError
+
+    big, small = tmp_path / "big", tmp_path / "small"
+    _log_run(big, [(200, 1.0), (400, 0.8), (600, 0.7)])
+    # an interrupted run: it logged 400 and 600, then resumed from its step-400 checkpoint
+    _log_run(small, [(200, 1.2), (400, 0.9), (600, 0.99)])
+    _log_run(small, [(600, 0.77), (800, 0.7)], start_step=400)
+    curves = learning_curves({"big": big, "small": small})
+    assert curves["curves"]["small"] == [[200, pytest.approx(1.2)], [400, pytest.approx(0.9)],
+                                         [600, pytest.approx(0.77)], [800, pytest.approx(0.7)]]
+    assert [row["step"] for row in curves["equal_steps"]] == [200, 400, 600]
+    assert curves["equal_steps"][2]["relative"]["small"] == pytest.approx(0.1, abs=1e-6)
+    md = curves_markdown(curves)
+    assert "| 600 | 0.700 | 0.770 (+10.0 %) |" in md and "small 0.700 at step 800" in md
+    with pytest.raises(DataError, match="no scalar 'pitch/loss'"):
+        learning_curves({"big": big}, tag="pitch/loss")
+    with pytest.raises(DataError, match="no TensorBoard logs"):
+        learning_curves({"none": tmp_path / "none"})

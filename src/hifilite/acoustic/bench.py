@@ -290,6 +290,47 @@ def _free_onnx(loaded: LoadedAcoustic, vocoder: str, sentences: list[Sentence], 
     return _free_running(*_speak_timed(tts, [s.text for s in sentences], skip=(TextError,)), sr, dnsmos)
 
 
+def learning_curves(runs: dict[str, str | Path], tag: str = "mel/loss", split: str = "val") -> dict[str, Any]:
+    """One validation scalar of several training runs, compared at equal steps.
+
+    Runs trained with the same data, batch, schedule and seed (what `acoustic train` and the
+    search do) are compared where each logged the scalar (`read_scalars`); the first run is the
+    reference and `relative` is each run's value over the reference's minus one. The default
+    tag is the teacher-forced validation mel L1 (`mel/loss`)."""
+    from ..train.logging import read_scalars
+
+    if not runs:
+        raise ConfigError("learning curves need at least one run")
+    curves = {name: read_scalars(run, tag, split) for name, run in runs.items()}
+    ref = next(iter(curves))
+    common = sorted(set.intersection(*(set(s for s, _ in c) for c in curves.values())))
+    table = []
+    for step in common:
+        values = {name: dict(c)[step] for name, c in curves.items()}
+        table.append({"step": step, "values": values,
+                      "relative": {name: v / values[ref] - 1.0 for name, v in values.items() if name != ref}})
+    return {"tag": f"{split}/{tag}", "reference": ref, "runs": {k: str(v) for k, v in runs.items()},
+            "curves": {k: [[s, v] for s, v in c] for k, c in curves.items()}, "equal_steps": table}
+
+
+def curves_markdown(curves: dict[str, Any]) -> str:
+    """A table of `learning_curves` at the steps every run logged."""
+    names = list(curves["curves"])
+    ref = curves["reference"]
+    head = ["step"] + [n if n == ref else f"{n} (vs {ref})" for n in names]
+    lines = [f"{curves['tag']} at equal training steps (same data, batch, schedule and seed):", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in curves["equal_steps"]:
+        cells = [str(row["step"])]
+        for n in names:
+            v = row["values"][n]
+            cells.append(f"{v:.3f}" if n == ref else f"{v:.3f} ({100 * row['relative'][n]:+.1f} %)")
+        lines.append("| " + " | ".join(cells) + " |")
+    last = {n: c[-1] for n, c in curves["curves"].items()}
+    lines += ["", "Last logged: " + ", ".join(f"{n} {v:.3f} at step {s}" for n, (s, v) in last.items()) + "."]
+    return "\n".join(lines) + "\n"
+
+
 def _f(v: Any, fmt: str) -> str:
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "–"
@@ -331,6 +372,8 @@ def markdown_report(report: dict[str, Any]) -> str:
     for r in report["acoustic"][1:]:
         v = r[f"vs_{ref}"]
         piece = f"{r['name']}: {v['fewer_params']:.1f}x fewer params and {v['acoustic_speedup']:.1f}x faster than {ref}"
+        if np.isfinite(r["mel_l1"]) and np.isfinite(report["acoustic"][0]["mel_l1"]):
+            piece += f", mel L1 {100 * (r['mel_l1'] / report['acoustic'][0]['mel_l1'] - 1):+.1f} %"
         if r.get("vs_piper"):
             piece += f", text→wav {r['vs_piper'][first]:.1f}x Piper's speed with {first}"
             if r.get("vs_piper_onnx"):
@@ -348,7 +391,10 @@ def markdown_report(report: dict[str, Any]) -> str:
                      + ".")
     extra.append("Vocoders alone: " + ", ".join(f"{v} {report['vocoders'][v]['params'] / 1e6:.2f} M params, "
                                                 f"{report['vocoders'][v]['xrt']:.1f}x real-time" for v in vocs) + ".")
-    return "\n".join(lines) + "\n\n" + " ".join(extra) + "\n"
+    text = "\n".join(lines) + "\n\n" + " ".join(extra) + "\n"
+    if report.get("curves"):
+        text += "\n" + curves_markdown(report["curves"])
+    return text
 
 
 def tts_vs_piper(texts: Sequence[str], *, model: str | Path, vocoder: str | Path = "lj-lite", threads: int = 1,

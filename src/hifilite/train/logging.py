@@ -121,9 +121,10 @@ class RunLogger:
         if split not in self._writers:
             from torch.utils.tensorboard import SummaryWriter
 
-            # purge_step drops events a crashed run logged after the checkpoint it resumes from.
+            # purge_step drops events a crashed run logged after the checkpoint it resumes from
+            # (steps >= purge_step); what was logged at the checkpoint's own step stays.
             self._writers[split] = SummaryWriter(
-                log_dir=str(self._log_dir / split), purge_step=self._start_step or None
+                log_dir=str(self._log_dir / split), purge_step=self._start_step + 1 if self._start_step else None
             )
         return self._writers[split]
 
@@ -178,3 +179,24 @@ class RunLogger:
             writer.flush()
             writer.close()
         self._writers.clear()
+
+
+def read_scalars(run_dir: str | Path, tag: str, split: str = "val") -> list[tuple[int, float]]:
+    """`(step, value)` of one scalar a run logged (`RUN/logs/SPLIT`), in step order.
+
+    Reads every event file of the split, as TensorBoard does: after a resume, points logged past
+    the checkpoint by the interrupted process are replaced by the resumed run's."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from ..errors import DataError
+
+    folder = Path(run_dir) / "logs" / split
+    if not folder.is_dir():
+        raise DataError(f"{run_dir}: no TensorBoard logs for {split!r} (expected {folder})")
+    acc = EventAccumulator(str(folder), size_guidance={"scalars": 0})
+    acc.Reload()
+    if tag not in acc.Tags()["scalars"]:
+        raise DataError(f"{folder}: no scalar {tag!r}; it has {', '.join(sorted(acc.Tags()['scalars'])) or 'none'}")
+    points = {e.step: e.value for e in acc.Scalars(tag)}
+    return sorted(points.items())
+
