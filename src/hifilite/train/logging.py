@@ -199,4 +199,3 @@ def read_scalars(run_dir: str | Path, tag: str, split: str = "val") -> list[tupl
         raise DataError(f"{folder}: no scalar {tag!r}; it has {', '.join(sorted(acc.Tags()['scalars'])) or 'none'}")
     points = {e.step: e.value for e in acc.Scalars(tag)}
     return sorted(points.items())
-
