@@ -302,11 +302,11 @@ def learning_curves(runs: dict[str, str | Path], tag: str = "mel/loss", split: s
     if not runs:
         raise ConfigError("learning curves need at least one run")
     curves = {name: read_scalars(run, tag, split) for name, run in runs.items()}
+    points = {name: dict(c) for name, c in curves.items()}
     ref = next(iter(curves))
-    common = sorted(set.intersection(*(set(s for s, _ in c) for c in curves.values())))
     table = []
-    for step in common:
-        values = {name: dict(c)[step] for name, c in curves.items()}
+    for step in sorted(set.intersection(*(set(p) for p in points.values()))):
+        values = {name: p[step] for name, p in points.items()}
         table.append({"step": step, "values": values,
                       "relative": {name: v / values[ref] - 1.0 for name, v in values.items() if name != ref}})
     return {"tag": f"{split}/{tag}", "reference": ref, "runs": {k: str(v) for k, v in runs.items()},

@@ -46,10 +46,9 @@ def _target(kind: str, stem: str, files: list[Path]) -> Path:
 
 def vocoder_onnx(model: str | os.PathLike) -> Path:
     """The ONNX export of a vocoder (name, run folder or checkpoint), made on first use."""
+    from ..vocoder.api import vocoder_source
     from .export import export_onnx
     from .sidecar import sidecar_path
-
-    from ..vocoder.api import vocoder_source
 
     source = vocoder_source(model)
     if source.kind == "preset":
