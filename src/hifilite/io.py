@@ -29,19 +29,42 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     return path
 
 
-def read_safetensors(path: str | os.PathLike) -> tuple[dict, dict[str, str]]:
-    """(tensors, metadata) of a safetensors file; CheckpointError if it cannot be read.
+def save_npy(path: str | os.PathLike, array) -> Path:
+    """Write `array` as float32 .npy atomically (never pickled)."""
+    import numpy as np
 
-    safetensors holds tensors and strings only, so reading never runs code from the file.
-    """
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:  # a handle: np.save would append ".npy" to the temporary name
+            np.save(fh, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
+
+    return atomic_write(path, write)
+
+
+def read_safetensors_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """The metadata strings of a safetensors file, without reading its tensors; CheckpointError
+    if it cannot be read."""
     from safetensors import safe_open
-    from safetensors.torch import load_file
 
     from .errors import CheckpointError
 
     try:
         with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
+            return f.metadata() or {}
+    except Exception as exc:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
+
+
+def read_safetensors(path: str | os.PathLike) -> tuple[dict, dict[str, str]]:
+    """(tensors, metadata) of a safetensors file; CheckpointError if it cannot be read.
+
+    safetensors holds tensors and strings only, so reading never runs code from the file.
+    """
+    from safetensors.torch import load_file
+
+    from .errors import CheckpointError
+
+    meta = read_safetensors_metadata(path)
+    try:
         return load_file(str(path)), meta
     except Exception as exc:
         raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None

@@ -384,12 +384,14 @@ class AcousticDataset(Dataset):
     """Cached utterances of one split with pitch and energy normalised by the train statistics.
 
     Items are dicts of tensors: ids (N,), durations (N,), pitch (N,), energy (N,), mel (T, n_mels)
-    and the utterance id; keys may be `(index, epoch)` tuples from `EpochSampler`.
+    and the utterance id; with `teacher_mels` (a folder from `acoustic.distil.write_teacher_mels`)
+    also teacher_mel (T, n_mels). Keys may be `(index, epoch)` tuples from `EpochSampler`.
     """
 
     def __init__(self, corpus: str | Path, split: str, stats: dict[str, Any] | None = None,
-                 ids: Iterable[str] | None = None) -> None:
+                 ids: Iterable[str] | None = None, teacher_mels: str | Path | None = None) -> None:
         self.dir = feature_dir(corpus)
+        self.teacher_mels = Path(teacher_mels) if teacher_mels is not None else None
         self.stats = stats or read_stats(corpus)
         if split not in SPLITS:
             raise ConfigError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
@@ -398,6 +400,11 @@ class AcousticDataset(Dataset):
         if missing:
             raise DataError(f"{self.dir}: {len(missing)} utterance(s) have no cached features "
                             f"(e.g. {missing[0]}); run `hifilite acoustic prepare` again")
+        if self.teacher_mels is not None:
+            missing = [i for i in self.ids if not (self.teacher_mels / f"{i}.npy").is_file()]
+            if missing:
+                raise DataError(f"{self.teacher_mels}: no teacher mel for {len(missing)} utterance(s) (e.g. "
+                                f"{missing[0]}); run `hifilite acoustic teacher-mels` for this corpus")
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -410,7 +417,7 @@ class AcousticDataset(Dataset):
         has = f.durations > 0
         pitch = np.where(has & (f.pitch > 0), (f.pitch - ps["mean"]) / ps["std"], 0.0)
         energy = np.where(has, (f.energy - es["mean"]) / es["std"], 0.0)
-        return {
+        item = {
             "id": uid,
             "ids": torch.from_numpy(f.ids),
             "durations": torch.from_numpy(f.durations),
@@ -418,11 +425,16 @@ class AcousticDataset(Dataset):
             "energy": torch.from_numpy(energy.astype(np.float32)),
             "mel": torch.from_numpy(np.ascontiguousarray(f.mel.T)),
         }
+        if self.teacher_mels is not None:
+            from .distil import read_teacher_mel
+
+            item["teacher_mel"] = torch.from_numpy(read_teacher_mel(self.teacher_mels, uid, *item["mel"].shape))
+        return item
 
 
 def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
-    """Pad to the longest item: ids/durations/pitch/energy (B, N), mel (B, T, n_mels), with
-    `src_lens` and `mel_lens` (B,). Padding positions are zero and must be masked by length
+    """Pad to the longest item: ids/durations/pitch/energy (B, N), mel (and teacher_mel, when the
+    items have it) (B, T, n_mels), with `src_lens` and `mel_lens` (B,). Padding positions are zero and must be masked by length
     (id 0 is also Piper's in-sequence pad symbol)."""
     n = max(len(it["ids"]) for it in items)
     t = max(len(it["mel"]) for it in items)
@@ -442,6 +454,10 @@ def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
         for name in ("ids", "durations", "pitch", "energy"):
             out[name][i, :k] = it[name]
         out["mel"][i, :m] = it["mel"]
+    if all("teacher_mel" in it for it in items):
+        out["teacher_mel"] = torch.zeros(b, t, n_mels)
+        for i, it in enumerate(items):
+            out["teacher_mel"][i, : len(it["teacher_mel"])] = it["teacher_mel"]
     return out
 
 

@@ -6,7 +6,9 @@ Loss, as FastSpeech 2:
 
 `mel/loss` is the L1 between predicted and target log-mels over valid frames; `duration/loss` the
 MSE between predicted and target log(1 + frames); `pitch/loss` and `energy/loss` the MSE of the
-phoneme-level normalised values, all over valid (unpadded) positions. Training is teacher-forced
+phoneme-level normalised values, all over valid (unpadded) positions. With a teacher's mels
+(`acoustic.distil`, sequence-level distillation) a fifth term `mel/distil`, the L1 to the
+teacher's mel, joins with weight 1 unless set. Training is teacher-forced
 (target durations, pitch and energy are regulated and embedded). Adam with betas (0.9, 0.98) and the
 Transformer schedule: linear warm-up for `warmup_steps`, then decay with 1/sqrt(step).
 
@@ -33,6 +35,7 @@ from .data import AcousticDataset, collate, read_stats, sequence_mask
 from .models import AcousticConfig, AcousticModel, save_acoustic
 
 TERMS = ("mel/loss", "duration/loss", "pitch/loss", "energy/loss")
+DISTIL_TERM = "mel/distil"
 DEFAULT_WEIGHTS = {k: 1.0 for k in TERMS}
 EXPORT_NAME = "acoustic.safetensors"
 
@@ -53,16 +56,19 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def losses(out: dict[str, torch.Tensor], batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-    """The four terms for one teacher-forced forward pass."""
+    """The four terms for one teacher-forced forward pass (five when the batch has teacher mels)."""
     src_mask, mel_mask = out["src_mask"], out["mel_mask"]
-    target = batch["mel"][:, : out["mel"].shape[1]]
+    frames = out["mel"].shape[1]
     log_d = torch.log1p(batch["durations"].float())
-    return {
-        "mel/loss": masked_mean((out["mel"] - target).abs(), mel_mask),
+    terms = {
+        "mel/loss": masked_mean((out["mel"] - batch["mel"][:, :frames]).abs(), mel_mask),
         "duration/loss": masked_mean((out["log_duration"] - log_d) ** 2, src_mask),
         "pitch/loss": masked_mean((out["pitch"] - batch["pitch"]) ** 2, src_mask),
         "energy/loss": masked_mean((out["energy"] - batch["energy"]) ** 2, src_mask),
     }
+    if "teacher_mel" in batch:
+        terms[DISTIL_TERM] = masked_mean((out["mel"] - batch["teacher_mel"][:, :frames]).abs(), mel_mask)
+    return terms
 
 
 class AcousticTask(Task):
@@ -74,12 +80,14 @@ class AcousticTask(Task):
     def __init__(self, *, model: AcousticModel, train_config: TrainConfig, symbols: dict[str, Any],
                  stats: dict[str, Any], warmup_steps: int = 400, extra: dict[str, Any] | None = None,
                  media_items: int = 2) -> None:
-        unknown = sorted(set(train_config.loss_weights) - set(TERMS))
+        unknown = sorted(set(train_config.loss_weights) - {*TERMS, DISTIL_TERM})
         if unknown:
-            raise ConfigError(f"loss_weights: unknown term(s) {', '.join(unknown)}; acoustic terms are {', '.join(TERMS)}")
+            raise ConfigError(f"loss_weights: unknown term(s) {', '.join(unknown)}; acoustic terms are "
+                              f"{', '.join((*TERMS, DISTIL_TERM))}")
         self.model: torch.nn.Module = model
         self.config = train_config
         self.weights = {k: float(train_config.loss_weights.get(k, 0.0)) for k in TERMS}
+        self.weights[DISTIL_TERM] = float(train_config.loss_weights.get(DISTIL_TERM, 1.0))
         self.symbols, self.stats, self.extra = symbols, stats, extra or {}
         self.warmup = max(1, warmup_steps)
         self.media_items = media_items
@@ -169,11 +177,13 @@ def config_for_corpus(arch: AcousticConfig, stats: dict[str, Any]) -> AcousticCo
 def train_acoustic(
     *, data_root: str | Path, run_dir: str | Path, arch: AcousticConfig | None, train_config: TrainConfig,
     warmup_steps: int = 400, env: DistEnv | None = None, resume: bool = False, console=None,
-    command: str | None = None,
+    command: str | None = None, teacher_mels: str | Path | None = None,
 ) -> FitResult:
     """Train an acoustic model on a prepared corpus (see `acoustic.data.prepare_features`).
 
-    With `resume`, `arch=None` takes the architecture from the run's config.json.
+    With `resume`, `arch=None` takes the architecture from the run's config.json (and its teacher
+    mels, if it had them). `teacher_mels`: a folder from `acoustic.distil.write_teacher_mels`;
+    the train split then also fits the teacher's mels (`mel/distil`).
     """
     from ..train.state import read_run_config
 
@@ -185,15 +195,21 @@ def train_acoustic(
         cfg = AcousticConfig.from_dict(stored["model"])
     else:
         cfg = config_for_corpus(arch, stats)
+    if stored and teacher_mels is None:
+        teacher_mels = stored["data"].get("teacher_mels")
+    if teacher_mels is not None:
+        teacher_mels = Path(teacher_mels).resolve()
     torch.manual_seed(train_config.seed)
     model = AcousticModel(**cfg.to_dict())
-    train = AcousticDataset(data_root, "train", stats)
+    train = AcousticDataset(data_root, "train", stats, teacher_mels=teacher_mels)
     val_ids = stats["splits"]["val"] or stats["splits"]["test"]
     val = AcousticDataset(data_root, "val", stats, ids=val_ids) if val_ids else None
     if len(train) < train_config.batch_size:
         train_config = dataclasses.replace(train_config, batch_size=len(train))
     run_config = {"task": "acoustic", "train": to_dict(train_config), "model": cfg.to_dict(),
-                  "data": {"root": str(Path(data_root).resolve())}, "warmup_steps": warmup_steps}
+                  "data": {"root": str(Path(data_root).resolve()),
+                           **({"teacher_mels": str(teacher_mels)} if teacher_mels else {})},
+                  "warmup_steps": warmup_steps}
     task = AcousticTask(model=model, train_config=train_config, symbols=stats["symbols"], stats=stats,
                         warmup_steps=warmup_steps,
                         extra={"command": command or " ".join(["hifilite", *sys.argv[1:]]),

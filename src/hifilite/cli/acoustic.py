@@ -3,6 +3,8 @@
     hifilite acoustic prepare --data corpus                     # features + stats (resumable)
     hifilite acoustic train --data corpus --arch lightspeech -o runs/ls --steps 2000
     hifilite acoustic train --data corpus --arch 'sep5,attn2/sep17,sep9;hidden=128' -o runs/x
+    hifilite acoustic teacher-mels --teacher runs/fs2 --data corpus -o corpus-fs2-mels
+    hifilite acoustic train --data corpus --arch lightspeech --teacher-mels corpus-fs2-mels -o runs/kd
     hifilite acoustic info runs/ls                               # params and architecture
     hifilite acoustic search --data corpus -o runs/search --samples 24 --steps 100 --min-speedup 6.5
 """
@@ -44,13 +46,17 @@ def prepare(
 
 
 def _recorded_command(run: Path) -> str | None:
-    """The training command stored in a run's exported model, if it has one."""
-    from ..acoustic.models import load_acoustic
+    """The training command stored in a run's exported model, if it has one (reads the file's
+    metadata only)."""
+    import json
+
+    from ..acoustic.models import acoustic_file
     from ..errors import HifiliteError
+    from ..io import read_safetensors_metadata
 
     try:
-        return load_acoustic(run).extra.get("command")
-    except HifiliteError:
+        return json.loads(read_safetensors_metadata(acoustic_file(run)).get("extra", "{}")).get("command")
+    except (HifiliteError, json.JSONDecodeError, AttributeError):
         return None
 
 
@@ -72,6 +78,8 @@ def train(
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
+    teacher_mels: Optional[Path] = typer.Option(None, "--teacher-mels", help="Distil: also fit a teacher's mels "
+                                                "(folder from `hifilite acoustic teacher-mels`; term mel/distil)."),
 ) -> None:
     """Train an acoustic model on the shared training loop."""
     import torch
@@ -107,17 +115,39 @@ def train(
     else:
         command = (f"hifilite acoustic train --data {data} -o {out} --arch '{arch}' "
                    f"--steps {tc.max_steps} --batch-size {tc.batch_size} --lr {tc.learning_rate} --warmup {warmup} "
-                   f"--seed {tc.seed}" + "".join(f" --weight {k}={v}" for k, v in weights.items()))
+                   f"--seed {tc.seed}" + "".join(f" --weight {k}={v}" for k, v in weights.items())
+                   + (f" --teacher-mels {teacher_mels}" if teacher_mels else ""))
     env = init_distributed(device)
     try:
         result = train_acoustic(data_root=data, run_dir=out, arch=parse_arch(arch) if arch else None, train_config=tc,
-                                warmup_steps=warmup, env=env, resume=resume, console=console, command=command)
+                                warmup_steps=warmup, env=env, resume=resume, console=console, command=command,
+                                teacher_mels=teacher_mels)
     finally:
         shutdown(env)
     if env.is_main:
         console.print(f"step {result.state.step}: acoustic model at {out / 'acoustic.safetensors'}", highlight=False)
     if result.interrupted:
         raise typer.Exit(130)
+
+
+@acoustic_app.command("teacher-mels")
+def teacher_mels_command(
+    teacher: str = typer.Option(..., "--teacher", help="Trained acoustic model (file, run folder or shipped name) "
+                                "of this corpus, e.g. a FastSpeech 2 run."),
+    data: Path = typer.Option(..., "--data", help="Prepared corpus the teacher was trained on."),
+    out: Path = typer.Option(..., "-o", "--out", help="Folder for <id>.npy teacher mels and teacher.json."),
+    split: str = typer.Option("train", "--split", help="Corpus split to write."),
+    threads: int = typer.Option(1, "--threads", help="CPU threads for torch."),
+) -> None:
+    """Write a teacher's teacher-forced mels for sequence-level distillation (resumable)."""
+    import torch
+
+    from ..acoustic.distil import write_teacher_mels
+
+    torch.set_num_threads(threads)
+    info = write_teacher_mels(teacher, data, out, split=split)
+    console.print(f"{out}: {info['utterances']} teacher mels of {info['teacher']} (step {info['step']}, "
+                  f"{info['params'] / 1e6:.2f} M params)", highlight=False)
 
 
 @acoustic_app.command()

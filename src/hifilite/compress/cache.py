@@ -26,17 +26,9 @@ from ..audio import load_audio
 from ..config import MelConfig, to_dict
 from ..errors import ConfigError, DataError
 from ..data.dataset import peak_normalise, teacher_cache_files
-from ..io import atomic_write
+from ..io import atomic_write, save_npy
 
 MANIFEST = "manifest.json"
-
-
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as fh:  # a handle: np.save would append ".npy" to the temporary name
-            np.save(fh, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
-
-    atomic_write(path, write)
 
 
 def check_manifest(cache: Path, teacher: str, mel: MelConfig) -> None:
@@ -82,6 +74,6 @@ def build_teacher_cache(
             mel = mel_fn(torch.from_numpy(audio).to(voc.device)[None])[..., :frames]
             out = voc.infer(mel, chunk_frames=512)[0]
         mel_path, out_path = teacher_cache_files(cache, utt.id)
-        _save_npy(mel_path, mel[0].cpu().numpy())
-        _save_npy(out_path, out.cpu().numpy())
+        save_npy(mel_path, mel[0].cpu().numpy())
+        save_npy(out_path, out.cpu().numpy())
     return cache

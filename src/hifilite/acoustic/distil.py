@@ -1,0 +1,114 @@
+"""Sequence-level knowledge distillation for acoustic models: a trained teacher's mels as targets.
+
+`write_teacher_mels(teacher, corpus, out)` runs the teacher (e.g. a trained FastSpeech 2) over the
+train split, teacher-forced with the corpus's durations, pitch and energy, so its mel has exactly
+the frames of the recording; it writes
+
+    <out>/<id>.npy       float32 (T, n_mels) log-mel of the teacher
+    <out>/teacher.json   the teacher file, its training step and parameters, the corpus, the count
+
+A student trained with `train_acoustic(..., teacher_mels=out)` adds the term `mel/distil` (L1 to
+the teacher's mel over valid frames) to its loss; validation still measures `mel/loss` against
+the recordings. Sequence-level distillation (Kim & Rush, 2016) is how FastSpeech trained on an
+autoregressive teacher's outputs; here it hands a small searched model the smoother targets a
+large model has already learned.
+
+The teacher must describe the corpus as the student sees it: the same symbol table and the same
+pitch/energy normalisation (it was trained on this corpus), else a clear error. Writing skips
+utterances whose file exists with the right shape, so an interrupted run resumes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import DataError
+from ..io import atomic_write, save_npy
+from .data import AcousticDataset, collate, read_stats
+from .models import acoustic_file, load_acoustic
+
+INFO_NAME = "teacher.json"
+
+
+def check_teacher(loaded_stats: dict[str, Any], symbols: dict[str, Any], stats: dict[str, Any], name: str) -> None:
+    """DataError unless a model's symbol table and pitch/energy statistics are the corpus's."""
+    if symbols.get("id_map") != stats["symbols"].get("id_map"):
+        raise DataError(f"{name}: its symbol table differs from the corpus's; use a model trained on this corpus")
+    for key in ("pitch", "energy"):
+        mine, theirs = loaded_stats.get(key, {}), stats[key]
+        if any(abs(float(mine.get(k, np.nan)) - float(theirs[k])) > 1e-6 * max(1.0, abs(float(theirs[k])))
+               for k in ("mean", "std")):
+            raise DataError(f"{name}: its {key} normalisation differs from the corpus's; "
+                            "use a model trained on this corpus")
+
+
+def read_teacher_mel(folder: Path, uid: str, frames: int, n_mels: int) -> np.ndarray:
+    """The teacher's (frames, n_mels) mel of one utterance; DataError if missing or misshapen."""
+    path = Path(folder) / f"{uid}.npy"
+    try:
+        mel = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no teacher mel for {uid}; run `hifilite acoustic teacher-mels` again") from None
+    except Exception as exc:
+        raise DataError(f"{path}: unreadable teacher mel ({exc})") from None
+    if mel.shape != (frames, n_mels) or not np.isfinite(mel).all():
+        raise DataError(f"{path}: teacher mel of shape {mel.shape} (or not finite), expected ({frames}, {n_mels})")
+    return mel
+
+
+def write_teacher_mels(teacher: str | Path, corpus: str | Path, out: str | Path, *, split: str = "train",
+                       batch_size: int = 8, progress: bool = True) -> dict[str, Any]:
+    """Teacher-forced mels of `teacher` for every utterance of `split`; returns the teacher.json data.
+
+    A folder already written by another teacher (or for another corpus) is refused."""
+    stats = read_stats(corpus)
+    path = acoustic_file(teacher)
+    loaded = load_acoustic(path)
+    check_teacher(loaded.stats, loaded.symbols, stats, str(path))
+    out = Path(out)
+    info = {"teacher": str(path.resolve()), "step": loaded.extra.get("step"),
+            "params": loaded.model.num_parameters(), "corpus": str(Path(corpus).resolve()), "split": split}
+    manifest = out / INFO_NAME
+    if manifest.is_file():
+        try:
+            old = json.loads(manifest.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{manifest}: invalid JSON ({exc})") from None
+        if any(old.get(k) != info[k] for k in ("teacher", "step", "corpus", "split")):
+            raise DataError(f"{out} holds mels of {old.get('teacher')} (step {old.get('step')}) for "
+                            f"{old.get('corpus')}; write these to a new folder")
+    data = AcousticDataset(corpus, split, stats)
+    n_mels = int(stats["mel"]["n_mels"])
+    todo = []
+    for i, uid in enumerate(data.ids):
+        if (out / f"{uid}.npy").is_file():
+            try:
+                read_teacher_mel(out, uid, int(data[i]["mel"].shape[0]), n_mels)
+                continue
+            except DataError:
+                pass
+        todo.append(i)
+    info["utterances"] = len(data)
+    atomic_write(manifest, lambda tmp: Path(tmp).write_text(json.dumps(info, indent=2), encoding="utf-8"))
+    batches = [todo[i: i + batch_size] for i in range(0, len(todo), batch_size)]
+    if progress and batches:
+        from tqdm import tqdm
+
+        batches = tqdm(batches, desc=f"teacher mels ({len(todo)} utterances)", unit="batch")
+    model = loaded.model.eval()
+    with torch.inference_mode():
+        for chunk in batches:
+            batch = collate([data[i] for i in chunk])
+            mel = model(batch["ids"], batch["src_lens"], durations=batch["durations"], pitch=batch["pitch"],
+                        energy=batch["energy"])["mel"]
+            for j, uid in enumerate(batch["id"]):
+                m = int(batch["mel_lens"][j])
+                if int(batch["durations"][j].sum()) != m:
+                    raise DataError(f"{uid}: durations sum to {int(batch['durations'][j].sum())} frames, the mel has {m}")
+                save_npy(out / f"{uid}.npy", mel[j, :m].numpy())
+    return info
