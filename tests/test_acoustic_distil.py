@@ -119,3 +119,37 @@ def test_train_cli_with_teacher_mels_logs_and_remembers_them(corpus, tmp_path, c
         main(["acoustic", "train", "-o", str(run), "--steps", "2", "--resume", "--threads", "1", "--device", "cpu"])
     assert exc.value.code in (0, None)
     assert json.loads((run / "config.json").read_text())["data"]["teacher_mels"] == str(mels.resolve())
+
+
+def test_fine_tune_from_a_model_keeps_its_weights_and_architecture(corpus, tmp_path, capsys):
+    source = _teacher(corpus, tmp_path / "t.safetensors")
+    run = tmp_path / "ft"
+    with pytest.raises(SystemExit) as exc:  # learning rate 0: the exported model is the one it started from
+        main(["acoustic", "train", "--data", str(corpus), "-o", str(run), "--init", str(tmp_path / "t.safetensors"),
+              "--steps", "1", "--batch-size", "2", "--lr", "0", "--threads", "1", "--device", "cpu"])
+    assert exc.value.code in (0, None)
+    tuned = load_acoustic(run)
+    assert tuned.model.config == source.config and tuned.extra["command"].count("--init") == 1
+    for name, value in source.state_dict().items():
+        assert torch.equal(tuned.model.state_dict()[name], value), name
+    assert json.loads((run / "config.json").read_text())["init"] == str((tmp_path / "t.safetensors").resolve())
+    with pytest.raises(SystemExit) as exc:  # resuming keeps the origin
+        main(["acoustic", "train", "-o", str(run), "--steps", "2", "--resume", "--threads", "1", "--device", "cpu"])
+    assert exc.value.code in (0, None) and load_acoustic(run).extra["step"] == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["acoustic", "train", "--data", str(corpus), "-o", str(tmp_path / "x"), "--init",
+              str(tmp_path / "t.safetensors"), "--arch", ARCH])
+    assert exc.value.code == 1 and "--init" in capsys.readouterr().err
+    stats = read_stats(corpus)
+    other = dict(stats, symbols=dict(stats["symbols"], id_map={"a": [1]}))
+    _teacher(corpus, tmp_path / "other.safetensors", stats=other)
+    with pytest.raises(SystemExit) as exc:
+        main(["acoustic", "train", "--data", str(corpus), "-o", str(tmp_path / "y"), "--init",
+              str(tmp_path / "other.safetensors"), "--steps", "1", "--threads", "1", "--device", "cpu"])
+    assert exc.value.code == 1 and "symbol table" in capsys.readouterr().err
+    other = dict(stats, mel=dict(stats["mel"], fmax=11025.0))
+    _teacher(corpus, tmp_path / "other-mel.safetensors", stats=other)
+    with pytest.raises(SystemExit) as exc:
+        main(["acoustic", "train", "--data", str(corpus), "-o", str(tmp_path / "z"), "--init",
+              str(tmp_path / "other-mel.safetensors"), "--steps", "1", "--threads", "1", "--device", "cpu"])
+    assert exc.value.code == 1 and "mel settings" in capsys.readouterr().err

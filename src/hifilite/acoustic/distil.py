@@ -35,11 +35,12 @@ from .models import acoustic_file, load_acoustic
 INFO_NAME = "teacher.json"
 
 
-def check_teacher(loaded_stats: dict[str, Any], symbols: dict[str, Any], stats: dict[str, Any], name: str) -> None:
-    """DataError unless a model's symbol table and pitch/energy statistics are the corpus's."""
+def check_teacher(loaded_stats: dict[str, Any] | None, symbols: dict[str, Any], stats: dict[str, Any],
+                  name: str) -> None:
+    """DataError unless a model's symbol table (and pitch/energy statistics, unless None) are the corpus's."""
     if symbols.get("id_map") != stats["symbols"].get("id_map"):
         raise DataError(f"{name}: its symbol table differs from the corpus's; use a model trained on this corpus")
-    for key in ("pitch", "energy"):
+    for key in ("pitch", "energy") if loaded_stats is not None else ():
         mine, theirs = loaded_stats.get(key, {}), stats[key]
         if any(abs(float(mine.get(k, np.nan)) - float(theirs[k])) > 1e-6 * max(1.0, abs(float(theirs[k])))
                for k in ("mean", "std")):

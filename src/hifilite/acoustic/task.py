@@ -28,11 +28,12 @@ from typing import Any, Iterable
 import torch
 
 from ..config import TrainConfig, to_dict
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..train.distributed import DistEnv, unwrap
 from ..train.loop import RESUMABLE_KEYS, FitResult, Task, TaskContext, Validation, fit
 from .data import AcousticDataset, collate, read_stats, sequence_mask
-from .models import AcousticConfig, AcousticModel, save_acoustic
+from .distil import check_teacher
+from .models import AcousticConfig, AcousticModel, LoadedAcoustic, acoustic_file, load_acoustic, save_acoustic
 
 TERMS = ("mel/loss", "duration/loss", "pitch/loss", "energy/loss")
 DISTIL_TERM = "mel/distil"
@@ -174,25 +175,51 @@ def config_for_corpus(arch: AcousticConfig, stats: dict[str, Any]) -> AcousticCo
                                pitch_range=zrange(stats["pitch"]), energy_range=zrange(stats["energy"]))
 
 
+def _fine_tune_start(init: str, stats: dict[str, Any], console) -> LoadedAcoustic:
+    """The model a fine-tuning run starts from; its phoneme set must be the corpus's."""
+    start = load_acoustic(init)
+    check_teacher(None, start.symbols, stats, init)
+    if start.mel != stats["mel"]:
+        raise DataError(f"{init}: made for other mel settings than the corpus's ({start.mel} vs {stats['mel']})")
+    if start.stats != model_stats(stats) and console is not None:
+        console.print(f"{init}: trained on other pitch/energy statistics; fine-tuning re-learns them from this "
+                      "corpus's", highlight=False)
+    return start
+
+
 def train_acoustic(
     *, data_root: str | Path, run_dir: str | Path, arch: AcousticConfig | None, train_config: TrainConfig,
     warmup_steps: int = 400, env: DistEnv | None = None, resume: bool = False, console=None,
-    command: str | None = None, teacher_mels: str | Path | None = None,
+    command: str | None = None, teacher_mels: str | Path | None = None, init: str | Path | None = None,
 ) -> FitResult:
     """Train an acoustic model on a prepared corpus (see `acoustic.data.prepare_features`).
 
     With `resume`, `arch=None` takes the architecture from the run's config.json (and its teacher
     mels, if it had them). `teacher_mels`: a folder from `acoustic.distil.write_teacher_mels`;
-    the train split then also fits the teacher's mels (`mel/distil`).
+    the train split then also fits the teacher's mels (`mel/distil`). `init` (with `arch=None`):
+    fine-tune an acoustic model (file, run folder or shipped name) whose phoneme set is the corpus's;
+    its architecture, pitch/energy buckets included, is kept.
     """
-    from ..train.state import read_run_config
+    from ..train.state import latest_checkpoint, read_run_config
 
     stats = read_stats(data_root)
     stored = read_run_config(Path(run_dir)) if resume else None
-    if arch is None:
-        if not stored:
-            raise ConfigError("give an architecture (--arch), or --resume a run that has one")
+    start = None
+    if stored:  # the architecture (and a fine-tuned run's origin) come from the run
+        if arch is not None or init is not None:
+            raise ConfigError("a resumed run keeps its architecture and origin; give neither arch nor init")
         cfg = AcousticConfig.from_dict(stored["model"])
+        init = stored.get("init")
+        if init and latest_checkpoint(Path(run_dir)) is None:  # interrupted before its first checkpoint
+            start = _fine_tune_start(init, stats, console=None)
+    elif init is not None:
+        if arch is not None:
+            raise ConfigError("fine-tuning (init) keeps the model's architecture; give no arch")
+        init = str(acoustic_file(init).resolve())
+        start = _fine_tune_start(init, stats, console)
+        cfg = start.model.config
+    elif arch is None:
+        raise ConfigError("give an architecture (--arch), or --resume a run that has one")
     else:
         cfg = config_for_corpus(arch, stats)
     if stored and teacher_mels is None:
@@ -201,6 +228,8 @@ def train_acoustic(
         teacher_mels = Path(teacher_mels).resolve()
     torch.manual_seed(train_config.seed)
     model = AcousticModel(**cfg.to_dict())
+    if start is not None:  # a checkpoint of this run, when there is one, replaces these weights
+        model.load_state_dict(start.model.state_dict())
     train = AcousticDataset(data_root, "train", stats, teacher_mels=teacher_mels)
     val_ids = stats["splits"]["val"] or stats["splits"]["test"]
     val = AcousticDataset(data_root, "val", stats, ids=val_ids) if val_ids else None
@@ -209,7 +238,7 @@ def train_acoustic(
     run_config = {"task": "acoustic", "train": to_dict(train_config), "model": cfg.to_dict(),
                   "data": {"root": str(Path(data_root).resolve()),
                            **({"teacher_mels": str(teacher_mels)} if teacher_mels else {})},
-                  "warmup_steps": warmup_steps}
+                  "warmup_steps": warmup_steps, **({"init": init} if init else {})}
     task = AcousticTask(model=model, train_config=train_config, symbols=stats["symbols"], stats=stats,
                         warmup_steps=warmup_steps,
                         extra={"command": command or " ".join(["hifilite", *sys.argv[1:]]),

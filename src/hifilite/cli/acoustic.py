@@ -78,6 +78,8 @@ def train(
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
+    init: Optional[str] = typer.Option(None, "--init", help="Fine-tune: start from this acoustic model's weights and "
+                                       "architecture (file, run folder or shipped name; same phoneme set)."),
     teacher_mels: Optional[Path] = typer.Option(None, "--teacher-mels", help="Distil: also fit a teacher's mels "
                                                 "(folder from `hifilite acoustic teacher-mels`; term mel/distil)."),
 ) -> None:
@@ -100,7 +102,9 @@ def train(
              "checkpoint_interval": checkpoint_interval, "validation_interval": validation_interval,
              "summary_interval": summary_interval, "seed": seed}
     tc = dataclasses.replace(tc, loss_weights=weights, **{k: v for k, v in flags.items() if v is not None})
-    if arch is None and not stored:
+    if init and (arch or stored):
+        raise ConfigError("--init starts a new run with the model's own architecture; omit --arch and --resume")
+    if arch is None and not stored and not init:
         arch = "lightspeech"
     if stored and arch:
         raise ConfigError("--arch cannot change when resuming; omit it")
@@ -113,7 +117,8 @@ def train(
         started = _recorded_command(out) or f"hifilite acoustic train --data {data} -o {out} (started before)"
         command = f"{started} && hifilite acoustic train -o {out} --steps {tc.max_steps} --resume"
     else:
-        command = (f"hifilite acoustic train --data {data} -o {out} --arch '{arch}' "
+        start = f"--init {init}" if init else f"--arch '{arch}'"
+        command = (f"hifilite acoustic train --data {data} -o {out} {start} "
                    f"--steps {tc.max_steps} --batch-size {tc.batch_size} --lr {tc.learning_rate} --warmup {warmup} "
                    f"--seed {tc.seed}" + "".join(f" --weight {k}={v}" for k, v in weights.items())
                    + (f" --teacher-mels {teacher_mels}" if teacher_mels else ""))
@@ -121,7 +126,7 @@ def train(
     try:
         result = train_acoustic(data_root=data, run_dir=out, arch=parse_arch(arch) if arch else None, train_config=tc,
                                 warmup_steps=warmup, env=env, resume=resume, console=console, command=command,
-                                teacher_mels=teacher_mels)
+                                teacher_mels=teacher_mels, init=init)
     finally:
         shutdown(env)
     if env.is_main:
