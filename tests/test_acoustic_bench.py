@@ -65,7 +65,7 @@ def test_bench_tts_same_sentences_and_hand_checked_numbers(corpus, monkeypatch):
     assert piper["params"] > 1_000_000 and piper["xrt"] > 0 and np.isfinite(piper["dnsmos_ovrl"])
     assert a["vs_piper"]["lj-lite"] == pytest.approx(a["xrt_lj-lite"] / piper["xrt"])
     md = markdown_report(report)
-    assert "| a (`sep5/sep9`, h16) | 0 |" in md and "Piper" in md and "copy-synthesis" in md
+    assert "| a (`sep5/sep9;hidden=16;predictor=conv;n_bins=8`) | 0 |" in md and "Piper" in md and "copy-synthesis" in md
 
 
 def test_bench_tts_bad_input(corpus):

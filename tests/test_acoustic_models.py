@@ -86,6 +86,9 @@ def test_presets_sizes_and_arch_strings():
     assert cfg.encoder == ("sep5", "attn4", "ffn", "id") and cfg.decoder == ("sep25",)
     assert (cfg.hidden, cfg.predictor_channels, cfg.ffn_filter, cfg.num_symbols) == (32, 32, 128, 50)
     assert parse_arch(arch_string(cfg)).encoder == cfg.encoder
+    tuned = parse_arch("sep5/ffn;hidden=96;ffn_filter=256;dropout=0;predictor=sep;n_bins=16")
+    assert arch_string(tuned) == "sep5/ffn;hidden=96;predictor=sep;dropout=0.0;ffn_filter=256;n_bins=16"
+    assert parse_arch(arch_string(tuned)) == tuned and arch_string(PRESETS["fastspeech2"]).count(";") == 2
     assert parse_arch("lightspeech;hidden=64").hidden == 64
     for bad in ["nope", "sep3/sep5", "sep5/attn3", "sep5/sep5;hidden=x", "sep5/sep5;colour=red", "/sep5",
                 "attn8/sep5;hidden=12"]:

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from .models import AcousticModel, LoadedAcoustic, PRESETS, load_acoustic, parse_arch
+from .models import AcousticModel, LoadedAcoustic, PRESETS, arch_string, load_acoustic, parse_arch
 
 
 @dataclass
@@ -208,8 +208,7 @@ def bench_tts(
                 model = loaded.model.eval()
                 row: dict[str, Any] = {"name": label, "source": str(spec), "steps": int(loaded.extra.get("step", 0)),
                                        "params": model.num_parameters(),
-                                       "arch": f"{','.join(model.config.encoder)}/{','.join(model.config.decoder)}",
-                                       "hidden": model.config.hidden}
+                                       "arch": arch_string(model.config), "hidden": model.config.hidden}
                 first = sentences[0]
                 model(first.ids[None], durations=first.durations[None])  # warm-up
                 t_front, t_acoustic, l1_sum, l1_n, d_err, d_n = 0.0, 0.0, 0.0, 0, 0.0, 0
@@ -351,7 +350,7 @@ def markdown_report(report: dict[str, Any]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     ref = report["acoustic"][0]["name"]
     for r in report["acoustic"]:
-        cells = [f"{r['name']} (`{r['arch']}`, h{r['hidden']})", str(r["steps"]), f"{r['params'] / 1e6:.2f} M",
+        cells = [f"{r['name']} (`{r['arch']}`)", str(r["steps"]), f"{r['params'] / 1e6:.2f} M",
                  _f(r["acoustic_xrt"], ".1f"), _f(r["mel_l1"], ".3f"), _f(r["duration_mae_frames"], ".2f")]
         for v in vocs:
             cells += [_f(r[f"xrt_{v}"], ".1f"), _f(r.get(f"dnsmos_ovrl_{v}"), ".2f")]

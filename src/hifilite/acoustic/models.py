@@ -168,7 +168,14 @@ def parse_arch(spec: str, **overrides: Any) -> AcousticConfig:
 
 
 def arch_string(cfg: AcousticConfig) -> str:
-    return f"{','.join(cfg.encoder)}/{','.join(cfg.decoder)};hidden={cfg.hidden};predictor={cfg.predictor}"
+    """The `parse_arch` string of `cfg`: layers, hidden, predictor, and every other architecture
+    setting that differs from what the string would otherwise give (so it round-trips)."""
+    text = f"{','.join(cfg.encoder)}/{','.join(cfg.decoder)};hidden={cfg.hidden};predictor={cfg.predictor}"
+    implied = parse_arch(text)
+    for key in sorted(_INT_KEYS | _FLOAT_KEYS):
+        if getattr(cfg, key) != getattr(implied, key):
+            text += f";{key}={getattr(cfg, key)}"
+    return text
 
 
 # ------------------------------------------------------------------------------------- layers
