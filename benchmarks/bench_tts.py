@@ -47,6 +47,7 @@ def main() -> None:
     ap.add_argument("--split", default="test")
     ap.add_argument("--limit", type=int, default=None, help="at most this many sentences")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--acoustic-passes", type=int, default=3, help="acoustic speed: the fastest of this many passes")
     ap.add_argument("--no-piper", action="store_true")
     ap.add_argument("--no-dnsmos", action="store_true")
     ap.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime text->wav column")
@@ -59,7 +60,7 @@ def main() -> None:
     curves = _pairs("--curve", args.curve)
     report = bench_tts(data_root=args.data, models=models, vocoders=args.vocoders, split=args.split,
                        limit=args.limit, piper=not args.no_piper, dnsmos=not args.no_dnsmos, threads=args.threads,
-                       onnx=not args.no_onnx,
+                       onnx=not args.no_onnx, acoustic_passes=args.acoustic_passes,
                        log=lambda s: console.print(s, highlight=False, markup=False))
     if curves:
         report["curves"] = learning_curves(curves)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 from pathlib import Path
 
 from bench_tts import _pairs
@@ -30,7 +32,9 @@ def main() -> None:
     print(md, end="")
     if args.out:
         out = args.out.with_suffix("")
-        atomic_write(out.with_suffix(".md"), lambda tmp: Path(tmp).write_text(md))
+        command = " ".join(shlex.quote(a) for a in ["python", "benchmarks/curves.py", *sys.argv[1:]])
+        text = f"Made by `{command}`.\n\n{md}"
+        atomic_write(out.with_suffix(".md"), lambda tmp: Path(tmp).write_text(text))
         atomic_write(out.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(curves, indent=2)))
 
 

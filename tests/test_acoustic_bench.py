@@ -75,6 +75,8 @@ def test_bench_tts_bad_input(corpus):
         load_sentences(corpus, "dev")
     with pytest.raises(ConfigError, match="at least one"):
         bench_tts(data_root=corpus, models={}, piper=False)
+    with pytest.raises(ConfigError, match="acoustic_passes"):
+        bench_tts(data_root=corpus, models={"a": A}, vocoders=("lj-lite",), piper=False, acoustic_passes=0)
 
 
 def test_tts_vs_piper_speaks_every_text_with_both(corpus, tmp_path, monkeypatch):
