@@ -14,7 +14,7 @@ from hifilite.errors import ConfigError
 from fixtures_acoustic import make_aligned_corpus
 
 A = "sep5/sep9;hidden=16;n_bins=8"
-B = "sep1,ffn/attn2;hidden=16;n_bins=8;ffn_filter=32"
+B = "sep1,ffn/attn2;hidden=16;n_bins=8;ffn_filter=32;energy=log"
 
 
 @pytest.fixture(scope="module")
@@ -51,15 +51,28 @@ def test_bench_tts_same_sentences_and_hand_checked_numbers(corpus, monkeypatch):
     # mel L1 and duration error recomputed by hand for the random-weight model `a`
     stats = read_stats(corpus)
     model = resolve_acoustic(A, stats).model
-    l1, n, err, m = 0.0, 0, 0.0, 0
+    l1, l1_ref, n, err, m = 0.0, 0.0, 0, 0.0, 0
     with torch.inference_mode():
         for s in sentences:
             out = model(s.ids[None], durations=s.durations[None])
             l1 += float((out["mel"][0].T - s.mel).abs().sum())
+            ref = model(s.ids[None], durations=s.durations[None], pitch=s.pitch[None], energy=s.energy["linear"][None])
+            l1_ref += float((ref["mel"][0].T - s.mel).abs().sum())
             n += s.mel.numel()
             err += float((durations_from_log(out["log_duration"], out["src_mask"])[0] - s.durations).abs().sum())
             m += len(s.durations)
     assert a["mel_l1"] == pytest.approx(l1 / n, rel=1e-5)
+    assert a["mel_l1_ref_variance"] == pytest.approx(l1_ref / n, rel=1e-5)
+    assert a["mel_l1_ref_variance"] != a["mel_l1"]  # the reference pitch/energy reach the decoder
+    model_b = resolve_acoustic(B, stats).model  # energy=log: its reference energy is on the log scale
+    assert model_b.config.energy == "log"
+    l1_ref = 0.0
+    with torch.inference_mode():
+        for s in sentences:
+            assert not torch.allclose(s.energy["log"], s.energy["linear"])
+            ref = model_b(s.ids[None], durations=s.durations[None], pitch=s.pitch[None], energy=s.energy["log"][None])
+            l1_ref += float((ref["mel"][0].T - s.mel).abs().sum())
+    assert b["mel_l1_ref_variance"] == pytest.approx(l1_ref / n, rel=1e-5)
     assert a["duration_mae_frames"] == pytest.approx(err / m, rel=1e-5)
     piper = report["piper"]
     assert piper["params"] > 1_000_000 and piper["xrt"] > 0 and np.isfinite(piper["dnsmos_ovrl"])

@@ -13,6 +13,7 @@ from hifilite.acoustic.data import (
     durations_from_boundaries,
     interpolate_log_f0,
     load_features,
+    log_energy,
     phoneme_average,
     prepare_features,
     read_stats,
@@ -140,6 +141,30 @@ def test_prepare_caches_features_and_resumes(tmp_path):
     assert batch["mel"].shape[0] == 2 and batch["mel"].shape[-1] == 80
     assert batch["mel_lens"].tolist() == [int(ds[0]["durations"].sum()), int(ds[1]["durations"].sum())]
     assert abs(float(np.concatenate([ds[i]["pitch"][ds[i]["durations"] > 0].numpy() for i in range(len(ds))]).mean())) < 1e-4
+    # energy on the log scale: z-scores of log(energy + floor) with the train split's statistics
+    log_ds = AcousticDataset(corpus, "train", energy="log")
+    stats = read_stats(corpus)  # as rewritten by the resumed prepare
+    for i in range(len(ds)):
+        has = (f := load_features(out / "features" / f"{ds.ids[i]}.npz")).durations > 0
+        es, ls = stats["energy"], stats["energy_log"]
+        np.testing.assert_allclose(ds[i]["energy"].numpy()[has], (f.energy[has].astype(np.float64) - es["mean"]) / es["std"], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(log_ds[i]["energy"].numpy()[has],
+                                   (np.log(f.energy[has].astype(np.float64) + 1e-2) - ls["mean"]) / ls["std"], rtol=1e-5, atol=1e-6)
+        assert np.all(log_ds[i]["energy"].numpy()[~has] == 0)
+    train_log = np.concatenate([log_ds[i]["energy"][log_ds[i]["durations"] > 0].numpy() for i in range(len(ds))])
+    assert abs(train_log.mean()) < 1e-4 and abs(train_log.std() - 1) < 1e-3
+    assert ls["min"] == pytest.approx(float(np.concatenate([log_energy(load_features(
+        out / "features" / f"{u}.npz").energy[load_features(out / "features" / f"{u}.npz").durations > 0])
+        for u in stats["splits"]["train"]]).min()))
+    # features prepared before log-energy statistics existed: a clear error naming the fix
+    old = json.loads((out / "stats.json").read_text())
+    del old["energy_log"]
+    (out / "stats.json").write_text(json.dumps(old))
+    AcousticDataset(corpus, "train")  # linear energy still works
+    with pytest.raises(DataError, match="acoustic prepare"):
+        AcousticDataset(corpus, "train", energy="log")
+    prepare_features(corpus, progress=False)  # re-running prepare adds them
+    assert read_stats(corpus)["energy_log"] == ls
 
 
 def test_prepare_errors(tmp_path):

@@ -90,8 +90,11 @@ def test_presets_sizes_and_arch_strings():
     assert arch_string(tuned) == "sep5/ffn;hidden=96;predictor=sep;dropout=0.0;ffn_filter=256;n_bins=16"
     assert parse_arch(arch_string(tuned)) == tuned and arch_string(PRESETS["fastspeech2"]).count(";") == 2
     assert parse_arch("lightspeech;hidden=64").hidden == 64
+    log = parse_arch("sep5/ffn;hidden=96;predictor=sep;energy=log")
+    assert log.energy == "log" and arch_string(log).endswith(";energy=log") and parse_arch(arch_string(log)) == log
+    assert PRESETS["fastspeech2"].energy == "linear" and "energy" not in arch_string(PRESETS["fastspeech2"])
     for bad in ["nope", "sep3/sep5", "sep5/attn3", "sep5/sep5;hidden=x", "sep5/sep5;colour=red", "/sep5",
-                "attn8/sep5;hidden=12"]:
+                "attn8/sep5;hidden=12", "sep5/sep5;energy=cubic"]:
         with pytest.raises(ConfigError):
             parse_arch(bad)
 

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from hifilite.acoustic.data import AcousticDataset, collate, prepare_features
+from hifilite.acoustic.data import AcousticDataset, collate, prepare_features, read_stats
 from hifilite.acoustic.models import AcousticModel, load_acoustic, parse_arch
 from hifilite.acoustic.task import losses, masked_mean
 from hifilite.cli import main
@@ -73,6 +73,31 @@ def test_one_iteration_train_cli_and_resume(corpus, tmp_path, capsys):
         main(["acoustic", "train", "--data", str(corpus), "-o", str(tmp_path / "r2"), "--arch", "sep3/sep5"])
     assert exc.value.code == 1
     assert "sep3" in capsys.readouterr().err
+
+
+def test_log_energy_model_trains_on_log_energy(corpus, tmp_path):
+    run = tmp_path / "log"
+    with pytest.raises(SystemExit) as exc:
+        main(["acoustic", "train", "--data", str(corpus), "-o", str(run), "--arch", ARCH + ";energy=log",
+              "--steps", "1", "--batch-size", "2", "--threads", "1", "--device", "cpu"])
+    assert exc.value.code in (0, None)
+    loaded = load_acoustic(run)
+    stats = read_stats(corpus)
+    ls = stats["energy_log"]
+    assert loaded.model.config.energy == "log" and loaded.stats["energy_log"] == ls
+    # the energy buckets span the log scale's train range, not the linear one's
+    assert loaded.model.config.energy_range == pytest.approx(
+        ((ls["min"] - ls["mean"]) / ls["std"], (ls["max"] - ls["mean"]) / ls["std"]))
+    # its energy loss is against log-scale targets: recompute it for the trained weights
+    model = loaded.model.eval()
+    ds = AcousticDataset(corpus, "train", energy="log")
+    batch = collate([ds[0], ds[1]])
+    with torch.no_grad():
+        out = model(batch["ids"], batch["src_lens"], durations=batch["durations"], pitch=batch["pitch"],
+                    energy=batch["energy"])
+    lin = collate([AcousticDataset(corpus, "train")[i] for i in (0, 1)])
+    assert not torch.allclose(batch["energy"], lin["energy"])
+    assert float(losses(out, batch)["energy/loss"]) != pytest.approx(float(losses(out, lin)["energy/loss"]))
 
 
 def test_train_on_unprepared_corpus_is_a_clear_error(tmp_path, capsys):

@@ -12,7 +12,9 @@ model speaks the same texts and there are ground-truth ids, durations and mels. 
   the fastest of `acoustic_passes` passes over all sentences, so that a busy moment on a shared
   machine does not decide a ratio between models;
 - **mel L1** to the ground-truth log-mel with the reference durations (pitch and energy
-  predicted), averaged over frames, and **duration error**: mean |predicted - reference| frames
+  predicted), averaged over frames; **mel L1 with reference pitch and energy** as well (the
+  decoder's error alone: what the pitch and energy predictors add is the difference), and
+  **duration error**: mean |predicted - reference| frames
   per phoneme (rounded predictions, as at inference);
 - per vocoder, **text -> wav x-real-time** (text front-end + acoustic model + vocoder, reference
   durations) and **DNSMOS OVRL** of that speech; and for the first vocoder the same with the
@@ -39,7 +41,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from .models import AcousticModel, LoadedAcoustic, PRESETS, arch_string, load_acoustic, parse_arch
+from .models import ENERGY_SCALES, AcousticModel, LoadedAcoustic, PRESETS, arch_string, load_acoustic, parse_arch
 
 
 @dataclass
@@ -50,6 +52,8 @@ class Sentence:
     durations: torch.Tensor  # (N,)
     mel: torch.Tensor  # (n_mels, T) ground truth
     wav: np.ndarray  # the recording
+    pitch: torch.Tensor  # (N,) reference phoneme pitch, normalised as in training
+    energy: dict[str, torch.Tensor]  # energy scale (linear, log) -> (N,) reference energy, normalised
 
 
 def load_sentences(data_root: str | Path, split: str = "test", limit: int | None = None) -> list[Sentence]:
@@ -63,13 +67,16 @@ def load_sentences(data_root: str | Path, split: str = "test", limit: int | None
     ids = stats["splits"][split][:limit] if limit else stats["splits"][split]
     if not ids:
         raise ConfigError(f"{data_root}: the {split} split is empty")
-    data = AcousticDataset(data_root, split, stats, ids=ids)
+    scales = [e for e in ENERGY_SCALES if e == "linear" or "energy_log" in stats]
+    data = {e: AcousticDataset(data_root, split, stats, ids=ids, energy=e) for e in scales}
     utts = {u.id: u for u in read_ljspeech(data_root)}
     out = []
     for i, uid in enumerate(ids):
-        item = data[i]
+        item = data["linear"][i]
         wav, _ = load_audio(utts[uid].wav_path, int(stats["mel"]["sample_rate"]))
-        out.append(Sentence(uid, utts[uid].text, item["ids"], item["durations"], item["mel"].T, wav))
+        energy = {e: item["energy"] if e == "linear" else data[e][i]["energy"] for e in scales}
+        out.append(Sentence(uid, utts[uid].text, item["ids"], item["durations"], item["mel"].T, wav,
+                            item["pitch"], energy))
     return out
 
 
@@ -217,6 +224,7 @@ def bench_tts(
                 first = sentences[0]
                 model(first.ids[None], durations=first.durations[None])  # warm-up
                 t_front, t_acoustic, l1_sum, l1_n, d_err, d_n = 0.0, 0.0, 0.0, 0, 0.0, 0
+                l1_ref_sum = 0.0
                 mels = []
                 for s in sentences:
                     _, dt = _timed(lambda: phonemizer(s.text))
@@ -227,13 +235,17 @@ def bench_tts(
                     mels.append(mel)
                     l1_sum += float((mel - s.mel).abs().sum())
                     l1_n += s.mel.numel()
+                    ref = model(s.ids[None], durations=s.durations[None], pitch=s.pitch[None],
+                                energy=s.energy[model.config.energy][None])
+                    l1_ref_sum += float((ref["mel"][0, : int(ref["mel_lens"][0])].T - s.mel).abs().sum())
                     pred = durations_from_log(out["log_duration"], out["src_mask"])[0]
                     d_err += float((pred - s.durations).abs().sum())
                     d_n += len(s.durations)
                 for _ in range(acoustic_passes - 1):
                     t_pass = sum(_timed(lambda: model(s.ids[None], durations=s.durations[None]))[1] for s in sentences)
                     t_acoustic = min(t_acoustic, t_pass)
-                row.update(acoustic_xrt=seconds / t_acoustic, mel_l1=l1_sum / l1_n, duration_mae_frames=d_err / d_n,
+                row.update(acoustic_xrt=seconds / t_acoustic, mel_l1=l1_sum / l1_n,
+                           mel_l1_ref_variance=l1_ref_sum / l1_n, duration_mae_frames=d_err / d_n,
                            frontend_s=t_front)
                 for vname, voc in vocs.items():
                     wavs, t = [], 0.0
@@ -252,7 +264,8 @@ def bench_tts(
                     row[f"free_onnx_{vname}"] = _free_onnx(loaded, vname, sentences, threads, sr, dnsmos, workdir)
                 report["acoustic"].append(row)
                 log(f"{label}: {row['params']:,} params, acoustic {row['acoustic_xrt']:.1f}x real-time, "
-                    f"mel L1 {row['mel_l1']:.3f}, duration error {row['duration_mae_frames']:.2f} frames")
+                    f"mel L1 {row['mel_l1']:.3f} ({row['mel_l1_ref_variance']:.3f} with reference pitch and "
+                    f"energy), duration error {row['duration_mae_frames']:.2f} frames")
 
         if piper:
             voice, files = piper_voice(threads=threads)
@@ -348,7 +361,7 @@ def markdown_report(report: dict[str, Any]) -> str:
     """The tables README shows: acoustic models with each vocoder, then Piper and the ceiling."""
     vocs = list(report["vocoders"])
     first = vocs[0]
-    head = ["model", "steps", "params", "acoustic xRT", "mel L1", "dur. err (frames)"]
+    head = ["model", "steps", "params", "acoustic xRT", "mel L1", "mel L1, ref. pitch/energy", "dur. err (frames)"]
     for v in vocs:
         head += [f"text→wav xRT ({v})", f"DNSMOS ({v})"]
     head += [f"free: xRT / DNSMOS ({first})"]
@@ -359,7 +372,8 @@ def markdown_report(report: dict[str, Any]) -> str:
     ref = report["acoustic"][0]["name"]
     for r in report["acoustic"]:
         cells = [f"{r['name']} (`{r['arch']}`)", str(r["steps"]), f"{r['params'] / 1e6:.2f} M",
-                 _f(r["acoustic_xrt"], ".1f"), _f(r["mel_l1"], ".3f"), _f(r["duration_mae_frames"], ".2f")]
+                 _f(r["acoustic_xrt"], ".1f"), _f(r["mel_l1"], ".3f"),
+                 _f(r.get("mel_l1_ref_variance"), ".3f"), _f(r["duration_mae_frames"], ".2f")]
         for v in vocs:
             cells += [_f(r[f"xrt_{v}"], ".1f"), _f(r.get(f"dnsmos_ovrl_{v}"), ".2f")]
         free = r[f"free_{first}"]
@@ -371,7 +385,7 @@ def markdown_report(report: dict[str, Any]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     p = report.get("piper")
     if p:
-        cells = [f"Piper {p['voice']} (VITS, ONNX Runtime)", "–", f"{p['params'] / 1e6:.2f} M", "–", "–", "–"]
+        cells = [f"Piper {p['voice']} (VITS, ONNX Runtime)", "–", f"{p['params'] / 1e6:.2f} M", "–", "–", "–", "–"]
         cells += [_f(p["xrt"], ".1f"), _f(p.get("dnsmos_ovrl"), ".2f")] + ["", ""] * (len(vocs) - 1) + [""]
         cells += [f"{_f(p['xrt'], '.1f')} / {_f(p.get('dnsmos_ovrl'), '.2f')}"] if onnx else []
         lines.append("| " + " | ".join(cells) + " |")

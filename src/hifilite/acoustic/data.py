@@ -358,6 +358,7 @@ def prepare_features(
         "pitch_backend": extractor.pitch,
         "pitch": _stats(voiced),
         "energy": _stats([f.energy[f.durations > 0] for f in train]),
+        "energy_log": _stats([log_energy(f.energy[f.durations > 0]) for f in train]),
         "symbols": _symbol_table(corpus, tg_dir, symbols),
         "splits": {k: [u.id for u in parts[k]] for k in SPLITS},
         "frames": int(sum(f.mel.shape[-1] for f in train)),
@@ -365,6 +366,30 @@ def prepare_features(
     text = json.dumps(stats, indent=1, ensure_ascii=False)
     atomic_write(out / "stats.json", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return out
+
+
+ENERGY_LOG_FLOOR = 1e-2  # added before the log: digital silence has energy 0
+
+
+def log_energy(energy: np.ndarray) -> np.ndarray:
+    """Phoneme energy on the `energy=log` scale."""
+    return np.log(np.asarray(energy, dtype=np.float64) + ENERGY_LOG_FLOOR)
+
+
+def energy_stats(stats: dict[str, Any], scale: str = "linear") -> dict[str, float]:
+    """The train statistics of phoneme energy on `scale` (linear or log)."""
+    key = "energy_log" if scale == "log" else "energy"
+    if key not in stats:
+        raise DataError("these features have no log-energy statistics (prepared by an older hifilite); run "
+                        "`hifilite acoustic prepare --data CORPUS` again: it keeps the features and rewrites stats.json")
+    return stats[key]
+
+
+def normalise_energy(energy: np.ndarray, stats: dict[str, Any], scale: str = "linear") -> np.ndarray:
+    """Phoneme energy as models see it: z-score of the train split on `scale` (linear or log)."""
+    es = energy_stats(stats, scale)
+    values = log_energy(energy) if scale == "log" else np.asarray(energy, dtype=np.float64)
+    return (values - es["mean"]) / es["std"]
 
 
 def read_stats(corpus: str | Path) -> dict[str, Any]:
@@ -381,7 +406,8 @@ def read_stats(corpus: str | Path) -> dict[str, Any]:
 
 
 class AcousticDataset(Dataset):
-    """Cached utterances of one split with pitch and energy normalised by the train statistics.
+    """Cached utterances of one split with pitch and energy normalised by the train statistics
+    (energy on the model's `energy` scale: linear or log).
 
     Items are dicts of tensors: ids (N,), durations (N,), pitch (N,), energy (N,), mel (T, n_mels)
     and the utterance id; with `teacher_mels` (a folder from `acoustic.distil.write_teacher_mels`)
@@ -389,13 +415,16 @@ class AcousticDataset(Dataset):
     """
 
     def __init__(self, corpus: str | Path, split: str, stats: dict[str, Any] | None = None,
-                 ids: Iterable[str] | None = None, teacher_mels: str | Path | None = None) -> None:
+                 ids: Iterable[str] | None = None, teacher_mels: str | Path | None = None,
+                 energy: str = "linear") -> None:
         self.dir = feature_dir(corpus)
         self.teacher_mels = Path(teacher_mels) if teacher_mels is not None else None
         self.stats = stats or read_stats(corpus)
         if split not in SPLITS:
             raise ConfigError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
         self.ids = list(ids) if ids is not None else list(self.stats["splits"][split])
+        self.energy = energy
+        energy_stats(self.stats, energy)  # a clear error now rather than in a worker
         missing = [i for i in self.ids if not (self.dir / "features" / f"{i}.npz").is_file()]
         if missing:
             raise DataError(f"{self.dir}: {len(missing)} utterance(s) have no cached features "
@@ -413,10 +442,10 @@ class AcousticDataset(Dataset):
         index = key[0] if isinstance(key, tuple) else key
         uid = self.ids[index]
         f = load_features(self.dir / "features" / f"{uid}.npz")
-        ps, es = self.stats["pitch"], self.stats["energy"]
+        ps = self.stats["pitch"]
         has = f.durations > 0
         pitch = np.where(has & (f.pitch > 0), (f.pitch - ps["mean"]) / ps["std"], 0.0)
-        energy = np.where(has, (f.energy - es["mean"]) / es["std"], 0.0)
+        energy = np.where(has, normalise_energy(f.energy, self.stats, self.energy), 0.0)
         item = {
             "id": uid,
             "ids": torch.from_numpy(f.ids),

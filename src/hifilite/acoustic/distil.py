@@ -29,7 +29,7 @@ import torch
 
 from ..errors import DataError
 from ..io import atomic_write, save_npy
-from .data import AcousticDataset, collate, read_stats
+from .data import AcousticDataset, collate, energy_stats, read_stats
 from .models import acoustic_file, load_acoustic
 
 INFO_NAME = "teacher.json"
@@ -40,8 +40,9 @@ def check_teacher(loaded_stats: dict[str, Any] | None, symbols: dict[str, Any], 
     """DataError unless a model's symbol table (and pitch/energy statistics, unless None) are the corpus's."""
     if symbols.get("id_map") != stats["symbols"].get("id_map"):
         raise DataError(f"{name}: its symbol table differs from the corpus's; use a model trained on this corpus")
-    for key in ("pitch", "energy") if loaded_stats is not None else ():
-        mine, theirs = loaded_stats.get(key, {}), stats[key]
+    keys = ["pitch", "energy"] + (["energy_log"] if "energy_log" in (loaded_stats or {}) else [])
+    for key in keys if loaded_stats is not None else ():
+        mine, theirs = loaded_stats.get(key, {}), energy_stats(stats, "log") if key == "energy_log" else stats[key]
         if any(abs(float(mine.get(k, np.nan)) - float(theirs[k])) > 1e-6 * max(1.0, abs(float(theirs[k])))
                for k in ("mean", "std")):
             raise DataError(f"{name}: its {key} normalisation differs from the corpus's; "
@@ -83,7 +84,7 @@ def write_teacher_mels(teacher: str | Path, corpus: str | Path, out: str | Path,
         if any(old.get(k) != info[k] for k in ("teacher", "step", "corpus", "split")):
             raise DataError(f"{out} holds mels of {old.get('teacher')} (step {old.get('step')}) for "
                             f"{old.get('corpus')}; write these to a new folder")
-    data = AcousticDataset(corpus, split, stats)
+    data = AcousticDataset(corpus, split, stats, energy=loaded.model.config.energy)
     n_mels = int(stats["mel"]["n_mels"])
     todo = []
     for i, uid in enumerate(data.ids):

@@ -19,7 +19,9 @@ variance predictors) is the preset `lightspeech`.
 Variance adaptor (FastSpeech 2): duration, pitch and energy predictors (two convs k=3 with ReLU,
 LayerNorm and dropout, then a linear), phoneme-level pitch and energy quantised into `n_bins`
 buckets between the train statistics' extremes and embedded, and the length regulator. The
-duration predictor outputs log(1 + frames).
+duration predictor outputs log(1 + frames). Energy is FastSpeech 2's (linear) by default; with
+`energy=log` the predictor and the embedding work on its logarithm: with linear energy the squared
+error hardly sees quiet phonemes, whose loudness the log-mel (and the listener) hears most.
 
 The length regulator is written without Python loops: frame t belongs to the phoneme
 `i = #{j : cumsum(d)_j <= t}`, found by comparing against the cumulative sum and gathering, so it
@@ -55,6 +57,9 @@ def check_op(op: str) -> str:
     return op
 
 
+ENERGY_SCALES = ("linear", "log")
+
+
 @dataclass(frozen=True)
 class AcousticConfig:
     """Constructor arguments of `AcousticModel`. Pitch/energy ranges are in normalised units
@@ -75,6 +80,9 @@ class AcousticConfig:
     n_bins: int = 256
     pitch_range: tuple[float, float] = (-4.0, 4.0)
     energy_range: tuple[float, float] = (-2.0, 4.0)
+    # "linear": phoneme energy as FastSpeech 2 defines it (mean frame L2 norm of the STFT magnitude);
+    # "log": its logarithm, so the predictor's squared error weighs quiet phonemes as the log-mel does
+    energy: str = "linear"
 
     def __post_init__(self) -> None:
         for op in (*self.encoder, *self.decoder):
@@ -83,6 +91,8 @@ class AcousticConfig:
             raise ConfigError("encoder and decoder need at least one layer each")
         if self.predictor not in ("conv", "sep"):
             raise ConfigError(f"predictor must be conv or sep, not {self.predictor!r}")
+        if self.energy not in ENERGY_SCALES:
+            raise ConfigError(f"energy must be {' or '.join(ENERGY_SCALES)}, not {self.energy!r}")
         for op in (*self.encoder, *self.decoder):
             if op.startswith("attn") and self.hidden % int(op[4:]):
                 raise ConfigError(f"hidden {self.hidden} is not divisible by the heads of {op}")
@@ -114,6 +124,7 @@ PRESETS: dict[str, AcousticConfig] = {
 
 _INT_KEYS = {"hidden", "ffn_filter", "ffn_kernel", "predictor_channels", "predictor_kernel", "n_bins"}
 _FLOAT_KEYS = {"dropout", "predictor_dropout"}
+_STR_KEYS = {"predictor", "energy"}
 
 
 def parse_arch(spec: str, **overrides: Any) -> AcousticConfig:
@@ -123,7 +134,7 @@ def parse_arch(spec: str, **overrides: Any) -> AcousticConfig:
 
     encoder ops, "/", decoder ops, then optional `;key=value` settings (hidden, ffn_filter,
     ffn_kernel, dropout, predictor, predictor_channels, predictor_kernel, predictor_dropout,
-    n_bins). A preset may take the settings too: "lightspeech;hidden=128". `overrides` are
+    n_bins, energy: linear or log). A preset may take the settings too: "lightspeech;hidden=128". `overrides` are
     further constructor arguments (e.g. num_symbols, pitch_range).
     """
     spec = spec.strip()
@@ -149,11 +160,11 @@ def parse_arch(spec: str, **overrides: Any) -> AcousticConfig:
                 values[key] = int(value)
             elif key in _FLOAT_KEYS:
                 values[key] = float(value)
-            elif key == "predictor":
+            elif key in _STR_KEYS:
                 values[key] = value.strip()
             else:
                 raise ConfigError(f"unknown architecture setting {key!r}; valid: "
-                                  f"{', '.join(sorted(_INT_KEYS | _FLOAT_KEYS | {'predictor'}))}")
+                                  f"{', '.join(sorted(_INT_KEYS | _FLOAT_KEYS | _STR_KEYS))}")
         except ValueError:
             raise ConfigError(f"architecture setting {item!r}: bad number") from None
     values.update(overrides)
@@ -172,7 +183,7 @@ def arch_string(cfg: AcousticConfig) -> str:
     setting that differs from what the string would otherwise give (so it round-trips)."""
     text = f"{','.join(cfg.encoder)}/{','.join(cfg.decoder)};hidden={cfg.hidden};predictor={cfg.predictor}"
     implied = parse_arch(text)
-    for key in sorted(_INT_KEYS | _FLOAT_KEYS):
+    for key in sorted(_INT_KEYS | _FLOAT_KEYS | (_STR_KEYS - {"predictor"})):
         if getattr(cfg, key) != getattr(implied, key):
             text += f";{key}={getattr(cfg, key)}"
     return text

@@ -248,7 +248,7 @@ def validation_mel_l1(model: AcousticModel, data_root: str | Path, stats: dict[s
     ids = stats["splits"]["val"] or stats["splits"]["test"]
     if not ids:
         raise ConfigError(f"{data_root}: the corpus has no validation or test utterances to score architectures")
-    data = AcousticDataset(data_root, "val", stats, ids=ids)
+    data = AcousticDataset(data_root, "val", stats, ids=ids, energy=model.config.energy)
     was_training = model.training
     model.eval()
     total, frames = 0.0, 0

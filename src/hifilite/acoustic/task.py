@@ -31,7 +31,7 @@ from ..config import TrainConfig, to_dict
 from ..errors import ConfigError, DataError
 from ..train.distributed import DistEnv, unwrap
 from ..train.loop import RESUMABLE_KEYS, FitResult, Task, TaskContext, Validation, fit
-from .data import AcousticDataset, collate, read_stats, sequence_mask
+from .data import AcousticDataset, collate, energy_stats, read_stats, sequence_mask
 from .distil import check_teacher
 from .models import AcousticConfig, AcousticModel, LoadedAcoustic, acoustic_file, load_acoustic, save_acoustic
 
@@ -161,7 +161,7 @@ class AcousticTask(Task):
 
 def model_stats(stats: dict[str, Any]) -> dict[str, Any]:
     """What a checkpoint keeps of the corpus statistics (not the split lists)."""
-    return {k: stats[k] for k in ("pitch", "energy", "pitch_backend", "version") if k in stats}
+    return {k: stats[k] for k in ("pitch", "energy", "energy_log", "pitch_backend", "version") if k in stats}
 
 
 def config_for_corpus(arch: AcousticConfig, stats: dict[str, Any]) -> AcousticConfig:
@@ -172,7 +172,7 @@ def config_for_corpus(arch: AcousticConfig, stats: dict[str, Any]) -> AcousticCo
         return ((s["min"] - s["mean"]) / s["std"], (s["max"] - s["mean"]) / s["std"])
 
     return dataclasses.replace(arch, num_symbols=max(ids) + 1, n_mels=int(stats["mel"]["n_mels"]),
-                               pitch_range=zrange(stats["pitch"]), energy_range=zrange(stats["energy"]))
+                               pitch_range=zrange(stats["pitch"]), energy_range=zrange(energy_stats(stats, arch.energy)))
 
 
 def _fine_tune_start(init: str, stats: dict[str, Any], console) -> LoadedAcoustic:
@@ -181,7 +181,8 @@ def _fine_tune_start(init: str, stats: dict[str, Any], console) -> LoadedAcousti
     check_teacher(None, start.symbols, stats, init)
     if start.mel != stats["mel"]:
         raise DataError(f"{init}: made for other mel settings than the corpus's ({start.mel} vs {stats['mel']})")
-    if start.stats != model_stats(stats) and console is not None:
+    keys = ("pitch", "energy", "energy_log")
+    if any(k in start.stats and start.stats[k] != stats.get(k) for k in keys) and console is not None:
         console.print(f"{init}: trained on other pitch/energy statistics; fine-tuning re-learns them from this "
                       "corpus's", highlight=False)
     return start
@@ -230,9 +231,9 @@ def train_acoustic(
     model = AcousticModel(**cfg.to_dict())
     if start is not None:  # a checkpoint of this run, when there is one, replaces these weights
         model.load_state_dict(start.model.state_dict())
-    train = AcousticDataset(data_root, "train", stats, teacher_mels=teacher_mels)
+    train = AcousticDataset(data_root, "train", stats, teacher_mels=teacher_mels, energy=cfg.energy)
     val_ids = stats["splits"]["val"] or stats["splits"]["test"]
-    val = AcousticDataset(data_root, "val", stats, ids=val_ids) if val_ids else None
+    val = AcousticDataset(data_root, "val", stats, ids=val_ids, energy=cfg.energy) if val_ids else None
     if len(train) < train_config.batch_size:
         train_config = dataclasses.replace(train_config, batch_size=len(train))
     run_config = {"task": "acoustic", "train": to_dict(train_config), "model": cfg.to_dict(),
