@@ -98,6 +98,12 @@ def test_log_energy_model_trains_on_log_energy(corpus, tmp_path):
     lin = collate([AcousticDataset(corpus, "train")[i] for i in (0, 1)])
     assert not torch.allclose(batch["energy"], lin["energy"])
     assert float(losses(out, batch)["energy/loss"]) != pytest.approx(float(losses(out, lin)["energy/loss"]))
+    # validation logs the benchmark's mel L1 (reference durations, predicted pitch and energy) beside
+    # the teacher-forced one
+    from hifilite.train.logging import read_scalars
+
+    forced, own = read_scalars(run, "mel/loss", "val"), read_scalars(run, "mel/predicted_variance", "val")
+    assert [s for s, _ in own] == [s for s, _ in forced] and own and own[-1][1] > 0 and own[-1][1] != forced[-1][1]
 
 
 def test_train_on_unprepared_corpus_is_a_clear_error(tmp_path, capsys):
