@@ -66,13 +66,16 @@ def test_bench_tts_same_sentences_and_hand_checked_numbers(corpus, monkeypatch):
     assert a["mel_l1_ref_variance"] != a["mel_l1"]  # the reference pitch/energy reach the decoder
     model_b = resolve_acoustic(B, stats).model  # energy=log: its reference energy is on the log scale
     assert model_b.config.energy == "log"
-    l1_ref = 0.0
+    l1_ref = l1_energy = 0.0
     with torch.inference_mode():
         for s in sentences:
             assert not torch.allclose(s.energy["log"], s.energy["linear"])
             ref = model_b(s.ids[None], durations=s.durations[None], pitch=s.pitch[None], energy=s.energy["log"][None])
             l1_ref += float((ref["mel"][0].T - s.mel).abs().sum())
+            ref = model_b(s.ids[None], durations=s.durations[None], energy=s.energy["log"][None])
+            l1_energy += float((ref["mel"][0].T - s.mel).abs().sum())
     assert b["mel_l1_ref_variance"] == pytest.approx(l1_ref / n, rel=1e-5)
+    assert b["mel_l1_ref_energy"] == pytest.approx(l1_energy / n, rel=1e-5)
     assert a["duration_mae_frames"] == pytest.approx(err / m, rel=1e-5)
     piper = report["piper"]
     assert piper["params"] > 1_000_000 and piper["xrt"] > 0 and np.isfinite(piper["dnsmos_ovrl"])

@@ -12,8 +12,8 @@ model speaks the same texts and there are ground-truth ids, durations and mels. 
   the fastest of `acoustic_passes` passes over all sentences, so that a busy moment on a shared
   machine does not decide a ratio between models;
 - **mel L1** to the ground-truth log-mel with the reference durations (pitch and energy
-  predicted), averaged over frames; **mel L1 with reference pitch and energy** as well (the
-  decoder's error alone: what the pitch and energy predictors add is the difference), and
+  predicted), averaged over frames; the same **with the reference energy** and **with the reference
+  pitch and energy** (the decoder's error alone: what the predictors add is the difference), and
   **duration error**: mean |predicted - reference| frames
   per phoneme (rounded predictions, as at inference);
 - per vocoder, **text -> wav x-real-time** (text front-end + acoustic model + vocoder, reference
@@ -224,7 +224,7 @@ def bench_tts(
                 first = sentences[0]
                 model(first.ids[None], durations=first.durations[None])  # warm-up
                 t_front, t_acoustic, l1_sum, l1_n, d_err, d_n = 0.0, 0.0, 0.0, 0, 0.0, 0
-                l1_ref_sum = 0.0
+                l1_ref = {"energy": 0.0, "variance": 0.0}
                 mels = []
                 for s in sentences:
                     _, dt = _timed(lambda: phonemizer(s.text))
@@ -235,9 +235,11 @@ def bench_tts(
                     mels.append(mel)
                     l1_sum += float((mel - s.mel).abs().sum())
                     l1_n += s.mel.numel()
-                    ref = model(s.ids[None], durations=s.durations[None], pitch=s.pitch[None],
-                                energy=s.energy[model.config.energy][None])
-                    l1_ref_sum += float((ref["mel"][0, : int(ref["mel_lens"][0])].T - s.mel).abs().sum())
+                    energy = s.energy[model.config.energy][None]
+                    for key, ref in (("energy", model(s.ids[None], durations=s.durations[None], energy=energy)),
+                                     ("variance", model(s.ids[None], durations=s.durations[None],
+                                                        pitch=s.pitch[None], energy=energy))):
+                        l1_ref[key] += float((ref["mel"][0, : int(ref["mel_lens"][0])].T - s.mel).abs().sum())
                     pred = durations_from_log(out["log_duration"], out["src_mask"])[0]
                     d_err += float((pred - s.durations).abs().sum())
                     d_n += len(s.durations)
@@ -245,7 +247,8 @@ def bench_tts(
                     t_pass = sum(_timed(lambda: model(s.ids[None], durations=s.durations[None]))[1] for s in sentences)
                     t_acoustic = min(t_acoustic, t_pass)
                 row.update(acoustic_xrt=seconds / t_acoustic, mel_l1=l1_sum / l1_n,
-                           mel_l1_ref_variance=l1_ref_sum / l1_n, duration_mae_frames=d_err / d_n,
+                           mel_l1_ref_energy=l1_ref["energy"] / l1_n, mel_l1_ref_variance=l1_ref["variance"] / l1_n,
+                           duration_mae_frames=d_err / d_n,
                            frontend_s=t_front)
                 for vname, voc in vocs.items():
                     wavs, t = [], 0.0
@@ -264,8 +267,8 @@ def bench_tts(
                     row[f"free_onnx_{vname}"] = _free_onnx(loaded, vname, sentences, threads, sr, dnsmos, workdir)
                 report["acoustic"].append(row)
                 log(f"{label}: {row['params']:,} params, acoustic {row['acoustic_xrt']:.1f}x real-time, "
-                    f"mel L1 {row['mel_l1']:.3f} ({row['mel_l1_ref_variance']:.3f} with reference pitch and "
-                    f"energy), duration error {row['duration_mae_frames']:.2f} frames")
+                    f"mel L1 {row['mel_l1']:.3f} ({row['mel_l1_ref_energy']:.3f} with the reference energy, "
+                    f"{row['mel_l1_ref_variance']:.3f} with reference pitch and energy), duration error {row['duration_mae_frames']:.2f} frames")
 
         if piper:
             voice, files = piper_voice(threads=threads)
@@ -361,7 +364,8 @@ def markdown_report(report: dict[str, Any]) -> str:
     """The tables README shows: acoustic models with each vocoder, then Piper and the ceiling."""
     vocs = list(report["vocoders"])
     first = vocs[0]
-    head = ["model", "steps", "params", "acoustic xRT", "mel L1", "mel L1, ref. pitch/energy", "dur. err (frames)"]
+    head = ["model", "steps", "params", "acoustic xRT", "mel L1", "mel L1, ref. energy", "mel L1, ref. pitch/energy",
+            "dur. err (frames)"]
     for v in vocs:
         head += [f"text→wav xRT ({v})", f"DNSMOS ({v})"]
     head += [f"free: xRT / DNSMOS ({first})"]
@@ -373,7 +377,8 @@ def markdown_report(report: dict[str, Any]) -> str:
     for r in report["acoustic"]:
         cells = [f"{r['name']} (`{r['arch']}`)", str(r["steps"]), f"{r['params'] / 1e6:.2f} M",
                  _f(r["acoustic_xrt"], ".1f"), _f(r["mel_l1"], ".3f"),
-                 _f(r.get("mel_l1_ref_variance"), ".3f"), _f(r["duration_mae_frames"], ".2f")]
+                 _f(r.get("mel_l1_ref_energy"), ".3f"), _f(r.get("mel_l1_ref_variance"), ".3f"),
+                 _f(r["duration_mae_frames"], ".2f")]
         for v in vocs:
             cells += [_f(r[f"xrt_{v}"], ".1f"), _f(r.get(f"dnsmos_ovrl_{v}"), ".2f")]
         free = r[f"free_{first}"]
@@ -385,7 +390,7 @@ def markdown_report(report: dict[str, Any]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     p = report.get("piper")
     if p:
-        cells = [f"Piper {p['voice']} (VITS, ONNX Runtime)", "–", f"{p['params'] / 1e6:.2f} M", "–", "–", "–", "–"]
+        cells = [f"Piper {p['voice']} (VITS, ONNX Runtime)", "–", f"{p['params'] / 1e6:.2f} M", "–", "–", "–", "–", "–"]
         cells += [_f(p["xrt"], ".1f"), _f(p.get("dnsmos_ovrl"), ".2f")] + ["", ""] * (len(vocs) - 1) + [""]
         cells += [f"{_f(p['xrt'], '.1f')} / {_f(p.get('dnsmos_ovrl'), '.2f')}"] if onnx else []
         lines.append("| " + " | ".join(cells) + " |")
