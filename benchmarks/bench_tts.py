@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -69,7 +71,8 @@ def main() -> None:
     text = json.dumps(report, indent=2)
     atomic_write(args.out / "tts.json", lambda tmp: Path(tmp).write_text(text))
     md = markdown_report(report)
-    atomic_write(args.out / "tts.md", lambda tmp: Path(tmp).write_text(md))
+    command = " ".join(shlex.quote(a) for a in ["python", "benchmarks/bench_tts.py", *sys.argv[1:]])
+    atomic_write(args.out / "tts.md", lambda tmp: Path(tmp).write_text(f"Made by `{command}`.\n\n{md}"))
     console.print(md, markup=False, highlight=False)
 
 
