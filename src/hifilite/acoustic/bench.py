@@ -268,7 +268,8 @@ def bench_tts(
                 report["acoustic"].append(row)
                 log(f"{label}: {row['params']:,} params, acoustic {row['acoustic_xrt']:.1f}x real-time, "
                     f"mel L1 {row['mel_l1']:.3f} ({row['mel_l1_ref_energy']:.3f} with the reference energy, "
-                    f"{row['mel_l1_ref_variance']:.3f} with reference pitch and energy), duration error {row['duration_mae_frames']:.2f} frames")
+                    f"{row['mel_l1_ref_variance']:.3f} with reference pitch and energy), "
+                    f"duration error {row['duration_mae_frames']:.2f} frames")
 
         if piper:
             voice, files = piper_voice(threads=threads)
@@ -390,7 +391,7 @@ def markdown_report(report: dict[str, Any]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     p = report.get("piper")
     if p:
-        cells = [f"Piper {p['voice']} (VITS, ONNX Runtime)", "–", f"{p['params'] / 1e6:.2f} M", "–", "–", "–", "–", "–"]
+        cells = [f"Piper {p['voice']} (VITS, ONNX Runtime)", "–", f"{p['params'] / 1e6:.2f} M"] + ["–"] * 5
         cells += [_f(p["xrt"], ".1f"), _f(p.get("dnsmos_ovrl"), ".2f")] + ["", ""] * (len(vocs) - 1) + [""]
         cells += [f"{_f(p['xrt'], '.1f')} / {_f(p.get('dnsmos_ovrl'), '.2f')}"] if onnx else []
         lines.append("| " + " | ".join(cells) + " |")

@@ -40,8 +40,11 @@ def check_teacher(loaded_stats: dict[str, Any] | None, symbols: dict[str, Any], 
     """DataError unless a model's symbol table (and pitch/energy statistics, unless None) are the corpus's."""
     if symbols.get("id_map") != stats["symbols"].get("id_map"):
         raise DataError(f"{name}: its symbol table differs from the corpus's; use a model trained on this corpus")
-    keys = ["pitch", "energy"] + (["energy_log"] if "energy_log" in (loaded_stats or {}) else [])
-    for key in keys if loaded_stats is not None else ():
+    if loaded_stats is None:
+        return
+    for key in ("pitch", "energy", "energy_log"):
+        if key == "energy_log" and key not in loaded_stats:  # saved before log energy existed
+            continue
         mine, theirs = loaded_stats.get(key, {}), energy_stats(stats, "log") if key == "energy_log" else stats[key]
         if any(abs(float(mine.get(k, np.nan)) - float(theirs[k])) > 1e-6 * max(1.0, abs(float(theirs[k])))
                for k in ("mean", "std")):

@@ -14,8 +14,9 @@ Transformer schedule: linear warm-up for `warmup_steps`, then decay with 1/sqrt(
 
 Validation reports the same terms on whole utterances plus `mel/predicted_variance` (mel L1 with
 the reference durations but the model's own pitch and energy: the TTS benchmark's mel L1),
-`duration/abs_frames` (mean absolute error of the rounded predicted durations) and `mel/free_l1` (mel L1 when the model uses its own
-durations, pitch and energy, over the overlapping frames), and shows spectrograms.
+`duration/abs_frames` (mean absolute error of the rounded predicted durations) and `mel/free_l1`
+(mel L1 when the model uses its own durations, pitch and energy, over the overlapping frames), and
+shows spectrograms.
 Every checkpoint also writes `acoustic.safetensors` (self-describing) in the run folder.
 """
 
@@ -176,7 +177,8 @@ def config_for_corpus(arch: AcousticConfig, stats: dict[str, Any]) -> AcousticCo
         return ((s["min"] - s["mean"]) / s["std"], (s["max"] - s["mean"]) / s["std"])
 
     return dataclasses.replace(arch, num_symbols=max(ids) + 1, n_mels=int(stats["mel"]["n_mels"]),
-                               pitch_range=zrange(stats["pitch"]), energy_range=zrange(energy_stats(stats, arch.energy)))
+                               pitch_range=zrange(stats["pitch"]),
+                               energy_range=zrange(energy_stats(stats, arch.energy)))
 
 
 def _fine_tune_start(init: str, stats: dict[str, Any], console) -> LoadedAcoustic:
@@ -185,8 +187,9 @@ def _fine_tune_start(init: str, stats: dict[str, Any], console) -> LoadedAcousti
     check_teacher(None, start.symbols, stats, init)
     if start.mel != stats["mel"]:
         raise DataError(f"{init}: made for other mel settings than the corpus's ({start.mel} vs {stats['mel']})")
-    keys = ("pitch", "energy", "energy_log")
-    if any(k in start.stats and start.stats[k] != stats.get(k) for k in keys) and console is not None:
+    # statistics the model was saved without (log energy, for older models) are not a difference
+    theirs = model_stats(stats)
+    if any(start.stats[k] != theirs.get(k) for k in start.stats) and console is not None:
         console.print(f"{init}: trained on other pitch/energy statistics; fine-tuning re-learns them from this "
                       "corpus's", highlight=False)
     return start
