@@ -26,7 +26,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from .acoustic.speak import SentenceSpeaker, check_pair, phonemizer_for
-from .audio import load_audio
+from .audio import audio_blocks, stream_log_mel
 from .deploy.sidecar import LOG_CLAMP_MIN, MAGNITUDE_EPS, read_sidecar, sidecar_path
 from .deploy.streaming import MelStreamer
 from .errors import AudioError, ConfigError, DataError, ModelNotFoundError
@@ -66,15 +66,20 @@ class LogMel:
     def pad(self) -> int:
         return (self.n_fft - self.hop_length) // 2
 
-    def _frames(self, wav: np.ndarray) -> tuple[np.ndarray, int]:
+    def _frames(self, wav: np.ndarray, padded: bool = False) -> tuple[np.ndarray, int]:
         wav = np.asarray(wav, dtype=np.float32)  # the torch path sees float32 samples too
         if wav.ndim == 1:
             wav = wav[None]
         if wav.ndim != 2:
             raise AudioError(f"expected audio of shape (T,) or (B, T), got {wav.shape}")
-        if wav.shape[-1] <= self.pad:
-            raise AudioError(f"audio too short: {wav.shape[-1]} samples (the front-end needs > {self.pad})")
-        x = np.pad(wav, ((0, 0), (self.pad, self.pad)), mode="reflect")
+        if padded:
+            if wav.shape[-1] < self.n_fft:
+                raise AudioError(f"padded segment too short: {wav.shape[-1]} samples (< n_fft {self.n_fft})")
+            x = wav
+        else:
+            if wav.shape[-1] <= self.pad:
+                raise AudioError(f"audio too short: {wav.shape[-1]} samples (the front-end needs > {self.pad})")
+            x = np.pad(wav, ((0, 0), (self.pad, self.pad)), mode="reflect")
         frames = 1 + (x.shape[-1] - self.n_fft) // self.hop_length
         view = np.lib.stride_tricks.sliding_window_view(x, self.n_fft, axis=-1)[:, ::self.hop_length]
         return view[:, :frames], frames
@@ -89,17 +94,18 @@ class LogMel:
             spec = np.fft.rfft(view[:, s:s + _BLOCK_FRAMES] * self.window, axis=-1)
             yield s, np.sqrt(spec.real**2 + spec.imag**2 + MAGNITUDE_EPS).transpose(0, 2, 1)
 
-    def magnitude(self, wav: np.ndarray) -> np.ndarray:
+    def magnitude(self, wav: np.ndarray, padded: bool = False) -> np.ndarray:
         """Linear STFT magnitude (B, n_fft // 2 + 1, frames), float64."""
-        view, frames = self._frames(wav)
+        view, frames = self._frames(wav, padded)
         out = np.empty((view.shape[0], self.n_fft // 2 + 1, frames), dtype=np.float64)
         for s, mag in self._magnitude_blocks(view, frames):
             out[:, :, s:s + mag.shape[-1]] = mag
         return out
 
-    def __call__(self, wav: np.ndarray) -> np.ndarray:
-        """(T,) or (B, T) float waveform -> (B, n_mels, frames) float32 log-mel."""
-        view, frames = self._frames(wav)
+    def __call__(self, wav: np.ndarray, padded: bool = False) -> np.ndarray:
+        """(T,) or (B, T) float waveform -> (B, n_mels, frames) float32 log-mel. `padded=True`: the
+        input is a segment of the padded signal (`hifilite.audio.ReflectFramer`), framed as it is."""
+        view, frames = self._frames(wav, padded)
         out = np.empty((view.shape[0], self.n_mels, frames), dtype=np.float32)
         for s, mag in self._magnitude_blocks(view, frames):
             mel = np.matmul(self.mel_basis, mag)
@@ -159,9 +165,24 @@ class OnnxVocoder:
 
     def mel(self, audio: str | os.PathLike | np.ndarray) -> np.ndarray:
         """Log-mel (1, n_mels, frames) of a file (resampled, mixed to mono) or of a waveform
-        (T,) / (1, T) already at `sample_rate`."""
+        (T,) / (1, T) already at `sample_rate`; computed chunk by chunk (see `mel_chunks`)."""
+        return np.concatenate(list(self.mel_chunks(audio)), axis=-1)
+
+    def mel_chunks(self, audio: str | os.PathLike | np.ndarray,
+                   chunk_frames: int | None = None) -> Iterator[np.ndarray]:
+        """The log-mel of `audio` as (1, n_mels, f) pieces of at most `chunk_frames` frames (default
+        `self.chunk_frames`). A file is read, mixed and resampled block by block, so memory does
+        not grow with its length; the pieces concatenate to the whole signal's log-mel. A file
+        that cannot be opened is reported here, bad samples as their chunk is computed."""
         if isinstance(audio, (str, os.PathLike)):
-            audio, _ = load_audio(audio, self.sample_rate)
+            blocks: Iterable[np.ndarray] = audio_blocks(audio, self.sample_rate)
+        else:
+            blocks = [self._check_wave(audio)]
+        fn = self.mel_fn
+        return stream_log_mel(blocks, fn.n_fft, fn.hop_length, chunk_frames or self.chunk_frames,
+                              lambda segment: fn(segment, padded=True))
+
+    def _check_wave(self, audio: np.ndarray) -> np.ndarray:
         wav = np.asarray(audio, dtype=np.float32)
         if wav.ndim == 2 and wav.shape[0] == 1:
             wav = wav[0]
@@ -171,7 +192,7 @@ class OnnxVocoder:
             raise AudioError(f"audio too short: {wav.size} samples (< one hop of {self.hop_length})")
         if not np.isfinite(wav).all():
             raise AudioError("audio contains NaN or infinite samples")
-        return self.mel_fn(wav)
+        return wav
 
     def check_mel(self, mel: np.ndarray, allow_empty: bool = False) -> np.ndarray:
         mel = np.asarray(mel, dtype=np.float32)

@@ -57,7 +57,6 @@ def vocode(
     on a CPU thread). `-o -` streams one input's audio to standard output."""
     from rich.progress import Progress
 
-    from ..audio import save_audio
     from ..data.dataset import load_mel
 
     if stream_frames < 1:
@@ -90,7 +89,7 @@ def vocode(
     from ..deploy.stream_io import stream_to_file, stream_to_stdout
 
     if to_stdout:
-        mel = load_mel(files[0], voc.n_mels) if files[0].suffix == ".npy" else voc.mel(files[0])
+        mel = load_mel(files[0], voc.n_mels) if files[0].suffix == ".npy" else voc.mel_chunks(files[0], stream_frames)
         stream_to_stdout(voc, mel, stream_frames, wav_header=stdout_format == "wav")
         return
     failures: list[str] = []
@@ -98,12 +97,11 @@ def vocode(
         task = progress.add_task(f"vocoding with {voc.name}", total=len(files))
         for f in files:
             try:
-                mel = load_mel(f, voc.n_mels) if f.suffix == ".npy" else voc.mel(f)
-                if stream:
-                    stream_to_file(voc, mel, out / f"{f.stem}.wav", stream_frames)
-                else:
-                    audio = voc.infer(mel, chunk_frames)
-                    save_audio(out / f"{f.stem}.wav", audio[0], voc.sample_rate)
+                # audio is read, analysed, vocoded and written piece by piece: memory is bounded
+                # by the chunk size, not by the input's length
+                frames = stream_frames if stream else chunk_frames
+                mel = load_mel(f, voc.n_mels) if f.suffix == ".npy" else voc.mel_chunks(f, frames)
+                stream_to_file(voc, mel, out / f"{f.stem}.wav", frames, max_frames=None if stream else chunk_frames)
             except HifiliteError as exc:
                 if len(files) == 1:
                     raise

@@ -14,7 +14,13 @@ from ..io import atomic_write
 
 
 def mel_chunks(mel: Any, chunk_frames: int) -> Iterator[Any]:
-    """Slices (B, n_mels, f) of a mel (n_mels, frames) or (1, n_mels, frames), f = chunk_frames."""
+    """Slices (B, n_mels, f) of a mel (n_mels, frames) or (1, n_mels, frames), f = chunk_frames.
+
+    Anything without `ndim` is taken as an iterable of mel chunks already (e.g. a vocoder's
+    `mel_chunks(path)`, which reads the audio as it goes) and passed through unchanged."""
+    if not hasattr(mel, "ndim"):
+        yield from mel
+        return
     if mel.ndim == 2:
         mel = mel[None]
     for s in range(0, mel.shape[-1], chunk_frames):
@@ -35,8 +41,11 @@ def _as_float(piece: Any) -> np.ndarray:
     return np.clip(np.asarray(piece, dtype=np.float32).reshape(-1), -1.0, 1.0)
 
 
-def stream_to_file(voc: Any, mel: Any, path: str | os.PathLike, chunk_frames: int) -> Path:
-    """Vocode `mel` through `voc.stream` and append each piece to a 16-bit wav as it is produced.
+def stream_to_file(voc: Any, mel: Any, path: str | os.PathLike, chunk_frames: int,
+                   max_frames: int | None = None) -> Path:
+    """Vocode `mel` (a mel, or an iterable of mel chunks) through `voc.stream` and append each
+    piece to a 16-bit wav as it is produced; `max_frames` bounds one generator call (default: the
+    vocoder's `chunk_frames`). Memory does not grow with the input's length.
 
     The file is written beside its final name and renamed when the stream ends, so an error
     mid-stream leaves nothing that looks complete. Returns the path.
@@ -46,7 +55,7 @@ def stream_to_file(voc: Any, mel: Any, path: str | os.PathLike, chunk_frames: in
     def write(tmp: str) -> None:
         with sf.SoundFile(tmp, "w", samplerate=voc.sample_rate, channels=1, subtype="PCM_16",
                           format="WAV") as f:
-            for piece in voc.stream(mel_chunks(mel, chunk_frames)):
+            for piece in voc.stream(mel_chunks(mel, chunk_frames), max_frames=max_frames):
                 f.write(_as_float(piece))
 
     return atomic_write(path, write)
@@ -64,13 +73,15 @@ def stream_to_stdout(voc: Any, mel: Any, chunk_frames: int, *, wav_header: bool 
                      stream: BinaryIO | None = None) -> int:
     """Vocode `mel` and write each piece to `stream` (default: stdout) as soon as it is final.
 
-    Returns the number of samples written. `wav_header=False` writes bare s16le PCM.
+    Returns the number of samples written. `wav_header=False` writes bare s16le PCM. The header
+    goes out with the first audio, so an input that fails before any audio writes nothing.
     """
     out = stream if stream is not None else sys.stdout.buffer
-    if wav_header:
-        out.write(wav_header_open_ended(voc.sample_rate))
-    n = 0
+    n, header = 0, wav_header
     for piece in voc.stream(mel_chunks(mel, chunk_frames)):
+        if header:
+            out.write(wav_header_open_ended(voc.sample_rate))
+            header = False
         data = pcm16(piece)
         out.write(data)
         out.flush()

@@ -14,12 +14,13 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..audio import MelSpectrogram, load_audio
+from ..audio import MelSpectrogram, audio_blocks, stream_log_mel
 from ..config import GENERATOR_PRESETS, GeneratorConfig, MelConfig, to_dict
 from ..errors import AudioError, ConfigError, DataError, ModelNotFoundError
 from .bundled import BUNDLED, bundled_paths
@@ -65,22 +66,42 @@ class Vocoder(nn.Module):
     def device(self) -> torch.device:
         return next(self.generator.parameters()).device
 
-    @torch.inference_mode()
     def mel(self, audio: str | os.PathLike | np.ndarray | torch.Tensor) -> torch.Tensor:
         """Log-mel (1, n_mels, frames) of a file (any rate/channels: resampled, mixed to mono)
-        or of a waveform (T,) / (1, T) already at `sample_rate`."""
+        or of a waveform (T,) / (1, T) already at `sample_rate`; computed chunk by chunk."""
+        return torch.cat(list(self.mel_chunks(audio)), dim=-1)
+
+    def mel_chunks(self, audio: str | os.PathLike | np.ndarray | torch.Tensor,
+                   chunk_frames: int | None = None) -> Iterator[torch.Tensor]:
+        """The log-mel as (1, n_mels, f) pieces of at most `chunk_frames` frames (default
+        `self.chunk_frames`). A file is read, mixed and resampled block by block, so memory does
+        not grow with its length; the pieces concatenate to `mel_fn` of the whole signal. A
+        file that cannot be opened is reported here, bad samples as their chunk is computed."""
         if isinstance(audio, (str, os.PathLike)):
-            audio, _ = load_audio(audio, self.sample_rate)
-        wav = torch.as_tensor(np.asarray(audio) if not torch.is_tensor(audio) else audio, dtype=torch.float32)
-        if wav.dim() == 2 and wav.shape[0] == 1:
+            blocks: Iterable[np.ndarray] = audio_blocks(audio, self.sample_rate)
+        else:
+            blocks = [self._check_wave(audio)]
+
+        def log_mel(segment: np.ndarray) -> torch.Tensor:
+            with torch.inference_mode():
+                return self.mel_fn(torch.from_numpy(segment).to(self.device).unsqueeze(0), padded=True)
+
+        return stream_log_mel(blocks, self.mel_fn.n_fft, self.hop_length,
+                              chunk_frames or self.chunk_frames, log_mel)
+
+    def _check_wave(self, audio: np.ndarray | torch.Tensor) -> np.ndarray:
+        if torch.is_tensor(audio):
+            audio = audio.detach().cpu().numpy()
+        wav = np.asarray(audio, dtype=np.float32)
+        if wav.ndim == 2 and wav.shape[0] == 1:
             wav = wav[0]
-        if wav.dim() != 1:
+        if wav.ndim != 1:
             raise AudioError(f"expected mono audio of shape (T,) or (1, T), got {tuple(wav.shape)}")
-        if wav.numel() < self.hop_length:
-            raise AudioError(f"audio too short: {wav.numel()} samples (< one hop of {self.hop_length})")
-        if not torch.isfinite(wav).all():
+        if wav.size < self.hop_length:
+            raise AudioError(f"audio too short: {wav.size} samples (< one hop of {self.hop_length})")
+        if not np.isfinite(wav).all():
             raise AudioError("audio contains NaN or infinite samples")
-        return self.mel_fn(wav.to(self.device).unsqueeze(0))
+        return wav
 
     def _check_mel(self, mel: torch.Tensor | np.ndarray) -> torch.Tensor:
         mel = torch.as_tensor(mel, dtype=torch.float32)
