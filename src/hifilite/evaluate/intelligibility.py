@@ -270,6 +270,60 @@ def score_files(texts: Sequence[str], files: Sequence[str | Path], *,
     return out
 
 
+ALL_SPLITS = "all"  # every utterance of a corpus, e.g. one made of held-out sentences only
+
+
+def corpus_utterances(root: str | Path, split: str = "test", limit: int | None = None) -> list:
+    """The utterances of one split of a corpus, or of every split with `split="all"` (in id order)."""
+    from ..data.corpora import SPLITS, corpus_splits, load_split
+
+    if split == ALL_SPLITS:
+        utts = sorted((u for part in corpus_splits(root).values() for u in part), key=lambda u: u.id)
+    elif split in SPLITS:
+        utts = load_split(root, split)
+    else:
+        raise ConfigError(f"split must be one of {', '.join(SPLITS + (ALL_SPLITS,))}, not {split!r}")
+    utts = utts[:limit] if limit else utts
+    if not utts:
+        raise DataError(f"{root}: the {split} split is empty")
+    missing = [u.id for u in utts if not u.text.strip()]
+    if missing:
+        raise DataError(f"{root}: {len(missing)} utterance(s) have no transcript (e.g. {missing[0]})")
+    return utts
+
+
+def score_recordings(root: str | Path, split: str = "test", limit: int | None = None, *,
+                     recognizer: Recognizer | None = None) -> dict[str, Any]:
+    """`score_files` of a corpus's recordings against their own transcripts (ids: utterance ids)."""
+    utts = corpus_utterances(root, split, limit)
+    out = score_files([u.text for u in utts], [u.wav_path for u in utts], recognizer=recognizer)
+    for row, u in zip(out["rows"], utts):
+        row["id"] = u.id
+    return out
+
+
+def write_results(result: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
+    """`intelligibility.json` (everything) and `intelligibility.csv` (one row per sentence)."""
+    import csv
+    import io
+    import json
+
+    from ..io import atomic_write
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, indent=2)
+    atomic_write(out / "intelligibility.json", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    fields = ["id", "bucket", "words", "substitutions", "deletions", "insertions", "wer", "cer", "reference",
+              "hypothesis"]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(result["rows"])
+    atomic_write(out / "intelligibility.csv", lambda tmp: Path(tmp).write_text(buf.getvalue(), encoding="utf-8"))
+    return {"json": out / "intelligibility.json", "csv": out / "intelligibility.csv"}
+
+
 def markdown_buckets(results: dict[str, dict[str, Any]]) -> str:
     """One row per system: corpus WER / CER, then WER per length bucket (sentences in brackets)."""
     head = ["system", "WER", "CER"] + [f"WER, {label} words" for label, _, _ in LENGTH_BUCKETS]
