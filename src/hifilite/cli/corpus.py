@@ -1,4 +1,4 @@
-"""`hifilite corpus synth` and `hifilite corpus info` (registered on the shared app)."""
+"""`hifilite corpus synth`, `info`, `shift` and `import` (registered on the shared app)."""
 
 from __future__ import annotations
 
@@ -98,3 +98,56 @@ def shift(
         raise ConfigError(f"--semitones expects numbers such as -4,3, got {semitones!r}") from None
     shifted_voices(src, out, shifts, split, limit)
     console.print(f"wrote {out}")
+
+
+@corpus_app.command("import")
+def import_(
+    sources: list[Path] = typer.Argument(..., help="Folders of audio files (any format libsndfile reads)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Corpus folder to write (re-running resumes)."),
+    test_folders: list[str] = typer.Option([], "--test-folders", help="Glob of folders (relative to a source) "
+                                           "whose clips are the test split, e.g. 'city'; repeatable."),
+    val_folders: list[str] = typer.Option([], "--val-folders", help="Glob of folders for the val split; repeatable."),
+    val: float = typer.Option(0.0, "--val", help="Fraction of the other clips moved to val (by id hash)."),
+    all_test: bool = typer.Option(False, "--all-test", help="Every clip in test (an evaluation-only corpus)."),
+    exclude: list[str] = typer.Option([], "--exclude", help="Glob of files or folders to leave out; repeatable."),
+    speaker_depth: Optional[int] = typer.Option(None, help="Folder levels below a source naming the speaker "
+                                                "(default: the whole folder path, joined by '-')."),
+    text: str = typer.Option("auto", help="Transcripts: auto (sound themes, then .txt/.lab beside the clip), "
+                             "sidecar, soundtheme or none."),
+    trim_db: float = typer.Option(40.0, help="Trim leading/trailing audio this many dB below the peak (0: off)."),
+    min_seconds: float = typer.Option(0.0, help="Skip clips shorter than this after trimming."),
+    max_seconds: Optional[float] = typer.Option(None, help="Cut longer clips at pauses into pieces of at most "
+                                                "this length (default: keep whole)."),
+    sample_rate: int = typer.Option(22050, help="Output sample rate (the model's)."),
+    dedupe: bool = typer.Option(True, help="Skip files whose bytes repeat an earlier file's."),
+    licence: str = typer.Option("", help="Licence / origin note stored in manifest.json."),
+    seed: int = typer.Option(0, help="Seed of the val hash."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Import folders of recordings into a corpus: mono, resampled (soxr), silence-trimmed, split by
+    folder so that test voices are unseen, with manifest.csv/json.
+
+    The speaker of a clip is its folder below the source; unreadable, empty and silent files are
+    skipped with a warning (listed in manifest.json).
+    """
+    import warnings
+
+    from ..data.importer import ImportSettings, import_audio
+
+    settings = ImportSettings(sample_rate=sample_rate, trim_db=trim_db, min_seconds=min_seconds,
+                              max_seconds=max_seconds, speaker_depth=speaker_depth,
+                              test_folders=tuple(test_folders), val_folders=tuple(val_folders), val_fraction=val,
+                              all_test=all_test, exclude=tuple(exclude), dedupe=dedupe, seed=seed, licence=licence)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = import_audio(sources, out, settings, text=text, progress=not quiet)
+    for w in caught:
+        console.print(f"[yellow]warning:[/] {w.message}", highlight=False)
+    table = Table(title=f"{out}", title_justify="left")
+    for col in ("split", "clips", "duration", "speakers"):
+        table.add_column(col, justify="left" if col == "split" else "right")
+    for name in ("train", "val", "test"):
+        table.add_row(name, str(result.count(name)), _duration(result.seconds(name)), str(len(result.speakers(name))))
+    console.print(table)
+    if result.reused:
+        console.print(f"[dim]{result.reused} unchanged source file(s) reused from the earlier import[/]")
