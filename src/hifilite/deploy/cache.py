@@ -8,6 +8,9 @@ named `<kind>-<stem>-<digest>.onnx` with their sidecar JSON beside them. The dig
 source checkpoint's bytes and the hifilite version, so retraining a run folder or upgrading
 hifilite exports again instead of reusing a stale graph. Presets with random weights have no
 stable source and are refused; export them with `hifilite export`.
+
+A finished export is stamped with the SHA-256 of its files (`<file>.onnx.sha256`); an entry whose
+files are missing, truncated or altered does not match its stamp and is exported again.
 """
 
 from __future__ import annotations
@@ -44,6 +47,36 @@ def _target(kind: str, stem: str, files: list[Path]) -> Path:
     return cache_dir() / "onnx" / f"{kind}-{stem}-{_digest(files)}.onnx"
 
 
+def _file_digest(files: list[Path]) -> str:
+    h = hashlib.sha256()
+    for path in files:
+        with open(path, "rb") as f:
+            while block := f.read(CHUNK):
+                h.update(block)
+    return h.hexdigest()
+
+
+def _stamp(target: Path) -> Path:
+    return Path(f"{target}.sha256")
+
+
+def is_complete(target: Path, files: list[Path]) -> bool:
+    """Whether a cache entry (its `files`: the graph and its sidecar) matches the stamp written
+    when its export finished; False for a missing, truncated or altered entry."""
+    try:
+        want = _stamp(target).read_text(encoding="ascii").strip()
+        return all(f.is_file() for f in files) and _file_digest(files) == want
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _seal(target: Path, files: list[Path]) -> None:
+    from ..io import atomic_write
+
+    digest = _file_digest(files)
+    atomic_write(_stamp(target), lambda tmp: Path(tmp).write_text(digest + "\n", encoding="ascii"))
+
+
 def vocoder_onnx(model: str | os.PathLike) -> Path:
     """The ONNX export of a vocoder (name, run folder or checkpoint), made on first use."""
     from ..vocoder.api import vocoder_source
@@ -57,9 +90,11 @@ def vocoder_onnx(model: str | os.PathLike) -> Path:
     files = source.files
     stem = str(model) if not Path(model).exists() else files[0].stem
     target = _target("vocoder", Path(stem).name, files)
-    if not (target.is_file() and sidecar_path(target).is_file()):
+    entry = [target, sidecar_path(target)]
+    if not is_complete(target, entry):
         target.parent.mkdir(parents=True, exist_ok=True)
         export_onnx(model, target)
+        _seal(target, entry)
     return target
 
 
@@ -71,9 +106,11 @@ def acoustic_onnx(model: str | os.PathLike) -> Path:
     source = acoustic_file(model)
     stem = str(model) if not Path(model).exists() else source.parent.name if Path(model).is_dir() else source.stem
     target = _target("acoustic", Path(stem).name, [source])
-    if not (target.is_file() and Path(f"{target}.json").is_file()):
+    entry = [target, Path(f"{target}.json")]
+    if not is_complete(target, entry):
         target.parent.mkdir(parents=True, exist_ok=True)
         export_onnx(load_acoustic(source), target)
+        _seal(target, entry)
     return target
 
 

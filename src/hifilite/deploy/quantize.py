@@ -13,6 +13,7 @@ Torch-free: needs onnx and onnxruntime (the `export` extra), plus the runtime's 
 
 from __future__ import annotations
 
+import glob
 import os
 import statistics
 import time
@@ -23,6 +24,7 @@ import numpy as np
 
 from ..audio import AUDIO_EXTENSIONS
 from ..errors import ConfigError, DataError, HifiliteError
+from ..io import part_prefix, sweep_once
 from .sidecar import read_sidecar, sidecar_path, write_sidecar
 
 SENSITIVE = ("conv_pre", "ups.0", "conv_post", "istft")
@@ -139,7 +141,8 @@ def quantize_int8(
     calib = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
              "percentile": CalibrationMethod.Percentile}[method]
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.part")
+    sweep_once(out.parent)
+    tmp = out.with_name(f"{part_prefix(out)}{os.urandom(4).hex()}.part")
     try:
         quantize_static(
             str(fp32_path), str(tmp), reader,
@@ -159,7 +162,7 @@ def quantize_int8(
         raise HifiliteError(f"quantisation failed: {' '.join(str(exc).split())[:300]}") from None
     finally:
         tmp.unlink(missing_ok=True)
-        for extra in out.parent.glob(f".{out.name}.part*"):
+        for extra in out.parent.glob(f"{glob.escape(tmp.name)}*"):
             extra.unlink(missing_ok=True)
     meta = dict(meta)
     meta["precision"] = "int8"
