@@ -12,6 +12,17 @@ column measures. Writes `benchmarks/results/tts.json` and `tts.md` (the table RE
 training steps are a column, so a briefly trained model is reported as such. `--curve NAME=RUN`
 adds the runs' validation mel L1 (teacher-forced, from their TensorBoard logs) at equal training
 steps, the first run the reference.
+
+Intelligibility (WER/CER by pocketsphinx, on by default; `--no-wer` skips it) belongs on the
+held-out sentences, which no model is trained on:
+
+    hifilite corpus synth --texts src/hifilite/assets/heldout_sentences.txt --out /work/corpora/heldout
+    hifilite acoustic prepare --data /work/corpora/heldout
+    python benchmarks/bench_tts.py --data /work/corpora/heldout --split all --diagnose \
+        --model joe-lightspeech=joe-lightspeech [--wer-curve NAME=RUN] --out benchmarks/results/heldout
+
+`--diagnose` adds the WER with the recordings' energy and pitch (teacher-forced) beside the models'
+own predictions; `--wer-curve NAME=RUN` the WER of every training checkpoint the run folder kept.
 """
 
 from __future__ import annotations
@@ -46,13 +57,18 @@ def main() -> None:
     ap.add_argument("--data", type=Path, required=True, help="prepared corpus (hifilite acoustic prepare)")
     ap.add_argument("--model", action="append", default=[], metavar="NAME=SPEC")
     ap.add_argument("--vocoders", nargs="+", default=["lj-lite", "lj-v1"])
-    ap.add_argument("--split", default="test")
+    ap.add_argument("--split", default="test", help="train, val, test, or all (a corpus of held-out sentences)")
     ap.add_argument("--limit", type=int, default=None, help="at most this many sentences")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--acoustic-passes", type=int, default=3, help="acoustic speed: the fastest of this many passes")
     ap.add_argument("--no-piper", action="store_true")
     ap.add_argument("--no-dnsmos", action="store_true")
     ap.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime text->wav column")
+    ap.add_argument("--no-wer", action="store_true", help="skip the recogniser's WER/CER")
+    ap.add_argument("--diagnose", action="store_true",
+                    help="WER with the reference energy, and pitch and energy, beside the models' own predictions")
+    ap.add_argument("--wer-curve", action="append", default=[], metavar="NAME=RUN",
+                    help="a training run whose kept checkpoints to score (WER against training step)")
     ap.add_argument("--curve", action="append", default=[], metavar="NAME=RUN",
                     help="a training run whose validation mel L1 to compare at equal steps (first = reference)")
     ap.add_argument("--out", type=Path, default=RESULTS)
@@ -62,7 +78,8 @@ def main() -> None:
     curves = _pairs("--curve", args.curve)
     report = bench_tts(data_root=args.data, models=models, vocoders=args.vocoders, split=args.split,
                        limit=args.limit, piper=not args.no_piper, dnsmos=not args.no_dnsmos, threads=args.threads,
-                       onnx=not args.no_onnx, acoustic_passes=args.acoustic_passes,
+                       onnx=not args.no_onnx, acoustic_passes=args.acoustic_passes, wer=not args.no_wer,
+                       diagnose=args.diagnose, wer_runs=_pairs("--wer-curve", args.wer_curve),
                        log=lambda s: console.print(s, highlight=False, markup=False))
     if curves:
         report["curves"] = learning_curves(curves)

@@ -162,3 +162,81 @@ def test_learning_curves_compare_runs_at_equal_steps(tmp_path):
         learning_curves({"big": big}, tag="pitch/loss")
     with pytest.raises(DataError, match="no TensorBoard logs"):
         learning_curves({"none": tmp_path / "none"})
+
+
+class _Heard:
+    """A stand-in recogniser (pocketsphinx itself is tested in test_intelligibility): it hears one word,
+    "utterance", in any non-empty audio, and records the length of every wav it is given."""
+
+    calls: list[int] = []
+
+    def __init__(self):
+        self.seconds = self.compute_s = 0.0
+        type(self).calls = []
+
+    @property
+    def xrt(self):
+        return 10.0
+
+    def __call__(self, wav, sr):
+        type(self).calls.append(len(wav))
+        return "utterance" if len(wav) else ""
+
+
+def test_bench_tts_intelligibility_plumbing_on_a_heldout_corpus(corpus, tmp_path, monkeypatch):
+    import hifilite.evaluate.intelligibility as intelligibility
+    from hifilite.acoustic.bench import reference_variance
+    from hifilite.acoustic.models import save_acoustic
+    from hifilite.acoustic.task import model_stats
+    from hifilite.train.state import TrainState, save_checkpoint
+
+    monkeypatch.setattr(intelligibility, "Recognizer", _Heard)
+    stats = read_stats(corpus)
+    loaded = resolve_acoustic(A, stats)
+    with torch.no_grad():
+        loaded.model.duration.linear.bias.fill_(1.0)  # a few frames per phoneme: it speaks every sentence
+    run = tmp_path / "run"
+    speaking = {k: v.clone() for k, v in loaded.model.state_dict().items()}
+    silent = {**speaking, "duration.linear.bias": torch.full_like(speaking["duration.linear.bias"], -20.0)}
+    for step, weights in ((10, silent), (20, speaking)):
+        save_checkpoint(run, state=TrainState(step=step), task_state={"model": weights}, rng=[], config={}, keep=3)
+    model = save_acoustic(run / "acoustic.safetensors", loaded.model, symbols=loaded.symbols, stats=loaded.stats,
+                          mel=loaded.mel, extra={"step": 20})
+
+    # a corpus of held-out sentences is all test: split "all" takes every utterance, in id order
+    everything = sorted(i for ids in stats["splits"].values() for i in ids)
+    report = bench_tts(data_root=corpus, models={"a": str(model)}, vocoders=("lj-lite",), split="all", limit=3,
+                       piper=True, dnsmos=False, onnx=False, acoustic_passes=1, diagnose=True, wer_runs={"run": run})
+    assert report["sentences"] == everything[:3]
+    sentences = load_sentences(corpus, "all", 3)
+    # every reference normalises to two words ("utterance one"); the stand-in hears one of them
+    heard = report["intelligibility"]
+    assert set(heard) == {"recordings", "recordings through lj-lite", "a + lj-lite, ref. durations",
+                          "a + lj-lite, ref. durations and energy", "a + lj-lite, ref. durations, pitch and energy",
+                          "a + lj-lite", "run at step 10", "run at step 20", "Piper en_US-joe-medium"}
+    for name, result in heard.items():
+        assert result["words"] == 6 and [r["id"] for r in result["rows"]] == everything[:3]
+        assert result["rows"][0]["hypothesis"] in ("utterance", "")
+    assert report["ground_truth"]["wer_recording"] == 0.5 and report["ground_truth"]["wer_copy_lj-lite"] == 0.5
+    row = report["acoustic"][0]
+    assert row["wer_lj-lite"] == row["wer_ref_energy_lj-lite"] == row["wer_ref_variance_lj-lite"] == 0.5
+    assert row["free_lj-lite"]["spoken"] == 3 and row["free_lj-lite"]["wer"] == 0.5
+    assert report["piper"]["wer"] == 0.5
+    # WER against training step: the step-10 weights say nothing, every word is deleted; at step 20
+    # " zero", " one", " two" are missing: 13 of the 40 characters of "utterance zero" ... "utterance two"
+    assert report["wer_curves"]["run"] == [{"step": 10, "wer": 1.0, "cer": 1.0},
+                                           {"step": 20, "wer": 0.5, "cer": pytest.approx(13 / 40)}]
+    # the recogniser got the recordings, then speech with exactly the recordings' frames
+    frames = [int(s.durations.sum()) * 256 for s in sentences]
+    assert _Heard.calls[:3] == [len(s.wav) for s in sentences] and _Heard.calls[3:6] == frames
+    assert heard["a + lj-lite, ref. durations"]["buckets"]["1-8"]["sentences"] == 3
+    # teacher forcing uses the model's own statistics (here the corpus's: the same values)
+    p, e = reference_variance(sentences[0], model_stats(stats), "linear")
+    assert torch.allclose(p, sentences[0].pitch) and torch.allclose(e, sentences[0].energy["linear"])
+    md = markdown_report(report)
+    assert "WER (lj-lite)" in md and "| a | 50.0 % | 50.0 % | 50.0 % | 50.0 % |" in md
+    assert "| recordings | 50.0 % |" in md and "| 10 | 100.0 % |" in md and "(every utterance" in md
+    with pytest.raises(ConfigError, match="split"):
+        load_sentences(corpus, "everything")
+    with pytest.raises(ConfigError, match="wer"):
+        bench_tts(data_root=corpus, models={"a": A}, vocoders=("lj-lite",), piper=False, wer=False, diagnose=True)

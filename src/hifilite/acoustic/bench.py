@@ -25,6 +25,16 @@ model speaks the same texts and there are ground-truth ids, durations and mels. 
 Piper (the bundled joe-medium VITS voice, ONNX Runtime with one intra-op and one inter-op
 thread) speaks the same texts: params, x-real-time (its own phonemiser included) and DNSMOS.
 The ground-truth recordings and their copy-synthesis through each vocoder give the DNSMOS ceiling.
+
+Intelligibility (`wer`, `hifilite.evaluate.intelligibility`): the word error rate of a recogniser
+(pocketsphinx) on the recordings, their copy-synthesis, Piper, and every model with every vocoder
+(reference durations) and free-running, with per-sentence-length buckets. Held-out sentences
+are what make it mean something: synthesise `hifilite/assets/heldout_sentences.txt` with
+`hifilite corpus synth --texts ... --out DIR`, `hifilite acoustic prepare --data DIR`, and bench
+with `split="all"` (every utterance of that corpus, since none was trained on). `diagnose` adds
+the WER with the reference energy and with the reference pitch and energy (teacher-forced,
+normalised by each model's own statistics) beside the model's own predictions; `wer_runs` the
+WER of each training checkpoint a run folder kept.
 """
 
 from __future__ import annotations
@@ -52,32 +62,60 @@ class Sentence:
     durations: torch.Tensor  # (N,)
     mel: torch.Tensor  # (n_mels, T) ground truth
     wav: np.ndarray  # the recording
-    pitch: torch.Tensor  # (N,) reference phoneme pitch, normalised as in training
+    pitch: torch.Tensor  # (N,) reference phoneme pitch, normalised by the corpus's train statistics
     energy: dict[str, torch.Tensor]  # energy scale (linear, log) -> (N,) reference energy, normalised
+    pitch_hz: np.ndarray  # (N,) reference phoneme pitch in Hz (0: none), for other models' statistics
+    energy_raw: np.ndarray  # (N,) reference phoneme energy before normalisation
+
+
+ALL = "all"  # every utterance of every split: a corpus of held-out sentences is all test
+
+
+def split_ids(stats: dict[str, Any], split: str) -> list[str]:
+    """The utterance ids of a split of a prepared corpus, or of all of them (`"all"`, id order)."""
+    if split == ALL:
+        return sorted(uid for ids in stats["splits"].values() for uid in ids)
+    if split not in stats["splits"]:
+        raise ConfigError(f"split must be one of {', '.join([*stats['splits'], ALL])}, not {split!r}")
+    return list(stats["splits"][split])
 
 
 def load_sentences(data_root: str | Path, split: str = "test", limit: int | None = None) -> list[Sentence]:
+    """The sentences of one split (or `"all"`) of a prepared corpus, with their reference features."""
     from ..audio import load_audio
     from ..data.corpora import read_ljspeech
-    from .data import AcousticDataset, read_stats
+    from .data import AcousticDataset, feature_dir, load_features, read_stats
 
     stats = read_stats(data_root)
-    if split not in stats["splits"]:
-        raise ConfigError(f"split must be one of {', '.join(stats['splits'])}, not {split!r}")
-    ids = stats["splits"][split][:limit] if limit else stats["splits"][split]
+    ids = split_ids(stats, split)
+    ids = ids[:limit] if limit else ids
     if not ids:
         raise ConfigError(f"{data_root}: the {split} split is empty")
     scales = [e for e in ENERGY_SCALES if e == "linear" or "energy_log" in stats]
-    data = {e: AcousticDataset(data_root, split, stats, ids=ids, energy=e) for e in scales}
+    data = {e: AcousticDataset(data_root, "test", stats, ids=ids, energy=e) for e in scales}
     utts = {u.id: u for u in read_ljspeech(data_root)}
     out = []
     for i, uid in enumerate(ids):
         item = data["linear"][i]
         wav, _ = load_audio(utts[uid].wav_path, int(stats["mel"]["sample_rate"]))
         energy = {e: item["energy"] if e == "linear" else data[e][i]["energy"] for e in scales}
+        raw = load_features(feature_dir(data_root) / "features" / f"{uid}.npz")
         out.append(Sentence(uid, utts[uid].text, item["ids"], item["durations"], item["mel"].T, wav,
-                            item["pitch"], energy))
+                            item["pitch"], energy, raw.pitch, raw.energy))
     return out
+
+
+def reference_variance(s: Sentence, stats: dict[str, Any], energy: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The sentence's reference pitch and energy (each (N,)) normalised by a model's own statistics
+    (`LoadedAcoustic.stats`), as its training data was: a model trained on another corpus than the
+    benchmark's is teacher-forced with the values it would have seen for this speech."""
+    from .data import normalise_energy
+
+    has = s.durations.numpy() > 0
+    ps = stats["pitch"]
+    pitch = np.where(has & (s.pitch_hz > 0), (s.pitch_hz - ps["mean"]) / ps["std"], 0.0)
+    values = np.where(has, normalise_energy(s.energy_raw, stats, energy), 0.0)
+    return torch.from_numpy(pitch.astype(np.float32)), torch.from_numpy(values.astype(np.float32))
 
 
 def resolve_acoustic(spec: str | Path, stats: dict[str, Any]) -> LoadedAcoustic:
@@ -143,32 +181,79 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 
 def _speak_timed(speak: Callable[[str], np.ndarray], texts: Sequence[str],
-                 skip: tuple[type[BaseException], ...] = ()) -> tuple[list[np.ndarray], float]:
-    """Each text through `speak`, timed: (wavs, seconds of compute). Texts raising `skip` are left out."""
-    wavs, wall = [], 0.0
+                 skip: tuple[type[BaseException], ...] = ()) -> tuple[list[np.ndarray | None], float]:
+    """Each text through `speak`, timed: (wavs, seconds of compute). A text raising `skip` gets None."""
+    wavs: list[np.ndarray | None] = []
+    wall = 0.0
     for text in texts:
         try:
             wav, dt = _timed(lambda: speak(text))
         except skip:
+            wavs.append(None)
             continue
         wavs.append(wav)
         wall += dt
     return wavs, wall
 
 
-def _free_running(wavs: list[np.ndarray], wall: float, sr: int, dnsmos: bool) -> dict[str, Any]:
-    """Spoken count, seconds, x-real-time and DNSMOS of free-running speech."""
-    spoken = sum(len(w) for w in wavs) / sr
-    return {"spoken": len(wavs), "seconds": spoken, "xrt": spoken / wall if wall else float("nan"),
-            "dnsmos_ovrl": _dnsmos_ovrl(wavs, sr) if dnsmos and wavs else float("nan")}
+def _free_running(wavs: list[np.ndarray | None], wall: float, sr: int, dnsmos: bool) -> dict[str, Any]:
+    """Spoken count, seconds, x-real-time and DNSMOS of free-running speech (None: not spoken)."""
+    spoken = [w for w in wavs if w is not None]
+    seconds = sum(len(w) for w in spoken) / sr
+    return {"spoken": len(spoken), "seconds": seconds, "xrt": seconds / wall if wall else float("nan"),
+            "dnsmos_ovrl": _dnsmos_ovrl(spoken, sr) if dnsmos and spoken else float("nan")}
+
+
+class _Intelligibility:
+    """WER/CER of every system on the benchmark's sentences, with one recogniser: each result is kept
+    under its system's name (for the length-bucket table) and its WER returned for the main table.
+    A sentence a system did not speak (None) counts as heard as nothing: all its words deleted."""
+
+    def __init__(self, sentences: Sequence[Sentence], enabled: bool, log: Callable[[str], None]) -> None:
+        self.texts, self.ids = [s.text for s in sentences], [s.id for s in sentences]
+        self.enabled, self.log = enabled, log
+        self.results: dict[str, dict[str, Any]] = {}
+        self.asr = None
+        if enabled:
+            from ..evaluate.intelligibility import Recognizer
+
+            self.asr = Recognizer()
+
+    def __call__(self, name: str, wavs: Sequence[np.ndarray | None], sr: int) -> float:
+        if not self.enabled:
+            return float("nan")
+        from ..evaluate.intelligibility import compact, intelligibility
+
+        wavs = [w if w is not None else np.zeros(0, np.float32) for w in wavs]
+        result = intelligibility(self.texts, wavs, sr, ids=self.ids, recognizer=self.asr)
+        self.results[name] = compact(result)
+        self.log(f"WER {100 * result['wer']:.1f} %: {name}")
+        return float(result["wer"])
+
+
+def _vocode_all(voc, mels: Sequence[torch.Tensor]) -> tuple[list[np.ndarray], float]:
+    """Every mel (n_mels, T) through the vocoder, timed."""
+    wavs, t = [], 0.0
+    for mel in mels:
+        w, dt = _timed(lambda: voc(mel[None])[0].numpy())
+        wavs.append(w)
+        t += dt
+    return wavs, t
 
 
 def bench_tts(
     *, data_root: str | Path, models: dict[str, str], vocoders: Sequence[str] = ("lj-lite", "lj-v1"),
     split: str = "test", limit: int | None = None, piper: bool = True, dnsmos: bool = True, threads: int = 1,
-    onnx: bool = True, acoustic_passes: int = 3, log: Callable[[str], None] = lambda s: None,
+    onnx: bool = True, acoustic_passes: int = 3, wer: bool = True, diagnose: bool = False,
+    wer_runs: dict[str, str | Path] | None = None, log: Callable[[str], None] = lambda s: None,
 ) -> dict[str, Any]:
-    """Measure every model on the same sentences (see the module docstring); returns the report."""
+    """Measure every model on the same sentences (see the module docstring); returns the report.
+
+    `split="all"` takes every utterance of the corpus (a corpus of held-out sentences). With `wer`,
+    every system's speech is transcribed (`hifilite.evaluate.intelligibility`); `diagnose` adds the
+    WER of each model with the reference energy, and with the reference pitch and energy, beside its
+    own predictions; `wer_runs` {name: run folder} adds the WER of every training checkpoint a run
+    kept, free-running with the first vocoder (WER against training step)."""
     from ..vocoder.api import load_vocoder
     from .data import read_stats
     from .models import durations_from_log
@@ -181,6 +266,8 @@ def bench_tts(
         raise ConfigError("give at least one vocoder")
     if acoustic_passes < 1:
         raise ConfigError("acoustic_passes must be at least 1")
+    if (diagnose or wer_runs) and not wer:
+        raise ConfigError("the WER diagnosis and WER against training step need wer=True")
     stats = read_stats(data_root)
     sr, hop = int(stats["mel"]["sample_rate"]), int(stats["mel"]["hop_length"])
     sentences = load_sentences(data_root, split, limit)
@@ -189,8 +276,10 @@ def bench_tts(
     prev_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     workdir = tempfile.TemporaryDirectory(prefix="hifilite-bench-tts-")
+    heard = _Intelligibility(sentences, wer, log)
     try:
         vocs = {name: load_vocoder(name) for name in vocoders}
+        first_voc = next(iter(vocs))
         symbols = stats["symbols"]
         phonemizer = Phonemizer.from_dict({**symbols, "espeak_voice": symbols.get("espeak_voice", "en-us")})
         report: dict[str, Any] = {
@@ -201,16 +290,16 @@ def bench_tts(
         }
         phonemizer(sentences[0].text)  # warm-up: espeak-ng initialises on first use
         with torch.inference_mode():
+            if wer:
+                report["ground_truth"]["wer_recording"] = heard("recordings", [s.wav for s in sentences], sr)
             for name, voc in vocs.items():
                 voc(sentences[0].mel[None, :, :8])  # warm-up
-                wavs, t = [], 0.0
-                for s in sentences:
-                    w, dt = _timed(lambda: voc(s.mel[None])[0].numpy())
-                    wavs.append(w)
-                    t += dt
+                wavs, t = _vocode_all(voc, [s.mel for s in sentences])
                 report["vocoders"][name] = {"params": sum(p.numel() for p in voc.parameters()), "xrt": seconds / t}
                 if dnsmos:
                     report["ground_truth"][f"dnsmos_ovrl_copy_{name}"] = _dnsmos_ovrl(wavs, sr)
+                if wer:
+                    report["ground_truth"][f"wer_copy_{name}"] = heard(f"recordings through {name}", wavs, sr)
                 log(f"vocoder {name}: {seconds / t:.1f}x real-time")
             if dnsmos:
                 report["ground_truth"]["dnsmos_ovrl_recording"] = _dnsmos_ovrl([s.wav for s in sentences], sr)
@@ -225,7 +314,8 @@ def bench_tts(
                 model(first.ids[None], durations=first.durations[None])  # warm-up
                 t_front, t_acoustic, l1_sum, l1_n, d_err, d_n = 0.0, 0.0, 0.0, 0, 0.0, 0
                 l1_ref = {"energy": 0.0, "variance": 0.0}
-                mels = []
+                mels: list[torch.Tensor] = []
+                ref_mels: dict[str, list[torch.Tensor]] = {"energy": [], "variance": []}
                 for s in sentences:
                     _, dt = _timed(lambda: phonemizer(s.text))
                     t_front += dt
@@ -235,11 +325,13 @@ def bench_tts(
                     mels.append(mel)
                     l1_sum += float((mel - s.mel).abs().sum())
                     l1_n += s.mel.numel()
-                    energy = s.energy[model.config.energy][None]
+                    pitch, energy = (v[None] for v in reference_variance(s, loaded.stats, model.config.energy))
                     for key, ref in (("energy", model(s.ids[None], durations=s.durations[None], energy=energy)),
                                      ("variance", model(s.ids[None], durations=s.durations[None],
-                                                        pitch=s.pitch[None], energy=energy))):
-                        l1_ref[key] += float((ref["mel"][0, : int(ref["mel_lens"][0])].T - s.mel).abs().sum())
+                                                        pitch=pitch, energy=energy))):
+                        ref_mel = ref["mel"][0, : int(ref["mel_lens"][0])].T
+                        ref_mels[key].append(ref_mel)
+                        l1_ref[key] += float((ref_mel - s.mel).abs().sum())
                     pred = durations_from_log(out["log_duration"], out["src_mask"])[0]
                     d_err += float((pred - s.durations).abs().sum())
                     d_n += len(s.durations)
@@ -251,25 +343,37 @@ def bench_tts(
                            duration_mae_frames=d_err / d_n,
                            frontend_s=t_front)
                 for vname, voc in vocs.items():
-                    wavs, t = [], 0.0
-                    for mel in mels:
-                        w, dt = _timed(lambda: voc(mel[None])[0].numpy())
-                        wavs.append(w)
-                        t += dt
+                    wavs, t = _vocode_all(voc, mels)
                     row[f"xrt_{vname}"] = seconds / (t_front + t_acoustic + t)
                     if dnsmos:
                         row[f"dnsmos_ovrl_{vname}"] = _dnsmos_ovrl(wavs, sr)
+                    if wer:
+                        row[f"wer_{vname}"] = heard(f"{label} + {vname}, ref. durations", wavs, sr)
+                if diagnose:
+                    for key, what in (("energy", "ref. durations and energy"),
+                                      ("variance", "ref. durations, pitch and energy")):
+                        wavs, _ = _vocode_all(vocs[first_voc], ref_mels[key])
+                        row[f"wer_ref_{key}_{first_voc}"] = heard(f"{label} + {first_voc}, {what}", wavs, sr)
                 # free running: the model's own durations, what `hifilite tts` does
-                vname = next(iter(vocs))
-                synth = Synthesizer(loaded, vocs[vname], phonemizer)
-                row[f"free_{vname}"] = _free_running(*_speak_timed(synth, texts, skip=(TextError,)), sr, dnsmos)
+                synth = Synthesizer(loaded, vocs[first_voc], phonemizer)
+                wavs, wall = _speak_timed(synth, texts, skip=(TextError,))
+                row[f"free_{first_voc}"] = _free_running(wavs, wall, sr, dnsmos)
+                if wer:
+                    row[f"free_{first_voc}"]["wer"] = heard(f"{label} + {first_voc}", wavs, sr)
                 if onnx:
-                    row[f"free_onnx_{vname}"] = _free_onnx(loaded, vname, sentences, threads, sr, dnsmos, workdir)
+                    wavs, wall = _free_onnx(loaded, first_voc, sentences, threads, workdir)
+                    row[f"free_onnx_{first_voc}"] = _free_running(wavs, wall, sr, dnsmos)
+                    if wer:
+                        row[f"free_onnx_{first_voc}"]["wer"] = heard(f"{label} + {first_voc}, ONNX Runtime", wavs, sr)
                 report["acoustic"].append(row)
                 log(f"{label}: {row['params']:,} params, acoustic {row['acoustic_xrt']:.1f}x real-time, "
                     f"mel L1 {row['mel_l1']:.3f} ({row['mel_l1_ref_energy']:.3f} with the reference energy, "
                     f"{row['mel_l1_ref_variance']:.3f} with reference pitch and energy), "
                     f"duration error {row['duration_mae_frames']:.2f} frames")
+
+            if wer_runs:
+                report["wer_curves"] = {name: checkpoint_wer(run, vocs[first_voc], phonemizer, heard, name)
+                                        for name, run in wer_runs.items()}
 
         if piper:
             voice, files = piper_voice(threads=threads)
@@ -280,10 +384,15 @@ def bench_tts(
             report["piper"] = {"voice": files.name, "params": onnx_params(files.model), "seconds": spoken,
                                "xrt": spoken / t,
                                "dnsmos_ovrl": _dnsmos_ovrl(wavs, voice.config.sample_rate) if dnsmos else None}
+            if wer:
+                report["piper"]["wer"] = heard(f"Piper {files.name}", wavs, int(voice.config.sample_rate))
             log(f"piper {files.name}: {spoken / t:.1f}x real-time")
     finally:
         torch.set_num_threads(prev_threads)
         workdir.cleanup()
+    if wer:
+        report["intelligibility"] = heard.results
+        report["asr_xrt"] = heard.asr.xrt
     ref = report["acoustic"][0]
     for row in report["acoustic"]:
         row["vs_" + ref["name"]] = {"fewer_params": ref["params"] / row["params"],
@@ -296,9 +405,37 @@ def bench_tts(
     return report
 
 
-def _free_onnx(loaded: LoadedAcoustic, vocoder: str, sentences: list[Sentence], threads: int, sr: int,
-               dnsmos: bool, workdir) -> dict[str, Any]:
-    """`hifilite tts --backend onnx` on every sentence: both models exported, ONNX Runtime only."""
+def checkpoint_wer(run: str | Path, vocoder, phonemizer, heard: _Intelligibility, name: str) -> list[dict[str, Any]]:
+    """WER of every training checkpoint a run folder kept (`checkpoints/step_*.pt`; a run keeps its
+    last `keep_checkpoints`, 3 by default), free-running with `vocoder`, oldest first. The model's
+    architecture, symbols and statistics come from the run's `acoustic.safetensors`."""
+    from ..errors import CheckpointError, DataError
+    from ..train.state import list_checkpoints, load_checkpoint
+    from .synthesis import Synthesizer
+    from .text import TextError
+
+    loaded = load_acoustic(run)
+    kept = list_checkpoints(Path(run))
+    if not kept:
+        raise DataError(f"{run}: no training checkpoints (checkpoints/step_*.pt) to score")
+    points = []
+    for step, path in kept:
+        try:
+            loaded.model.load_state_dict(load_checkpoint(path)["task"]["model"], strict=True)
+        except (KeyError, RuntimeError) as exc:
+            raise CheckpointError(f"{path}: not an acoustic training checkpoint of {run} "
+                                  f"({str(exc).splitlines()[0]})") from None
+        loaded.model.eval()
+        wavs, _ = _speak_timed(Synthesizer(loaded, vocoder, phonemizer), heard.texts, skip=(TextError,))
+        label = f"{name} at step {step}"
+        value = heard(label, wavs, int(loaded.mel["sample_rate"]))
+        points.append({"step": step, "wer": value, "cer": heard.results[label]["cer"]})
+    return points
+
+
+def _free_onnx(loaded: LoadedAcoustic, vocoder: str, sentences: list[Sentence], threads: int,
+               workdir) -> tuple[list[np.ndarray | None], float]:
+    """`hifilite tts --backend onnx` on every sentence (both models exported, ONNX Runtime only): wavs, seconds."""
     from ..deploy.export import export_onnx as export_vocoder
     from ..runtime import OnnxTTS
     from .export import export_onnx as export_acoustic
@@ -311,7 +448,7 @@ def _free_onnx(loaded: LoadedAcoustic, vocoder: str, sentences: list[Sentence], 
         export_vocoder(vocoder, vocoder_path)
     tts = OnnxTTS(acoustic_path, vocoder_path, threads=threads)
     tts(sentences[0].text)  # warm-up: ONNX Runtime allocates on the first call
-    return _free_running(*_speak_timed(tts, [s.text for s in sentences], skip=(TextError,)), sr, dnsmos)
+    return _speak_timed(tts, [s.text for s in sentences], skip=(TextError,))
 
 
 def learning_curves(runs: dict[str, str | Path], tag: str = "mel/loss", split: str = "val") -> dict[str, Any]:
@@ -361,18 +498,30 @@ def _f(v: Any, fmt: str) -> str:
     return format(v, fmt)
 
 
+def _pct(v: Any) -> str:
+    return "–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else f"{100 * v:.1f} %"
+
+
+def _free_cell(free: dict[str, Any], wer: bool) -> str:
+    cell = f"{_f(free.get('xrt'), '.1f')} / {_f(free.get('dnsmos_ovrl'), '.2f')}"
+    return cell + (f" / {_pct(free.get('wer'))}" if wer else "")
+
+
 def markdown_report(report: dict[str, Any]) -> str:
-    """The tables README shows: acoustic models with each vocoder, then Piper and the ceiling."""
+    """The tables README shows: acoustic models with each vocoder, then Piper and the ceiling; with
+    WER, the WER diagnosis, WER by sentence length and WER against training step."""
     vocs = list(report["vocoders"])
     first = vocs[0]
+    wer = bool(report.get("intelligibility"))
     head = ["model", "steps", "params", "acoustic xRT", "mel L1", "mel L1, ref. energy", "mel L1, ref. pitch/energy",
             "dur. err (frames)"]
     for v in vocs:
-        head += [f"text→wav xRT ({v})", f"DNSMOS ({v})"]
-    head += [f"free: xRT / DNSMOS ({first})"]
+        head += [f"text→wav xRT ({v})", f"DNSMOS ({v})"] + ([f"WER ({v})"] if wer else [])
+    free_what = "xRT / DNSMOS / WER" if wer else "xRT / DNSMOS"
+    head += [f"free: {free_what} ({first})"]
     onnx = any(f"free_onnx_{first}" in r for r in report["acoustic"])
     if onnx:
-        head += [f"free, ONNX Runtime: xRT / DNSMOS ({first})"]
+        head += [f"free, ONNX Runtime: {free_what} ({first})"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     ref = report["acoustic"][0]["name"]
     for r in report["acoustic"]:
@@ -382,18 +531,19 @@ def markdown_report(report: dict[str, Any]) -> str:
                  _f(r["duration_mae_frames"], ".2f")]
         for v in vocs:
             cells += [_f(r[f"xrt_{v}"], ".1f"), _f(r.get(f"dnsmos_ovrl_{v}"), ".2f")]
+            cells += [_pct(r.get(f"wer_{v}"))] if wer else []
         free = r[f"free_{first}"]
-        cells.append(f"{_f(free['xrt'], '.1f')} / {_f(free['dnsmos_ovrl'], '.2f')} ({free['spoken']}/"
-                     f"{len(report['sentences'])} spoken)")
+        cells.append(f"{_free_cell(free, wer)} ({free['spoken']}/{len(report['sentences'])} spoken)")
         if onnx:
-            free = r.get(f"free_onnx_{first}") or {}
-            cells.append(f"{_f(free.get('xrt'), '.1f')} / {_f(free.get('dnsmos_ovrl'), '.2f')}")
+            cells.append(_free_cell(r.get(f"free_onnx_{first}") or {}, wer))
         lines.append("| " + " | ".join(cells) + " |")
     p = report.get("piper")
     if p:
+        per_voc = 3 if wer else 2
         cells = [f"Piper {p['voice']} (VITS, ONNX Runtime)", "–", f"{p['params'] / 1e6:.2f} M"] + ["–"] * 5
-        cells += [_f(p["xrt"], ".1f"), _f(p.get("dnsmos_ovrl"), ".2f")] + ["", ""] * (len(vocs) - 1) + [""]
-        cells += [f"{_f(p['xrt'], '.1f')} / {_f(p.get('dnsmos_ovrl'), '.2f')}"] if onnx else []
+        cells += [_f(p["xrt"], ".1f"), _f(p.get("dnsmos_ovrl"), ".2f")] + ([_pct(p.get("wer"))] if wer else [])
+        cells += [""] * (per_voc * (len(vocs) - 1))
+        cells += [_free_cell(p, wer)] + ([_free_cell(p, wer)] if onnx else [])
         lines.append("| " + " | ".join(cells) + " |")
     ratios = []
     for r in report["acoustic"][1:]:
@@ -410,29 +560,72 @@ def markdown_report(report: dict[str, Any]) -> str:
         ratios.append(f"{ref}: text→wav {report['acoustic'][0]['vs_piper'][first]:.1f}x Piper's speed with {first}")
     lines += ["", "; ".join(ratios) + "." if ratios else ""]
     gt = report.get("ground_truth", {})
-    extra = [f"{len(report['sentences'])} sentences of the {report['split']} split "
-             f"({report['speech_seconds']:.1f} s of speech), {report['threads']} thread(s); acoustic x-real-time: "
-             f"the fastest of {report.get('acoustic_passes', 1)} pass(es)."]
-    if gt:
+    split = "every utterance" if report["split"] == "all" else f"the {report['split']} split"
+    extra = [f"{len(report['sentences'])} sentences ({split}, {report['speech_seconds']:.1f} s of speech), "
+             f"{report['threads']} thread(s); acoustic x-real-time: the fastest of {report.get('acoustic_passes', 1)} "
+             f"pass(es); text→wav columns use the recordings' durations, `free` the model's own (what `hifilite tts` "
+             f"says)."]
+    if "dnsmos_ovrl_recording" in gt:
         extra.append("DNSMOS OVRL of the recordings " + _f(gt.get("dnsmos_ovrl_recording"), ".2f") + "; of their "
                      "copy-synthesis: " + ", ".join(f"{v} {_f(gt.get(f'dnsmos_ovrl_copy_{v}'), '.2f')}" for v in vocs)
                      + ".")
+    if "wer_recording" in gt:
+        extra.append(f"WER of the recordings {_pct(gt['wer_recording'])}; of their copy-synthesis: "
+                     + ", ".join(f"{v} {_pct(gt.get(f'wer_copy_{v}'))}" for v in vocs) + ".")
     extra.append("Vocoders alone: " + ", ".join(f"{v} {report['vocoders'][v]['params'] / 1e6:.2f} M params, "
                                                 f"{report['vocoders'][v]['xrt']:.1f}x real-time" for v in vocs) + ".")
     text = "\n".join(lines) + "\n\n" + " ".join(extra) + "\n"
+    if wer:
+        text += "\n" + wer_markdown(report)
     if report.get("curves"):
         text += "\n" + curves_markdown(report["curves"])
     return text
 
 
+def wer_markdown(report: dict[str, Any]) -> str:
+    """The WER diagnosis (own predictions vs teacher-forced variance), WER by sentence length and
+    WER against training step."""
+    from ..evaluate.intelligibility import markdown_buckets
+
+    first = next(iter(report["vocoders"]))
+    parts = []
+    diag = [r for r in report["acoustic"] if f"wer_ref_variance_{first}" in r]
+    if diag:
+        head = ["model", "own durations, pitch, energy", "ref. durations", "ref. durations + energy",
+                "ref. durations + pitch + energy"]
+        lines = [f"WER with {first}, the model's own predictions against the recordings' (teacher-forced) "
+                 "durations, energy and pitch:", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for r in diag:
+            lines.append("| " + " | ".join([r["name"], _pct(r[f"free_{first}"].get("wer")), _pct(r.get(f"wer_{first}")),
+                                            _pct(r.get(f"wer_ref_energy_{first}")),
+                                            _pct(r.get(f"wer_ref_variance_{first}"))]) + " |")
+        parts.append("\n".join(lines) + "\n")
+    parts.append("WER and CER by sentence length (normalised reference words; sentences in brackets):\n\n"
+                 + markdown_buckets(report["intelligibility"]))
+    curves = report.get("wer_curves") or {}
+    if curves:
+        steps = sorted({p["step"] for points in curves.values() for p in points})
+        values = {name: {p["step"]: p["wer"] for p in points} for name, points in curves.items()}
+        lines = [f"WER against training step (free-running with {first}; the checkpoints each run kept):", "",
+                 "| step | " + " | ".join(curves) + " |", "|" + "---|" * (len(curves) + 1)]
+        for step in steps:
+            lines.append(f"| {step} | " + " | ".join(_pct(values[n].get(step)) for n in curves) + " |")
+        parts.append("\n".join(lines) + "\n")
+    asr = report.get("asr_xrt")
+    parts.append(f"Recogniser: pocketsphinx (US English model of its wheel), one thread, "
+                 f"{_f(asr, '.1f')}x real time here; WER = word edits / reference words over all sentences.\n")
+    return "\n".join(parts)
+
+
 def tts_vs_piper(texts: Sequence[str], *, model: str | Path, vocoder: str | Path = "lj-lite", threads: int = 1,
-                 dnsmos: bool = True, wav_dir: str | Path | None = None,
+                 dnsmos: bool = True, wer: bool = True, wav_dir: str | Path | None = None,
                  log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """`hifilite tts` (ONNX Runtime path, exports cached) and the Piper voice on the same texts.
 
     Per system: seconds of speech, x-real-time on `threads` threads (text front-end included,
-    one warm-up sentence first) and DNSMOS OVRL; `wav_dir` keeps every wav
-    (`<system>-<i>.wav`). Returns {"systems": [...], "texts": n, "threads": threads}.
+    one warm-up sentence first), DNSMOS OVRL and, with `wer`, the recogniser's WER and CER
+    (`hifilite.evaluate.intelligibility`); `wav_dir` keeps every wav (`<system>-<i>.wav`).
+    Returns {"systems": [...], "texts": n, "threads": threads}.
     """
     from ..audio import save_audio
     from ..deploy.cache import acoustic_onnx, vocoder_onnx
@@ -442,6 +635,10 @@ def tts_vs_piper(texts: Sequence[str], *, model: str | Path, vocoder: str | Path
         raise ConfigError("no texts to speak")
     tts = OnnxTTS(acoustic_onnx(model), vocoder_onnx(vocoder), threads=threads)
     voice, files = piper_voice(threads=threads)
+    if wer:
+        from ..evaluate.intelligibility import Recognizer, intelligibility
+
+        asr = Recognizer()
 
     systems = [(f"hifilite {Path(str(model)).name} + {Path(str(vocoder)).name}", "hifilite", tts, tts.sample_rate),
                (f"Piper {files.name}", "piper", partial(_piper_speak, voice), int(voice.config.sample_rate))]
@@ -454,7 +651,14 @@ def tts_vs_piper(texts: Sequence[str], *, model: str | Path, vocoder: str | Path
         seconds = sum(len(w) for w in wavs) / sr
         row = {"system": label, "seconds": seconds, "xrt": seconds / wall,
                "dnsmos_ovrl": _dnsmos_ovrl(wavs, sr) if dnsmos else None}
+        if wer:
+            heard = intelligibility(texts, wavs, sr, recognizer=asr)
+            row.update(wer=heard["wer"], cer=heard["cer"], hypotheses=[r["hypothesis"] for r in heard["rows"]])
         rows.append(row)
-        log(f"{label}: {seconds:.1f} s of speech, {row['xrt']:.1f}x real-time")
-    return {"systems": rows, "texts": len(texts), "threads": threads,
-            "speedup_vs_piper": rows[0]["xrt"] / rows[1]["xrt"]}
+        log(f"{label}: {seconds:.1f} s of speech, {row['xrt']:.1f}x real-time"
+            + (f", WER {100 * row['wer']:.1f} %" if wer else ""))
+    out = {"systems": rows, "texts": len(texts), "threads": threads,
+           "speedup_vs_piper": rows[0]["xrt"] / rows[1]["xrt"]}
+    if wer:
+        out["asr_xrt"] = asr.xrt
+    return out

@@ -101,6 +101,8 @@ class Recognizer:
         from ..audio import resample
 
         wav = np.asarray(wav, dtype=np.float32).reshape(-1)
+        if wav.size == 0:  # nothing said, nothing heard
+            return ""
         if not np.isfinite(wav).all():
             raise DataError("audio to transcribe contains NaN or infinite samples")
         t0 = time.perf_counter()
