@@ -31,9 +31,9 @@ def voiced(seconds: float, sr: int, freq: float = 180.0, seed: int = 0, lead: fl
     return np.concatenate([pad, tone, pad]).astype(np.float32)
 
 
-def write(path: Path, wav: np.ndarray, sr: int, fmt: str | None = None) -> Path:
+def write(path: Path, wav: np.ndarray, sr: int, fmt: str | None = None, subtype: str | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), wav, sr, format=fmt)
+    sf.write(str(path), wav, sr, format=fmt, subtype=subtype)
     return path
 
 
@@ -125,7 +125,7 @@ def test_soundtheme_transcripts(tmp_path: Path) -> None:
     root = tmp_path / "sounds"
     write(root / "en" / "ball.ogg", voiced(0.4, 44100), 44100, "OGG")
     write(root / "fr" / "balle.ogg", voiced(0.4, 44100, seed=1), 44100, "OGG")
-    write(root / "fr" / "chapeau.ogg", voiced(0.4, 44100, seed=2), 44100, "OGG")
+    write(root / "fr" / "chapeau.opus", voiced(0.4, 48000, seed=2), 48000, "OGG", "OPUS")
     (root / "en.soundtheme").write_text('<language code="en">\n <sound name="ball" file="en/ball.ogg" />\n</language>')
     (root / "fr.soundtheme").write_text('<language code="fr">\n <sound name="ball" file="fr/balle.wav" />\n'
                                         ' <sound name="hat" file="fr/chapeau.wav" />\n</language>')

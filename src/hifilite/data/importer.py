@@ -41,7 +41,7 @@ from xml.etree import ElementTree
 
 import numpy as np
 
-from ..audio import is_audio_file, load_audio, save_audio
+from ..audio import AUDIO_EXTENSIONS, load_audio, save_audio
 from ..errors import AudioError, ConfigError, DataError
 from ..io import atomic_write
 from .corpora import SPLIT_FILE, SPLITS
@@ -52,6 +52,7 @@ MANIFEST_COLUMNS = ("id", "source", "speaker", "split", "seconds", "sample_rate"
                     "source_channels", "text")
 SILENCE_PEAK = 1e-4  # a clip whose peak stays below this (-80 dBFS) holds nothing to learn from
 TEXT_SOURCES = ("auto", "sidecar", "soundtheme", "none")
+IMPORT_EXTENSIONS = (*AUDIO_EXTENSIONS, ".opus", ".oga")  # libsndfile reads Opus and Vorbis in Ogg
 
 TextSource = Callable[[Path], str | None]
 
@@ -262,7 +263,7 @@ def _sources(roots: Sequence[Path], exclude: Sequence[str]) -> list[tuple[Path, 
             raise DataError(f"{root}: source folder does not exist")
         for path in sorted(root.rglob("*")):
             rel = path.relative_to(root).as_posix()
-            if any(part.startswith(".") for part in rel.split("/")) or not is_audio_file(path):
+            if any(part.startswith(".") for part in rel.split("/")) or path.suffix.lower() not in IMPORT_EXTENSIONS:
                 continue
             if not path.is_file() or any(fnmatch.fnmatchcase(rel, pat) or _matches(rel, [pat]) for pat in exclude):
                 continue
@@ -323,7 +324,7 @@ def import_audio(
         raise ConfigError("give at least one source folder")
     out = Path(out)
     if out.is_dir() and not (out / MANIFEST_JSON).is_file() and any(
-            is_audio_file(p) for p in out.rglob("*")):
+            p.suffix.lower() in IMPORT_EXTENSIONS for p in out.rglob("*")):
         raise DataError(f"{out}: holds audio but no {MANIFEST_JSON}; import into a new or empty folder")
     if not (out / MANIFEST_JSON).is_file():  # marks the folder as an import's, before any clip is written
         first = json.dumps({"settings": _settings_dict(settings), "sources": {}})
