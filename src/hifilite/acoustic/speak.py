@@ -2,7 +2,8 @@
 
 `SentenceSpeaker` holds what does not depend on the inference engine: checking and normalising
 the text once (so abbreviations' periods do not end sentences), splitting it into sentences,
-phonemising each, and joining the sentences' audio with a short pause. Memory and latency stay
+phonemising each, and joining the sentences' audio with a short pause, or with the silence an SSML
+`<break time="500ms"/>` asks for (a break inside a sentence splits it there). Memory and latency stay
 bounded per sentence, and the models only see sentence-length inputs like their training data.
 Subclasses supply `mel(ids, rate)` and `vocode(mel)`. This module does not import torch.
 """
@@ -14,7 +15,7 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from ..errors import ConfigError
-from .text import Phonemizer, TextError, check_text, normalize_text, split_sentences
+from .text import Phonemizer, TextError, check_text, normalize_text, split_breaks, split_sentences
 
 SENTENCE_PAUSE_S = 0.2
 
@@ -50,10 +51,35 @@ class SentenceSpeaker:
         """(samples,) float32 audio for one (n_mels, frames) mel."""
         raise NotImplementedError
 
+    def script(self, text: str) -> list[str | float]:
+        """What to say: normalised sentences (str) and the seconds of silence between them (float).
+
+        `SENTENCE_PAUSE_S` between sentences, an SSML `<break>`'s own pause where the text has one.
+        TextError if `text` is empty, has no words, or uses a script the voice cannot read.
+        """
+        items: list[str | float] = []
+        pieces = split_breaks(text)
+        for i, (piece, pause) in enumerate(pieces):
+            for sentence in split_sentences(normalize_text(piece)):
+                if not any(c.isalpha() for c in sentence):
+                    continue
+                check_text(sentence)
+                if items and isinstance(items[-1], str):
+                    items.append(SENTENCE_PAUSE_S)
+                items.append(sentence)
+            if i < len(pieces) - 1:  # a <break>, even of 0 s, replaces the sentence pause
+                if items and isinstance(items[-1], float):
+                    items[-1] += pause
+                else:
+                    items.append(pause)
+        if not any(isinstance(item, str) for item in items):
+            check_text(text)  # empty, or no words at all
+            raise TextError(f"text has nothing to speak: {text!r}")
+        return items
+
     def sentences(self, text: str) -> list[str]:
         """Normalised sentences of `text`; TextError if nothing is speakable."""
-        text = check_text(text)
-        return [s for s in split_sentences(normalize_text(text)) if any(c.isalpha() for c in s)]
+        return [item for item in self.script(text) if isinstance(item, str)]
 
     def ids(self, sentence: str) -> list[int]:
         seq = [i for s in self.phonemizer.phonemes(sentence) for i in self.phonemizer.ids(s)]
@@ -72,14 +98,11 @@ class SentenceSpeaker:
 
     def speak(self, text: str, rate: float = 1.0) -> Iterator[np.ndarray]:
         """Audio piece by piece (sentence, pause, sentence, ...) as each sentence is ready."""
-        sentences = self.sentences(text)
-        if not sentences:
-            raise TextError(f"text has nothing to speak: {text!r}")
-        pause = np.zeros(int(SENTENCE_PAUSE_S * self.sample_rate), dtype=np.float32)
-        for i, sentence in enumerate(sentences):
-            if i:
-                yield pause
-            yield np.asarray(self.vocode(self.mel(sentence, rate)), dtype=np.float32).reshape(-1)
+        for item in self.script(text):
+            if isinstance(item, float):
+                yield np.zeros(int(round(item * self.sample_rate)), dtype=np.float32)
+            else:
+                yield np.asarray(self.vocode(self.mel(item, rate)), dtype=np.float32).reshape(-1)
 
     def __call__(self, text: str, rate: float = 1.0) -> np.ndarray:
         """Speech for `text` (any length) as float32 samples at `sample_rate`."""

@@ -6,9 +6,9 @@ that piper-tts bundles, with its own espeak-ng data) decomposed into NFD code po
 the voice's `phoneme_id_map`. `Phonemizer` reproduces exactly that, without loading the voice's
 ONNX model, so text at synthesis time gets the ids the model was trained on.
 
-Normalisation runs before espeak: espeak reads digits too, but not currency amounts, ordinals,
-years or abbreviations the way a listener expects, and its readings cannot be tested here.
-Numbers become words with `num2words` (US style: no "and" inside numbers).
+Normalisation (`hifilite.text.normalize`, re-exported here) runs before espeak: espeak reads
+digits too, but not dates, times, currency amounts, ordinals, years, URLs or abbreviations the way
+a listener expects, and reads emoji and symbols by their names; its readings cannot be tested here.
 """
 
 from __future__ import annotations
@@ -23,6 +23,15 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..errors import HifiliteError
+from ..text.normalize import (  # noqa: F401 - public names of the front-end, importable from here
+    cardinal,
+    digits,
+    normalize_text,
+    number_words,
+    ordinal,
+    split_breaks,
+    year,
+)
 
 BOS, EOS, PAD = "^", "$", "_"
 MAX_SENTENCE_CHARS = 300  # longer sentences are cut at clause punctuation, then at spaces
@@ -30,162 +39,6 @@ MAX_SENTENCE_CHARS = 300  # longer sentences are cut at clause punctuation, then
 
 class TextError(HifiliteError):
     """Text that cannot be spoken: empty, no letters, or in a script the voice does not cover."""
-
-
-# ------------------------------------------------------------------------------- normalisation
-
-# Abbreviations whose expansion does not depend on context. "St." is "Saint" before a capitalised
-# name and "Street" after one; "Dr." is "Doctor" (before a name) or "Drive" (after one).
-_ABBREVIATIONS = {
-    "mr": "mister", "mrs": "missus", "ms": "miz", "prof": "professor", "sr": "senior",
-    "jr": "junior", "capt": "captain", "gen": "general", "lt": "lieutenant", "col": "colonel",
-    "sgt": "sergeant", "gov": "governor", "rev": "reverend", "hon": "honorable", "ave": "avenue",
-    "rd": "road", "blvd": "boulevard", "mt": "mount", "no": "number", "vs": "versus",
-    "etc": "et cetera", "approx": "approximately", "dept": "department", "est": "established",
-    "fig": "figure", "inc": "incorporated", "ltd": "limited", "co": "company", "corp": "corporation",
-    "jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june",
-    "jul": "july", "aug": "august", "sep": "september", "sept": "september", "oct": "october",
-    "nov": "november", "dec": "december", "mon": "monday", "tue": "tuesday", "wed": "wednesday",
-    "thu": "thursday", "fri": "friday", "sat": "saturday", "sun": "sunday",
-}
-_LETTER_ABBREVIATIONS = {"e.g.": "for example", "i.e.": "that is", "a.m.": "a m", "p.m.": "p m",
-                         "u.s.": "U S", "u.k.": "U K"}
-_UNITS = {"%": "percent", "km": "kilometers", "kg": "kilograms", "cm": "centimeters",
-          "mm": "millimeters", "mph": "miles per hour", "km/h": "kilometers per hour"}
-_CURRENCIES = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
-               "€": ("euro", "euros", "cent", "cents")}
-_SCALES = {"thousand", "million", "billion", "trillion"}
-
-
-def _num2words(value, **kwargs) -> str:
-    try:
-        from num2words import num2words
-    except ImportError:  # pragma: no cover - declared in the acoustic extra
-        raise HifiliteError("num2words is not installed: pip install 'hifilite[acoustic]'") from None
-    return num2words(value, lang="en", **kwargs)
-
-
-def cardinal(n: int | str) -> str:
-    """`105` -> "one hundred five" (US: no "and", no commas)."""
-    words = _num2words(int(n))
-    return words.replace(" and ", " ").replace(",", "")
-
-
-def ordinal(n: int | str) -> str:
-    return _num2words(int(n), to="ordinal").replace(" and ", " ").replace(",", "")
-
-
-def year(n: int | str) -> str:
-    """`1999` -> "nineteen ninety-nine", `2005` -> "two thousand five", `1905` -> "nineteen oh-five"."""
-    return _num2words(int(n), to="year").replace(" and ", " ").replace(",", "")
-
-
-def _decimal(text: str) -> str:
-    whole, _, frac = text.partition(".")
-    out = cardinal(whole or "0")
-    if frac:
-        out += " point " + " ".join(cardinal(d) for d in frac)
-    return out
-
-
-def _money(match: re.Match) -> str:
-    sym, amount, scale = match.group("sym"), match.group("amount").replace(",", ""), match.group("scale")
-    one, many, sub_one, sub_many = _CURRENCIES[sym]
-    if scale:  # "$2.5 million" -> "two point five million dollars"
-        return f"{_decimal(amount)} {scale.lower()} {many}"
-    whole, _, frac = amount.partition(".")
-    whole_n = int(whole or 0)
-    cents = int((frac + "00")[:2]) if frac else 0
-    parts = []
-    if whole_n or not cents:
-        parts.append(f"{cardinal(whole_n)} {one if whole_n == 1 else many}")
-    if cents:
-        parts.append(f"{cardinal(cents)} {sub_one if cents == 1 else sub_many}")
-    return " and ".join(parts)
-
-
-def _number(match: re.Match) -> str:
-    return number_words(match.group(0))
-
-
-def number_words(text: str) -> str:
-    """A number as written (`1,234`, `3.5`, `1999`) in words; four digits in 1100-2099 read as a year."""
-    plain = text.replace(",", "")
-    if "," not in text and "." not in text and len(text) == 4 and 1100 <= int(text) <= 2099 and not text.startswith("0"):
-        return year(text)
-    if "." in plain:
-        return _decimal(plain)
-    return cardinal(plain)
-
-
-_NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"  # 1,234.5 or 1234.5; a trailing comma is punctuation
-_ORDINAL_RE = re.compile(r"\b(\d+)(st|nd|rd|th)\b", re.IGNORECASE)
-_MONEY_RE = re.compile(
-    r"(?P<sym>[$£€])\s?(?P<amount>" + _NUM + r")(?:\s(?P<scale>thousand|million|billion|trillion)\b)?",
-    re.IGNORECASE)
-_PERCENT_RE = re.compile("(" + _NUM + r")\s?%")
-_TIME_RE = re.compile(r"\b(\d{1,2}):(\d{2})\b")
-_NUMBER_RE = re.compile(_NUM + r"|\.\d+")
-_DECADE_RE = re.compile(r"\b(\d{3}0)'?s\b")
-_RANGE_RE = re.compile(r"(\d)\s?[-–]\s?(\d)")
-_ABBREV_RE = re.compile(r"\b(" + "|".join(sorted(_ABBREVIATIONS, key=len, reverse=True)) + r")\.", re.IGNORECASE)
-_TITLE_RE = re.compile(r"\b(Dr|St)\.(?=\s+[A-Z])")
-_AFTER_NAME_RE = re.compile(r"(?<=[a-z] )(Dr|St)\.?(?=\W|$)")
-
-
-def _decade(match: re.Match) -> str:
-    words = year(match.group(1))
-    # "nineteen eighty" -> "nineteen eighties"; "two thousand" -> "two thousands"
-    if words.endswith("y"):
-        return words[:-1] + "ies"
-    return words + "s"
-
-
-def _time(match: re.Match) -> str:
-    hours, minutes = int(match.group(1)), int(match.group(2))
-    if hours > 24 or minutes > 59:
-        return match.group(0)
-    if minutes == 0:
-        return f"{cardinal(hours)} o'clock" if hours <= 12 else f"{cardinal(hours)} hundred"
-    if minutes < 10:
-        return f"{cardinal(hours)} oh {cardinal(minutes)}"
-    return f"{cardinal(hours)} {cardinal(minutes)}"
-
-
-def _keep_case(word: str, like: str) -> str:
-    return word[0].upper() + word[1:] if like[:1].isupper() else word
-
-
-def normalize_text(text: str) -> str:
-    """English text as words espeak reads as a listener expects.
-
-    Handles currency (`$5.50`, `£3`, `$2.5 million`), percentages, times (`3:30`), ordinals
-    (`21st`), decades (`1990s`), years (a four-digit number in 1100-2099 without a comma), other
-    integers and decimals, ranges (`5-10` -> "five to ten"), common abbreviations (`Mr.`, `Dr.`,
-    `St.`, `e.g.`, month and weekday names, `etc.`), `&`, and unicode quotes and dashes.
-    Whitespace is collapsed.
-    """
-    text = unicodedata.normalize("NFC", text)
-    for a, b in (("“", '"'), ("”", '"'), ("‘", "'"), ("’", "'"), ("—", ", "), ("…", "...")):
-        text = text.replace(a, b)
-    for abbr, words in _LETTER_ABBREVIATIONS.items():
-        text = re.sub(re.escape(abbr), words, text, flags=re.IGNORECASE)
-    text = _TITLE_RE.sub(lambda m: {"Dr": "Doctor", "St": "Saint"}[m.group(1)], text)
-    text = _AFTER_NAME_RE.sub(lambda m: {"Dr": "Drive", "St": "Street"}[m.group(1)], text)
-    text = re.sub(r"\bDr\.", "Doctor", text)
-    text = re.sub(r"\bSt\.", "Saint", text)
-    text = _ABBREV_RE.sub(lambda m: _keep_case(_ABBREVIATIONS[m.group(1).lower()], m.group(1)), text)
-    text = text.replace("&", " and ")
-    text = _MONEY_RE.sub(_money, text)
-    text = _PERCENT_RE.sub(lambda m: f"{number_words(m.group(1))} percent", text)
-    text = _TIME_RE.sub(_time, text)
-    text = _DECADE_RE.sub(_decade, text)
-    text = _ORDINAL_RE.sub(lambda m: ordinal(m.group(1)), text)
-    text = _RANGE_RE.sub(r"\1 to \2", text)
-    text = _NUMBER_RE.sub(_number, text)
-    for unit, words in _UNITS.items():
-        text = re.sub(rf"(?<=[a-z]) ?{re.escape(unit)}\b", f" {words}", text)
-    return " ".join(text.split())
 
 
 # ---------------------------------------------------------------------------------- sentences
@@ -355,7 +208,11 @@ class Phonemizer:
         """Normalise (if `normalize`) and phonemise `text`; all its sentences in one id sequence,
         exactly as a corpus utterance was built."""
         original = text
-        text = check_text(normalize_text(text) if self.normalize else text)
+        if self.normalize:
+            text = normalize_text(text)
+            if not text:
+                check_text(original)  # nothing left (emoji or markup only): say what the input lacks
+        text = check_text(text)
         phonemes = self.phonemes(text)
         if not any(p.strip() for s in phonemes for p in s if p not in ".,!?;:'\"-()"):
             raise TextError(f"text has nothing to speak: {original!r}")
