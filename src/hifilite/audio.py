@@ -21,6 +21,9 @@ from .io import atomic_write
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 BLOCK_FRAMES = 1 << 16  # file frames read at a time by `audio_blocks`
+# Rates outside this range come from damaged headers (resampling 1 Hz to 22 kHz multiplies the
+# length by 22 050); real recordings use 8-384 kHz.
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000, 1_000_000
 
 
 def resample(wav: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
@@ -142,8 +145,9 @@ def _mono(data: np.ndarray) -> np.ndarray:
 
 def _check_header(path: Path, f) -> None:
     """AudioError if the opened file's rate is unusable or its header promises more data than it holds."""
-    if f.samplerate < 1:
-        raise AudioError(f"{path}: invalid sample rate {f.samplerate}")
+    if not MIN_SAMPLE_RATE <= f.samplerate <= MAX_SAMPLE_RATE:
+        raise AudioError(f"{path}: sample rate {f.samplerate} Hz is outside what audio uses "
+                         f"({MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz): a damaged header?")
     if f.channels < 1:
         raise AudioError(f"{path}: invalid channel count {f.channels}")
     sizes = declared_data_size(path)

@@ -49,13 +49,20 @@ def load_mel(path: Path, n_mels: int) -> np.ndarray:
         mel = np.load(path, allow_pickle=False)
     except Exception as exc:
         raise DataError(f"{path}: cannot read .npy mel ({exc})") from None
+    if not isinstance(mel, np.ndarray):  # an .npz archive opens as a mapping of arrays
+        getattr(mel, "close", lambda: None)()
+        raise DataError(f"{path}: not a single .npy array")
+    if mel.dtype.kind not in "fiub":  # complex, text, structured: no mel
+        raise DataError(f"{path}: a mel holds real numbers, not {mel.dtype}")
     if mel.ndim == 3 and mel.shape[0] == 1:
         mel = mel[0]
     if mel.ndim != 2 or mel.shape[0] != n_mels or mel.shape[1] == 0:
         raise DataError(f"{path}: expected a mel of shape ({n_mels}, frames), got {mel.shape}")
-    if not np.isfinite(mel).all():
+    with np.errstate(over="ignore"):
+        mel = np.ascontiguousarray(mel, dtype=np.float32)
+    if not np.isfinite(mel).all():  # after the cast: float64 beyond float32's range becomes inf
         raise DataError(f"{path}: mel contains NaN or infinite values")
-    return np.ascontiguousarray(mel, dtype=np.float32)
+    return mel
 
 
 class VocoderDataset(Dataset):
