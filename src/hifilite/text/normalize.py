@@ -225,9 +225,8 @@ _URL_RE = re.compile(
     r"(?P<port>:\d{1,5})?(?P<path>[/?#][^\s<>\"']*)?", re.IGNORECASE)
 _EMAIL_RE = re.compile(r"(?<![\w.+-])([\w.%+-]+)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})(?![\w-])")
 _URL_SYMBOLS = {".": " dot ", "/": " slash ", "-": " dash ", "_": " underscore ", "~": " tilde ",
-                "?": " question mark ",
-                "=": " equals ", "&": " and ", "#": " hash ", "%": " percent ", "+": " plus ", ":": " colon ",
-                "@": " at "}
+                "?": " question mark ", "=": " equals ", "&": " and ", "#": " hash ", "%": " percent ",
+                "+": " plus ", ":": " colon ", "@": " at "}
 
 
 def _spoken_address(text: str) -> str:
@@ -390,8 +389,7 @@ _MINUS_RE = re.compile(r"(?<![\w.,)\]%])-(?=[$£€¥₹]?\.?\d)")
 _LETTER_DIGIT_RE = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 _NUMBER_RE = re.compile(_NUM + r"|\.\d+")
 _UNITS = {"km/h": "kilometers per hour", "m/s": "meters per second", "mph": "miles per hour", "km": "kilometers",
-          "kg": "kilograms",
-          "cm": "centimeters", "mm": "millimeters"}
+          "kg": "kilograms", "cm": "centimeters", "mm": "millimeters"}  # longest first: "km/h" before "km"
 
 
 def _money_words(amount: str, names: tuple[str, str, str, str], scale: str | None) -> str:
