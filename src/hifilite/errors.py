@@ -23,3 +23,8 @@ class ModelNotFoundError(HifiliteError):
 
 class DataError(HifiliteError):
     """A corpus or feature file is malformed (missing files, NaN features, bad metadata)."""
+
+
+class OutputError(HifiliteError):
+    """An output cannot be written where asked: the path is unwritable, occupied (a folder where a
+    file should go, or the reverse), or would replace one of the command's own inputs."""

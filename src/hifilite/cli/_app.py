@@ -1,5 +1,7 @@
 """Typer application objects; command modules register themselves on these."""
 
+import os
+
 import typer
 
 app = typer.Typer(
@@ -11,3 +13,17 @@ app = typer.Typer(
 )
 corpus_app = typer.Typer(help="Build and inspect speech corpora.", no_args_is_help=True)
 app.add_typer(corpus_app, name="corpus")
+
+_debug = {"on": False}
+
+
+@app.callback()
+def _global_options(
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an error (also HIFILITE_DEBUG=1)."),
+) -> None:
+    _debug["on"] = debug
+
+
+def debugging() -> bool:
+    """Whether errors should show their traceback (`--debug` or HIFILITE_DEBUG=1)."""
+    return _debug["on"] or os.environ.get("HIFILITE_DEBUG", "").lower() in ("1", "true", "yes", "on")

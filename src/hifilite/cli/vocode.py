@@ -7,9 +7,12 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from ..errors import HifiliteError
 from ._app import app
+from ._options import device as device_option
+from ._options import output_folder, refuse_overwriting, warn_if_random, write_error
 
 console = Console(stderr=True)
 
@@ -40,13 +43,15 @@ def collect_inputs(inputs: list[Path]) -> list[Path]:
 @app.command()
 def vocode(
     inputs: List[Path] = typer.Argument(..., help="Audio files, .npy mels, or folders of them."),
-    out: Path = typer.Option(..., "-o", "--out", help="Output folder: one <stem>.wav per input; '-' streams one input to stdout."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output folder: one <stem>.wav per input; '-' streams one input "
+                             "to stdout. A folder where an output would replace an input is refused (nothing is "
+                             "written): inputs are never overwritten."),
     model: str = typer.Option("lj-v1", "--model", "-m", help="Model name or checkpoint path."),
-    chunk_frames: int = typer.Option(1024, help="Generate in chunks of this many mel frames (bounded memory)."),
-    device: str = typer.Option("cpu", help="cpu or cuda."),
-    threads: Optional[int] = typer.Option(None, help="CPU threads for torch (or ONNX Runtime)."),
+    chunk_frames: int = typer.Option(1024, min=1, help="Generate in chunks of this many mel frames (bounded memory)."),
+    device: str = typer.Option("cpu", callback=device_option(), help="cpu or cuda."),
+    threads: Optional[int] = typer.Option(None, min=1, help="CPU threads for torch (or ONNX Runtime)."),
     stream: bool = typer.Option(False, "--stream", help="Vocode chunk by chunk and write the wav as pieces become final (same audio)."),
-    stream_frames: int = typer.Option(32, help="Mel frames per streamed chunk."),
+    stream_frames: int = typer.Option(32, min=1, help="Mel frames per streamed chunk."),
     stdout_format: str = typer.Option("wav", help="With -o -: 'wav' (16-bit, open-ended header) or 'raw' (s16le)."),
     backend: str = typer.Option("torch", help="torch, or onnx: ONNX Runtime on an export made once and cached."),
 ) -> None:
@@ -54,13 +59,16 @@ def vocode(
 
     A `.onnx` model (from `hifilite export`) runs on ONNX Runtime without torch; `--backend onnx`
     exports any other model once into hifilite's cache folder and runs that (about twice as fast
-    on a CPU thread). `-o -` streams one input's audio to standard output."""
+    on a CPU thread). `-o -` streams one input's audio to standard output.
+
+    Outputs never overwrite inputs: `-o` naming the inputs' own folder is refused when an output
+    would replace an input (a `.npy` mel's `<stem>.wav` beside it is fine). In a batch, an input
+    that cannot be read or an output that cannot be written is reported and counted, the other
+    files are still written, and the exit status is 1."""
     from rich.progress import Progress
 
     from ..data.dataset import load_mel
 
-    if stream_frames < 1:
-        raise HifiliteError("--stream-frames must be >= 1")
     if stdout_format not in ("wav", "raw"):
         raise HifiliteError(f"--stdout-format must be wav or raw, got {stdout_format!r}")
     files = collect_inputs(inputs)
@@ -69,14 +77,24 @@ def vocode(
         raise HifiliteError(f"-o - writes one stream: give one input, not {len(files)}")
     if backend not in ("torch", "onnx"):
         raise HifiliteError(f"--backend must be torch or onnx, got {backend!r}")
+    if not to_stdout:
+        output_folder(out)
+        refuse_overwriting([out / f"{f.stem}.wav" for f in files], files,
+                           "write to another folder with -o")
+    warn_if_random(model, console)
     if model.endswith(".onnx") or backend == "onnx":
         from ..runtime import OnnxVocoder
 
         if not model.endswith(".onnx"):
-            from ..deploy.cache import vocoder_onnx
+            from ..deploy.cache import cache_dir, vocoder_onnx
+            from ..errors import OutputError
 
-            with console.status("exporting to ONNX (once per model, then cached)"):
-                model = str(vocoder_onnx(model))
+            try:
+                with console.status("exporting to ONNX (once per model, then cached)"):
+                    model = str(vocoder_onnx(model))
+            except OSError as exc:
+                raise OutputError(f"cannot write the ONNX cache in {cache_dir()} ({exc.strerror or exc}); set "
+                                  "HIFILITE_CACHE to a writable folder or use --backend torch") from None
         voc = OnnxVocoder(model, threads=threads)
     else:
         import torch
@@ -96,17 +114,21 @@ def vocode(
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"vocoding with {voc.name}", total=len(files))
         for f in files:
+            target = out / f"{f.stem}.wav"
             try:
                 # audio is read, analysed, vocoded and written piece by piece: memory is bounded
                 # by the chunk size, not by the input's length
                 frames = stream_frames if stream else chunk_frames
                 mel = load_mel(f, voc.n_mels) if f.suffix == ".npy" else voc.mel_chunks(f, frames)
-                stream_to_file(voc, mel, out / f"{f.stem}.wav", frames, max_frames=None if stream else chunk_frames)
+                try:
+                    stream_to_file(voc, mel, target, frames, max_frames=None if stream else chunk_frames)
+                except OSError as exc:
+                    raise write_error(target, exc) from None
             except HifiliteError as exc:
                 if len(files) == 1:
                     raise
                 failures.append(str(exc))
-                console.print(f"[red]failed:[/] {exc}", highlight=False, soft_wrap=True)
+                console.print(Text.assemble(("failed:", "red"), f" {exc}"), highlight=False, soft_wrap=True)
             progress.advance(task)
     console.print(f"wrote {len(files) - len(failures)} file(s) to {out}")
     if failures:
