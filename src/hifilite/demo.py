@@ -1,7 +1,7 @@
 """The main job: synthesise a small corpus, copy-synthesise its test split with the teacher and
-the shipped student, evaluate, bench them beside v1/v2/v3, speak the test sentences with the
-shipped acoustic model + lj-lite beside Piper, and write a report folder (markdown + HTML,
-spectrograms, audio)."""
+the shipped student, evaluate, bench them beside v1/v2/v3, speak held-out sentences (never
+trained on) with the shipped acoustic model + lj-lite beside Piper, with the recogniser's word
+error rate, and write a report folder (markdown + HTML, spectrograms, audio)."""
 
 from __future__ import annotations
 
@@ -50,9 +50,10 @@ def run_demo(
     if tts_model:
         console.rule(f"4/{stages} text to speech: {tts_model} + lj-lite vs Piper")
         from .acoustic.bench import tts_vs_piper
-        from .data.corpora import load_split
+        from .evaluate.intelligibility import heldout_sentences
 
-        texts = [u.text for u in load_split(corpus, "test")]
+        held = heldout_sentences()  # short to long: every k-th one spans the lengths
+        texts = held[:: max(1, len(held) // test)][:test]
         speech = tts_vs_piper(texts, model=tts_model, vocoder="lj-lite", threads=threads, wav_dir=out / "tts",
                               log=lambda s: console.print(s, highlight=False))
         (out / "tts.json").write_text(json.dumps(speech, indent=2))
@@ -80,11 +81,15 @@ def run_demo(
                       "DNSMOS of the recordings themselves.")
     report.text("Speed and size", bench_markdown(rows))
     if speech:
-        report.table("Text to speech (the test split's sentences)", speech["systems"],
+        report.table(f"Text to speech ({speech['texts']} held-out sentences)", speech["systems"],
                      [("system", "system", ""), ("seconds", "speech s", ".1f"), ("xrt", "x real-time", ".1f"),
-                      ("dnsmos_ovrl", "DNSMOS OVRL", ".2f")],
+                      ("dnsmos_ovrl", "DNSMOS OVRL", ".2f"), ("wer", "WER", ".3f"), ("cer", "CER", ".3f")],
                      note=f"{threads} thread(s), ONNX Runtime for both, text front-end included; hifilite speaks "
-                          f"{speech['speedup_vs_piper']:.1f}x as fast as Piper. Audio in tts/.")
+                          f"{speech['speedup_vs_piper']:.1f}x as fast as Piper. WER/CER: pocketsphinx's transcript "
+                          f"against the text (numbers as words), on sentences from "
+                          f"hifilite/assets/heldout_sentences.txt, which no model is trained on; a few sentences "
+                          f"make it a rough figure (`benchmarks/bench_tts.py --split all` on all of them is the "
+                          f"measurement). Audio in tts/.")
     first = sorted({r["id"] for r in result.rows})[0]
     ref_row = next(r for r in result.rows if r["id"] == first and r.get("audio") and r["model"] not in models)
     ref_wav, sr = load_audio(out / "eval" / ref_row["audio"])
