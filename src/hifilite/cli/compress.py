@@ -42,6 +42,15 @@ def decompose(
                   f"(teacher {n_t / 1e6:.2f} M)")
 
 
+def _parse_floats(text: str, option: str) -> list[float]:
+    from ..errors import ConfigError
+
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise ConfigError(f"{option} expects comma-separated numbers, got {text!r}") from None
+
+
 def _parse_ranks(ranks: str) -> tuple[int, ...]:
     from ..errors import ConfigError
 
@@ -57,7 +66,10 @@ DISTIL_WEIGHTS = {"distil/mel": 45.0, "distil/stft": 1.0, "distil/feat": 1.0, "m
 
 @compress_app.command()
 def distil(
-    data: Path = typer.Option(..., help="Corpus folder (LJSpeech layout, VCTK or audio folder)."),
+    data: List[Path] = typer.Option(..., help="Corpus folder (LJSpeech layout, VCTK or audio folder); repeat "
+                                    "to train on a mixture."),
+    data_weights: Optional[str] = typer.Option(None, help="Comma-separated share of each --data in the training "
+                                               "items, e.g. 3,1 (default: the corpora as they are)."),
     out: Path = typer.Option(..., "-o", "--out", help="Run folder (checkpoints, TensorBoard, generator.safetensors)."),
     teacher: str = typer.Option("lj-v1", help="Teacher model name or path."),
     student: Optional[Path] = typer.Option(None, help="Start from this student checkpoint instead of decomposing."),
@@ -74,18 +86,33 @@ def distil(
         None, help="Folder of cached teacher outputs (built where missing; shared between runs)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     resume: bool = typer.Option(False, help="Continue the run in --out."),
+    augment: bool = typer.Option(False, help="Augment each batch's audio (pitch, formant, speed, tilt, gain, noise; "
+                                 "settings in the --config file's 'augment' section); the teacher then runs on the "
+                                 "augmented mel at every step (no --teacher-cache)."),
 ) -> None:
     """Distil the teacher into a decomposed student on the shared training loop."""
     import dataclasses
+    import functools
 
+    from ..compress.augmented import AugmentedDistilTask
     from ..compress.decompose import decompose as run_decompose
-    from ..config import TrainConfig, parse_weights, train_config_with_file
+    from ..config import TrainConfig, from_dict, load_file, parse_weights
+    from ..data.augment import AugmentConfig
+    from ..errors import ConfigError
     from ..train.distributed import init_distributed
     from ..train.gan import make_generator, train_gan
     from ..vocoder.api import load_vocoder
 
-    train = train_config_with_file(dataclasses.replace(TrainConfig(), loss_weights=DISTIL_WEIGHTS, batch_size=8),
-                                   config)
+    file_cfg = load_file(config) if config else {}
+    aug_section = file_cfg.pop("augment", None)  # the augmentation's own section of the config file
+    train = from_dict(TrainConfig, file_cfg, str(config),
+                      base=dataclasses.replace(TrainConfig(), loss_weights=DISTIL_WEIGHTS, batch_size=8))
+    aug_config = from_dict(AugmentConfig, aug_section, f"{config}: augment") if aug_section else AugmentConfig()
+    if aug_section and not augment:
+        raise ConfigError(f"{config} has an 'augment' section: add --augment to use it")
+    if augment and teacher_cache is not None:
+        raise ConfigError("--augment runs the teacher on each augmented batch; a --teacher-cache cannot hold those")
+    mix = _parse_floats(data_weights, "--data-weights") if data_weights else None
     weights = dict(train.loss_weights)
     if adversarial:  # after --config, so a file's weights do not switch the discriminators back off
         weights.update({"adv/gen": 1.0, "adv/feat": 2.0})
@@ -99,8 +126,10 @@ def distil(
         voc = load_vocoder(teacher)
         gen, cfg = run_decompose(voc.generator, voc.gen_config, form, rank)
         made = (gen.train(), cfg, voc.mel_config)
-    result = train_gan(data_root=data, run_dir=out, gen_config=None, train_config=train, env=init_distributed(device),
-                       resume=resume, teacher=teacher, student=made, console=console, teacher_cache=teacher_cache)
+    factory = functools.partial(AugmentedDistilTask, augment=aug_config, augment_seed=train.seed) if augment else None
+    result = train_gan(data_root=list(data), run_dir=out, gen_config=None, train_config=train,
+                       env=init_distributed(device), resume=resume, teacher=teacher, student=made, console=console,
+                       teacher_cache=teacher_cache, task_factory=factory, data_weights=mix)
     console.print(f"distilled to step {result.state.step}: {out / 'generator.safetensors'}")
 
 

@@ -58,7 +58,8 @@ def build_teacher_cache(
         text = json.dumps({"teacher": teacher_name, "mel": to_dict(voc.mel_config), "normalise": "peak 0.95"}, indent=2)
         atomic_write(manifest, lambda tmp: Path(tmp).write_text(text))
     mel_fn = MelSpectrogram(**to_dict(voc.mel_config)).to(voc.device)
-    todo = [u for u in utterances if not all(p.is_file() for p in teacher_cache_files(cache, u.id))]
+    unique = {u.id: u for u in utterances}.values()  # a weighted mixture repeats utterances
+    todo = [u for u in unique if not all(p.is_file() for p in teacher_cache_files(cache, u.id))]
     iterator = todo
     if progress and todo:
         from tqdm import tqdm

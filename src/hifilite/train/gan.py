@@ -297,7 +297,7 @@ def make_generator(
 
 def train_gan(
     *,
-    data_root: str | Path,
+    data_root: str | Path | list[str | Path],
     run_dir: str | Path,
     gen_config: GeneratorConfig | None,
     train_config: TrainConfig,
@@ -310,6 +310,7 @@ def train_gan(
     student: tuple[Generator, GeneratorConfig, MelConfig] | None = None,
     teacher_cache: str | Path | None = None,
     task_factory: Any = None,
+    data_weights: list[float] | None = None,
 ) -> FitResult:
     """Train (or fine-tune, with `init`) a HiFi-GAN vocoder on the corpus at `data_root`.
 
@@ -318,13 +319,15 @@ def train_gan(
     `gen_config` / `init`. `teacher_cache` is a folder of cached teacher outputs
     (`hifilite.compress.cache`), built for the training split where missing, so the teacher is
     not run per step. `task_factory(**kwargs)` replaces `GanVocoderTask` (e.g. supernet training).
+    `data_root` may list several corpora, mixed in the proportions `data_weights`
+    (`hifilite.data.mixture`).
 
     Uses the corpus' deterministic train/val splits (`hifilite.data.load_split`); with
     `mel_source="npy"` the generator input is `wavs/<id>.npy` instead of the mel of the audio.
     Writes the run folder described in `hifilite.train.state`, plus `generator.safetensors`.
     """
-    from ..data.corpora import load_split
     from ..data.dataset import VocoderDataset
+    from ..data.mixture import as_roots, mixed_splits
 
     if student is not None:
         generator, gen_config, mel = student
@@ -338,8 +341,8 @@ def train_gan(
         if teacher_voc.mel_config != mel:
             raise ConfigError(f"teacher {teacher} and student use different mel settings")
         teacher_gen = teacher_voc.generator
-    train_utts = load_split(data_root, "train")
-    val_utts = load_split(data_root, "val")
+    train_utts, val_utts = mixed_splits(data_root, data_weights, seed=train_config.seed)
+    roots = [str(p.resolve()) for p in as_roots(data_root)]
     if teacher_cache is not None:
         if teacher is None:
             raise ConfigError("a teacher cache needs the teacher it caches")
@@ -363,7 +366,8 @@ def train_gan(
         "generator": to_dict(gen_config),
         "mel": to_dict(mel),
         "init": init,
-        "data": {"root": str(Path(data_root).resolve()), "mels": mel_source},
+        "data": {"root": roots[0] if len(roots) == 1 else roots, "mels": mel_source,
+                 **({"weights": list(data_weights)} if data_weights else {})},
     }
     return fit(task, train_data=train_set, val_data=val_set, config=train_config, run_dir=run_dir,
                run_config=run_config, env=env, resume=resume, may_change=(*RESUMABLE_KEYS, "data.root"),
