@@ -85,7 +85,44 @@ class GeneratorConfig:
         return out
 
 
-GENERATOR_PRESETS: dict[str, GeneratorConfig] = {
+@dataclass(frozen=True)
+class FourierConfig:
+    """Constructor arguments of `hifilite.vocoder.fourier.FourierGenerator` (the frame-rate family).
+
+    A ConvNeXt backbone at the mel frame rate (`blocks` blocks of `channels`, pointwise MLP of
+    `mlp_ratio * channels`, depthwise `kernel_size`) and a head predicting log-magnitude and phase of
+    an `n_fft`-point STFT with hop `hop_length`, inverted by a fixed-basis iSTFT. `family` names the
+    class in saved configs (checkpoint metadata, sidecars, run configs) and must stay "fourier".
+    """
+
+    family: str = "fourier"
+    in_channels: int = 80
+    channels: int = 128
+    blocks: int = 6
+    mlp_ratio: float = 3.0
+    kernel_size: int = 7
+    n_fft: int = 1024
+    hop_length: int = 256
+
+    def __post_init__(self) -> None:
+        if self.family != "fourier":
+            raise ConfigError(f"FourierConfig.family must be 'fourier', got {self.family!r}")
+        if self.in_channels < 1 or self.channels < 1 or self.blocks < 0:
+            raise ConfigError("in_channels and channels must be >= 1 and blocks >= 0")
+        if not self.mlp_ratio > 0:
+            raise ConfigError(f"mlp_ratio must be > 0, got {self.mlp_ratio}")
+        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            raise ConfigError(f"kernel_size must be odd, got {self.kernel_size}")
+        if (self.n_fft % 2 or self.hop_length < 1 or self.n_fft % self.hop_length
+                or (self.n_fft - self.hop_length) % 2):
+            raise ConfigError(f"n_fft {self.n_fft} must be even, a multiple of hop_length {self.hop_length}, "
+                              "and differ from it by an even number")
+
+
+AnyGeneratorConfig = GeneratorConfig | FourierConfig
+GENERATOR_FAMILIES: dict[str, type] = {"hifigan": GeneratorConfig, "fourier": FourierConfig}
+
+GENERATOR_PRESETS: dict[str, AnyGeneratorConfig] = {
     "v1": GeneratorConfig(),
     "v2": GeneratorConfig(upsample_initial_channel=128),
     "v3": GeneratorConfig(
@@ -108,6 +145,9 @@ GENERATOR_PRESETS: dict[str, GeneratorConfig] = {
         istft_n_fft=16,
         istft_hop=4,
     ),
+    # Frame-rate student: ConvNeXt 128 x 6 at the mel frame rate + iSTFT head (n_fft 1024, hop 256),
+    # 0.81 M parameters.
+    "fourier": FourierConfig(),
 }
 
 
@@ -251,9 +291,13 @@ def load_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def generator_config(spec: str | dict[str, Any] | GeneratorConfig) -> GeneratorConfig:
-    """A GeneratorConfig from a preset name, a mapping (optionally with `preset:`), or a config."""
-    if isinstance(spec, GeneratorConfig):
+def generator_config(spec: str | dict[str, Any] | AnyGeneratorConfig, where: str = "generator") -> AnyGeneratorConfig:
+    """A generator config from a preset name, a mapping (optionally with `preset:`), or a config.
+
+    A mapping's `family` key picks the config class (`fourier`: `FourierConfig`; absent: the HiFi-GAN
+    `GeneratorConfig`); with `preset:` the family is the preset's.
+    """
+    if isinstance(spec, (GeneratorConfig, FourierConfig)):
         return spec
     if isinstance(spec, str):
         if spec in GENERATOR_PRESETS:
@@ -264,9 +308,20 @@ def generator_config(spec: str | dict[str, Any] | GeneratorConfig) -> GeneratorC
             f"unknown generator preset {spec!r}; choose from {', '.join(GENERATOR_PRESETS)} "
             "or give a YAML/JSON file"
         )
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(spec).__name__}")
     data = dict(spec)
     preset = data.pop("preset", None)
     if preset and preset not in GENERATOR_PRESETS:
         raise ConfigError(f"unknown generator preset {preset!r}")
     base = GENERATOR_PRESETS[preset] if preset else None
-    return from_dict(GeneratorConfig, data, "generator", base)
+    family = data.get("family", "fourier" if isinstance(base, FourierConfig) else "hifigan")
+    if family not in GENERATOR_FAMILIES:
+        raise ConfigError(f"{where}: unknown generator family {family!r}; "
+                          f"choose from {', '.join(GENERATOR_FAMILIES)}")
+    cls = GENERATOR_FAMILIES[family]
+    if base is not None and not isinstance(base, cls):
+        raise ConfigError(f"{where}: preset {preset!r} is not of the {family!r} family")
+    if cls is GeneratorConfig:
+        data.pop("family", None)
+    return from_dict(cls, data, where, base)

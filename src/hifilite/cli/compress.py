@@ -190,7 +190,8 @@ def run_all(
     data: Path = typer.Option(..., help="Corpus folder with train/val/test splits (LJSpeech layout, VCTK, ...)."),
     out: Path = typer.Option(..., "-o", "--out", help="Output folder; running again resumes every stage."),
     teacher: str = typer.Option("lj-v1", help="Teacher model name or path."),
-    family: str = typer.Option("lite", help="Student family: lite (iSTFT head, fast) or decomposed (teacher SVD)."),
+    family: str = typer.Option("lite", help="Student family: lite (iSTFT head, fast), fourier (frame-rate ConvNeXt + "
+                          "iSTFT hop 256, fastest) or decomposed (teacher SVD)."),
     steps: int = typer.Option(2000, help="Training steps per stage (supernet, fine-tune, each baseline/ablation)."),
     trials: int = typer.Option(24, help="Search trials."),
     config: Optional[Path] = typer.Option(None, help="YAML/JSON with TrainConfig keys (batch, segment, lr, ...)."),

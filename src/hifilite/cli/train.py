@@ -34,7 +34,7 @@ def _resolve(
     mels: str | None,
 ):
     """(TrainConfig, GeneratorConfig | None, init, mel source) from stored config, file and flags."""
-    from ..config import GeneratorConfig, TrainConfig, from_dict, generator_config, train_config_with_file
+    from ..config import TrainConfig, from_dict, generator_config, train_config_with_file
     from ..errors import ConfigError
 
     train = from_dict(TrainConfig, stored["train"], "config.json: train") if stored else TrainConfig()
@@ -45,7 +45,7 @@ def _resolve(
     if preset or generator:
         gen = generator_config(preset or str(generator))
     elif stored:
-        gen = from_dict(GeneratorConfig, stored["generator"], "config.json: generator")
+        gen = generator_config(stored["generator"], "config.json: generator")
     else:
         gen = None if init else generator_config("v1")
     if stored:

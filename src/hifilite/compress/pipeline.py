@@ -5,7 +5,8 @@ Stages (each writes under OUT and is skipped or resumed when run again):
   1. teacher cache   teacher outputs for the training split (`compress.cache`), shared by all runs
   2. supernet        the student family as a weight-sharing supernet over per-stage ranks:
                      `decomposed` = the teacher's resblock convs by channel SVD (teacher-initialised),
-                     `lite` = the iSTFT-head `lite` preset with low-rank convs (fresh);
+                     `lite` = the iSTFT-head `lite` preset with low-rank convs (fresh),
+                     `fourier` = the frame-rate `fourier` preset over (width, depth) (fresh);
                      trained by sandwich-rule in-place distillation (`SupernetDistilTask`)
   3. search          Optuna NSGA-II over paths: mel distance to the teacher vs measured 1-thread speed
   4. fine-tune       the chosen path, extracted, distilled further (+ MPD/MSD with `adversarial`)
@@ -31,10 +32,13 @@ from typing import Any, Sequence
 from ..config import GENERATOR_PRESETS, GeneratorConfig, TrainConfig, to_dict
 from ..errors import ConfigError
 
-FAMILIES = ("decomposed", "lite")
+FAMILIES = ("decomposed", "lite", "fourier")
 DISTIL = {"distil/mel": 45.0, "distil/stft": 1.0, "distil/feat": 0.0, "mel/loss": 10.0, "stft/loss": 0.0,
           "adv/gen": 0.0, "adv/feat": 0.0}
 ABLATE = ("distil/mel", "distil/stft", "mel/loss")
+# The Fourier family's phase comes from regression, not convolution: its fine-tune adds the
+# phase-derivative terms (and its ablation drops each of them too).
+PHASE = {"distil/if": 1.0, "distil/gd": 1.0}
 SCRATCH = {"mel/loss": 45.0, "stft/loss": 0.0, "adv/gen": 0.0, "adv/feat": 0.0}
 
 
@@ -85,6 +89,11 @@ def _supernet(settings: RunSettings):
     import torch
 
     torch.manual_seed(settings.seed)
+    if settings.family == "fourier":
+        from ..vocoder.family import build_generator
+
+        cfg = GENERATOR_PRESETS["fourier"]
+        return build_generator(cfg), cfg, teacher.mel_config
     cfg = dataclasses.replace(GENERATOR_PRESETS["lite"], resblock_conv="lowrank", resblock_rank=0)
     return Generator(**to_dict(cfg)), cfg, teacher.mel_config
 
@@ -139,8 +148,8 @@ def run_compression(data: str | Path, out: str | Path, settings: RunSettings, co
     from ..data.corpora import load_split
     from ..vocoder.api import load_vocoder
     from ..vocoder.checkpoint import save_generator
-    from .search import SearchLimits, rank_choices, run_search
-    from .supernet import extract, stage_max_ranks
+    from .search import SearchLimits, path_choices, run_search
+    from .supernet import extract
     from .supernet_task import SupernetDistilTask
 
     settings.check()
@@ -161,7 +170,7 @@ def run_compression(data: str | Path, out: str | Path, settings: RunSettings, co
     gen, cfg, mel = _supernet(settings)
     init_path = save_generator(models / f"{settings.family}-init.safetensors", gen, cfg, mel,
                                extra={"teacher": settings.teacher, "stage": "untrained supernet"})
-    choices = rank_choices(stage_max_ranks(gen))
+    choices = path_choices(gen)
     supernet_path = _train(settings, out / "supernet", DISTIL, data, teacher=settings.teacher,
                            student=(gen.train(), cfg, mel), teacher_cache=cache,
                            task_factory=partial(SupernetDistilTask, choices=choices, seed=settings.seed))
@@ -188,7 +197,7 @@ def run_compression(data: str | Path, out: str | Path, settings: RunSettings, co
     sub, sub_cfg = extract(sn.generator, sn.gen_config, ranks)  # from the fused supernet
     sub_path = save_generator(models / "searched-untuned.safetensors", sub, sub_cfg, mel,
                               extra={"ranks": list(ranks), "stage": "extracted"})
-    tune = dict(DISTIL)
+    tune = dict(DISTIL, **(PHASE if settings.family == "fourier" else {}))
     if settings.adversarial:
         tune.update({"adv/gen": 1.0, "adv/feat": 2.0})
 
@@ -218,7 +227,7 @@ def run_compression(data: str | Path, out: str | Path, settings: RunSettings, co
     ablation_labels = []
     console.rule(f"6/{stages} ablation of the distillation terms" + ("" if settings.ablation else " (skipped)"))
     if settings.ablation:
-        for term in ABLATE:
+        for term in ABLATE + (tuple(PHASE) if settings.family == "fourier" else ()):
             name = "no-" + term.replace("/", "-")
             path = finetune(out / "ablation" / name, {**tune, term: 0.0})
             labels[name] = _copy_model(path, models, name)

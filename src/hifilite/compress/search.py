@@ -1,6 +1,7 @@
 """Latency-aware multi-objective search over supernet paths (Optuna NSGA-II).
 
-Each trial picks a rank per stage, extracts that sub-student, and measures
+Each trial picks a rank per stage (for the Fourier family: a width and a depth), extracts that
+sub-student, and measures
   - quality: mean log-mel L1 between the path's output and the teacher's on validation mels
     (lower is better; a cheap proxy that tracks PESQ for copy-synthesis), and
   - cost: single-thread median latency of the extracted sub-student on a fixed input, expressed as
@@ -22,8 +23,9 @@ import torch
 import torch.nn.functional as F
 
 from ..io import atomic_write
+from ..vocoder.fourier import FourierGenerator
 from ..vocoder.generator import Generator
-from .supernet import extract, set_active_ranks, stage_max_ranks
+from .supernet import extract, fourier_choices, set_active_ranks, stage_max_ranks
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,14 @@ def rank_choices(maxima: Sequence[int]) -> list[list[int]]:
             r *= 2
         out.append(sorted(c))
     return out
+
+
+def path_choices(supernet: torch.nn.Module) -> list[list[int]]:
+    """The values each path dimension may take: per-stage ranks (`rank_choices`) for the HiFi-GAN
+    families, (width, depth) choices for the Fourier family (`fourier_choices`)."""
+    if isinstance(supernet, FourierGenerator):
+        return fourier_choices(supernet)
+    return rank_choices(stage_max_ranks(supernet))
 
 
 def measure_rtf(gen: Generator, n_mels: int, hop: int, sample_rate: int, frames: int = 86, repeats: int = 3) -> float:
@@ -99,8 +109,7 @@ def run_search(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     storage = storage or f"sqlite:///{(out_dir / 'study.db').resolve()}"
-    maxima = stage_max_ranks(supernet)
-    choices = rank_choices(maxima)
+    choices = path_choices(supernet)
     mel_fn = MelSpectrogram(**to_dict(mel_config.loss_variant()))
     supernet.eval()
     teacher.eval()

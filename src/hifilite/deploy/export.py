@@ -113,7 +113,8 @@ def export_onnx(
 
         gen = copy.deepcopy(model).cpu().eval()
         _fuse(gen)
-        mel_cfg = dataclasses.replace(MelConfig(), n_mels=int(gen.conv_pre.in_channels),
+        n_mels = gen.in_channels if hasattr(gen, "in_channels") else gen.conv_pre.in_channels
+        mel_cfg = dataclasses.replace(MelConfig(), n_mels=int(n_mels),
                                       hop_length=int(gen.hop_length))
         info = {"name": type(model).__name__, "mel": mel_cfg, "generator": None}
     else:

@@ -13,6 +13,8 @@ Conventions (those of fvcore and ptflops), per layer, batch included:
                          (every input sample is scattered through the whole kernel, including the
                          contributions that output padding later crops)
     Linear               out.numel() * in_features
+    any module with a    what `macs(first input, output)` returns (fixed transforms written with
+    `macs` method        functional ops, such as an inverse STFT's synthesis basis)
 
 Bias additions, activations, normalisation and residual sums are not counted: they are O(1) per
 output element, negligible next to the convolutions of a vocoder.
@@ -35,6 +37,8 @@ COUNTED = (nn.Conv1d, nn.Conv2d, nn.ConvTranspose1d, nn.Linear)
 
 def layer_macs(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> int:
     """MACs of one call of a counted layer, from its input (B, C_in, ...) and output shapes."""
+    if callable(getattr(module, "macs", None)):
+        return int(module.macs(inp, out))
     if isinstance(module, nn.ConvTranspose1d):
         return inp.numel() * (module.out_channels // module.groups) * module.kernel_size[0]
     if isinstance(module, (nn.Conv1d, nn.Conv2d)):
@@ -48,7 +52,7 @@ def _count(model: nn.Module, args: tuple) -> tuple[int, dict[str, int]]:
     per_layer: dict[str, int] = {}
     handles = []
     for name, m in model.named_modules():
-        if isinstance(m, COUNTED):
+        if isinstance(m, COUNTED) or callable(getattr(m, "macs", None)):
             def hook(mod, inputs, output, name=name):
                 per_layer[name] = per_layer.get(name, 0) + layer_macs(mod, inputs[0], output)
 

@@ -15,7 +15,10 @@ weight 0, except that the discriminators are skipped entirely when both adversar
 Knowledge distillation is the same task with a frozen `teacher` generator and three more terms:
 `distil/mel` (mel L1 to the teacher's waveform), `distil/stft` (multi-resolution STFT distance to
 it) and `distil/feat` (L1 between each upsampling stage's MRF output and the teacher's, through a
-learned 1x1 projection where the widths differ). Setting a weight to 0 ablates its term. Optimisers are AdamW (official lr 2e-4, betas 0.8/0.99)
+learned 1x1 projection where the widths differ), and, computed only when weighted, `distil/if` and
+`distil/gd` (errors of the phase's time and frequency derivatives against the teacher's STFT,
+`hifilite.vocoder.phase_losses`), which train phase without discriminators. Setting a weight to 0
+ablates its term. Optimisers are AdamW (official lr 2e-4, betas 0.8/0.99)
 with an ExponentialLR decay per epoch.
 """
 
@@ -36,11 +39,14 @@ from ..errors import ConfigError
 from ..vocoder.discriminators import MultiPeriodDiscriminator, MultiScaleDiscriminator
 from ..vocoder.generator import Generator
 from ..vocoder.losses import MelL1Loss, MultiResolutionSTFTLoss, discriminator_loss, feature_matching_loss, generator_adv_loss
+from ..vocoder.phase_losses import GroupDelayLoss, InstantaneousFrequencyLoss
 from .distributed import DistEnv, unwrap
 from .loop import RESUMABLE_KEYS, FitResult, Task, TaskContext, Validation, fit
 
-TERMS = ("mel/loss", "stft/loss", "adv/gen", "adv/feat", "distil/mel", "distil/stft", "distil/feat")
-DISTIL_TERMS = ("distil/mel", "distil/stft", "distil/feat")
+TERMS = ("mel/loss", "stft/loss", "adv/gen", "adv/feat", "distil/mel", "distil/stft", "distil/feat",
+         "distil/if", "distil/gd")
+DISTIL_TERMS = ("distil/mel", "distil/stft", "distil/feat", "distil/if", "distil/gd")
+PHASE_TERMS = ("distil/if", "distil/gd")  # computed only when weighted
 ADV_TERMS = ("adv/gen", "adv/feat")
 EXPORT_NAME = "generator.safetensors"
 
@@ -139,6 +145,7 @@ class GanVocoderTask(Task):
         if self.teacher is not None:
             self.teacher = self.teacher.to(dev)
         self.mrstft = MultiResolutionSTFTLoss().to(dev)
+        self.phase_losses = {"distil/if": InstantaneousFrequencyLoss().to(dev), "distil/gd": GroupDelayLoss().to(dev)}
         self.projections = ctx.wrap(self.projections.to(dev)) if len(self.projections) else self.projections
         self.optim_g = torch.optim.AdamW(
             itertools.chain(self.generator.parameters(), self.projections.parameters()), cfg.learning_rate, betas=betas
@@ -192,6 +199,9 @@ class GanVocoderTask(Task):
                     t_hat, t_feats = self.teacher(mel, return_features=True)
             terms["distil/mel"] = self.mel_loss(y_hat, t_hat)
             terms["distil/stft"] = self.mrstft(y_hat, t_hat)
+            for name in PHASE_TERMS:
+                if self.weights[name]:
+                    terms[name] = self.phase_losses[name](y_hat, t_hat)
             if want_feats:
                 terms["distil/feat"] = sum(F.l1_loss(p(f), t) for p, f, t in zip(unwrap(self.projections), feats, t_feats))
         mpd, msd = unwrap(self.mpd), unwrap(self.msd)
@@ -292,7 +302,9 @@ def make_generator(
         return voc.generator, voc.gen_config, voc.mel_config
     if gen_config is None:
         raise ConfigError("give a generator preset or config, or a checkpoint to initialise from")
-    return Generator(**to_dict(gen_config)), gen_config, MelConfig()
+    from ..vocoder.family import build_generator
+
+    return build_generator(gen_config), gen_config, MelConfig()
 
 
 def train_gan(

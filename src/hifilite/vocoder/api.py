@@ -25,6 +25,7 @@ from ..config import GENERATOR_PRESETS, GeneratorConfig, MelConfig, to_dict
 from ..errors import AudioError, ConfigError, DataError, ModelNotFoundError
 from .bundled import BUNDLED, bundled_paths
 from .checkpoint import load_generator, load_jik876, safe_torch_load, save_generator
+from .family import build_generator
 from .generator import Generator
 
 DEFAULT_CHUNK_FRAMES = 1024  # ~12 s at 22.05 kHz / hop 256
@@ -232,7 +233,7 @@ def load_vocoder(
     mel = MelConfig()
     if source.kind == "preset":
         gen_cfg = GENERATOR_PRESETS[spec]
-        gen = Generator(**to_dict(gen_cfg))
+        gen = build_generator(gen_cfg)
         if not for_training:
             gen.remove_weight_norm()
     elif source.kind == "safetensors":

@@ -17,9 +17,10 @@ from typing import Any
 import torch
 
 from .. import __version__
-from ..config import GeneratorConfig, MelConfig, from_dict, to_dict
+from ..config import AnyGeneratorConfig, GeneratorConfig, MelConfig, from_dict, generator_config, to_dict
 from ..errors import CheckpointError, ConfigError
 from ..io import atomic_write
+from .family import build_generator
 from .generator import Generator
 
 FORMAT = "hifilite.generator/1"
@@ -47,8 +48,8 @@ def has_weight_norm(module: torch.nn.Module) -> bool:
 
 def save_generator(
     path: str | os.PathLike,
-    generator: Generator,
-    gen_config: GeneratorConfig,
+    generator: torch.nn.Module,
+    gen_config: AnyGeneratorConfig,
     mel: MelConfig,
     extra: dict[str, Any] | None = None,
 ) -> Path:
@@ -74,8 +75,10 @@ def save_generator(
 
 def load_generator(
     path: str | os.PathLike, keep_weight_norm: bool = False
-) -> tuple[Generator, GeneratorConfig, MelConfig, dict[str, Any]]:
-    """Load our safetensors format. Returns (generator in eval mode, its config, mel config, extra)."""
+) -> tuple[torch.nn.Module, AnyGeneratorConfig, MelConfig, dict[str, Any]]:
+    """Load our safetensors format. Returns (generator in eval mode, its config, mel config, extra).
+
+    The config's `family` key (absent: HiFi-GAN) picks the generator class (`build_generator`)."""
     from ..io import read_safetensors
 
     path = Path(path)
@@ -83,13 +86,13 @@ def load_generator(
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a hifilite generator checkpoint (format {meta.get('format')!r})")
     try:
-        gen_config = from_dict(GeneratorConfig, json.loads(meta["generator"]), "generator")
+        gen_config = generator_config(json.loads(meta["generator"]), "generator")
         mel = from_dict(MelConfig, json.loads(meta["mel"]), "mel")
         stored_wn = json.loads(meta.get("weight_norm", "false"))
         extra = json.loads(meta.get("extra", "{}"))
     except (KeyError, json.JSONDecodeError, ConfigError) as exc:
         raise CheckpointError(f"{path}: bad metadata ({exc})") from None
-    gen = Generator(**to_dict(gen_config))
+    gen = build_generator(gen_config)
     if not stored_wn:
         gen.remove_weight_norm()
     _load_strict(gen, state, path)

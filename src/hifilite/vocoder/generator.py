@@ -138,6 +138,24 @@ class ResBlock2(nn.Module):
         return sum(c.dilation[0] * (c.kernel_size[0] - 1) // 2 for c in self.convs)
 
 
+def istft_basis(n_fft: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Synthesis kernels of an inverse real DFT with a periodic Hann window folded in.
+
+    Returns (basis (2 * bins, 1, n_fft), window_sq (1, 1, n_fft)), float32: a transposed conv of
+    [real; imag] (B, 2 * bins, T) with `basis` at stride hop is the windowed overlap-add, and the
+    same conv of ones with `window_sq` is the envelope to divide by.
+    """
+    bins = n_fft // 2 + 1
+    window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)
+    n = torch.arange(n_fft, dtype=torch.float64)
+    k = torch.arange(bins, dtype=torch.float64)
+    angle = 2 * torch.pi * k[:, None] * n[None] / n_fft
+    scale = torch.full((bins, 1), 2.0 / n_fft, dtype=torch.float64)
+    scale[0] = scale[-1] = 1.0 / n_fft  # DC and Nyquist appear once in the real spectrum
+    basis = torch.cat([scale * torch.cos(angle), -scale * torch.sin(angle)]) * window
+    return basis.unsqueeze(1).float(), (window**2).view(1, 1, n_fft).float()
+
+
 class ISTFTHead(nn.Module):
     """Log-magnitude and phase channels (B, n_fft + 2, T) -> waveform (B, 1, T * hop) by inverse STFT.
 
@@ -153,15 +171,9 @@ class ISTFTHead(nn.Module):
         if n_fft < 2 or n_fft % 2 or hop < 1 or hop > n_fft or (n_fft - hop) % 2:
             raise ValueError(f"iSTFT head needs an even n_fft >= hop with n_fft - hop even, got {n_fft}/{hop}")
         self.n_fft, self.hop, self.bins = n_fft, hop, n_fft // 2 + 1
-        window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)
-        n = torch.arange(n_fft, dtype=torch.float64)
-        k = torch.arange(self.bins, dtype=torch.float64)
-        angle = 2 * torch.pi * k[:, None] * n[None] / n_fft
-        scale = torch.full((self.bins, 1), 2.0 / n_fft, dtype=torch.float64)
-        scale[0] = scale[-1] = 1.0 / n_fft  # DC and Nyquist appear once in the real spectrum
-        basis = torch.cat([scale * torch.cos(angle), -scale * torch.sin(angle)]) * window
-        self.register_buffer("basis", basis.unsqueeze(1).float(), persistent=False)  # (2 * bins, 1, n_fft)
-        self.register_buffer("window_sq", (window**2).view(1, 1, n_fft).float(), persistent=False)
+        basis, window_sq = istft_basis(n_fft)
+        self.register_buffer("basis", basis, persistent=False)  # (2 * bins, 1, n_fft)
+        self.register_buffer("window_sq", window_sq, persistent=False)  # (1, 1, n_fft)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mag = torch.exp(x[:, : self.bins].clamp(max=8.0))
