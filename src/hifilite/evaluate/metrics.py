@@ -17,6 +17,10 @@ Metrics (name in `compute_all` → meaning, direction):
     logmel_l1  mean |log-mel difference| on the HiFi-GAN front-end, lower is better
     mrstft     multi-resolution STFT distance (spectral convergence + log-magnitude L1), lower
     dnsmos     non-intrusive DNSMOS P.835 of the estimate: dnsmos_ovrl/sig/bak/p808, 1 … 5, higher
+    pitch      (only when asked for: a pitch tracker per signal costs about 0.5 s per second of
+               audio with librosa's pYIN) f0_cents: RMS F0 error in cents over frames voiced in
+               both, lower is better; vuv_f1: F1 of the estimate's voiced/unvoiced decisions
+               against the reference's, higher is better
 """
 
 from __future__ import annotations
@@ -240,6 +244,43 @@ def dnsmos(wav, sr: int) -> dict[str, float]:
     return {k: float(out[f"{k}_mos"]) for k in keys}
 
 
+# --------------------------------------------------------------------------- pitch
+
+
+def pitch_errors(ref, est, sr: int, hop: int = 256) -> dict[str, float]:
+    """F0 error and voicing agreement of `est` against `ref`: {"f0_cents", "vuv_f1"}.
+
+    Both signals are tracked with the acoustic features' F0 tracker (`hifilite.acoustic.data`:
+    WORLD DIO + StoneMask where pyworld imports, else pYIN) on the same frames. f0_cents is the
+    RMS of 1200 log2(f0_est / f0_ref) over frames voiced in both (NaN if there are none);
+    vuv_f1 treats the reference's voiced frames as the positives (NaN if the reference has none).
+    """
+    from ..acoustic.data import frame_f0, pitch_backend
+
+    ref, est = align(ref, est)
+    frames = len(ref) // hop
+    if frames < 4:
+        nan = _nan("pitch", f"signal too short ({len(ref)} samples)")
+        return {"f0_cents": nan, "vuv_f1": nan}
+    backend = pitch_backend()
+    f_ref = frame_f0(ref, sr, hop, frames, backend)
+    f_est = frame_f0(est, sr, hop, frames, backend)
+    v_ref, v_est = f_ref > 0, f_est > 0
+    both = v_ref & v_est
+    out = {}
+    if both.any():
+        cents = 1200.0 * np.log2(f_est[both] / f_ref[both])
+        out["f0_cents"] = float(np.sqrt(np.mean(cents ** 2)))
+    else:
+        out["f0_cents"] = _nan("f0_cents", "no frame is voiced in both signals")
+    if v_ref.any():
+        tp = float(both.sum())
+        out["vuv_f1"] = 2 * tp / float(v_ref.sum() + v_est.sum())
+    else:
+        out["vuv_f1"] = _nan("vuv_f1", "the reference has no voiced frame")
+    return out
+
+
 # --------------------------------------------------------------------------- all at once
 
 INTRUSIVE: dict[str, Callable[[np.ndarray, np.ndarray, int], float]] = {
@@ -249,28 +290,36 @@ INTRUSIVE: dict[str, Callable[[np.ndarray, np.ndarray, int], float]] = {
     "logmel_l1": logmel_l1,
     "mrstft": lambda ref, est, sr: mrstft_distance(ref, est),
 }
-METRICS: tuple[str, ...] = (*INTRUSIVE, "dnsmos")
+METRICS: tuple[str, ...] = (*INTRUSIVE, "dnsmos")  # the default set
+OPTIONAL_METRICS: tuple[str, ...] = ("pitch",)  # computed only when named
+EXPANDED: dict[str, tuple[str, ...]] = {
+    "dnsmos": ("dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808"),
+    "pitch": ("f0_cents", "vuv_f1"),
+}
 HIGHER_IS_BETTER: dict[str, bool] = {
     "pesq": True, "stoi": True, "mcd": False, "logmel_l1": False, "mrstft": False,
     "dnsmos_ovrl": True, "dnsmos_sig": True, "dnsmos_bak": True, "dnsmos_p808": True,
+    "f0_cents": False, "vuv_f1": True,
 }
 
 
 def check_metrics(metrics: Sequence[str] | None) -> tuple[str, ...]:
-    """Validate metric names (None = all); unknown names are a ConfigError."""
+    """Validate metric names (None = the default set, `METRICS`); unknown names are a ConfigError."""
     if metrics is None:
         return METRICS
-    unknown = [m for m in metrics if m not in METRICS]
+    unknown = [m for m in metrics if m not in METRICS + OPTIONAL_METRICS]
     if unknown:
-        raise ConfigError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(METRICS)}")
+        raise ConfigError(f"unknown metric(s) {', '.join(unknown)}; choose from "
+                          f"{', '.join(METRICS + OPTIONAL_METRICS)}")
     return tuple(metrics)
 
 
 def compute_all(ref, est, sr: int, metrics: Sequence[str] | None = None) -> dict[str, float]:
     """Every requested metric of `est` against `ref` at rate `sr`, as {name: value}.
 
-    `metrics` picks from `METRICS` (default: all). "dnsmos" expands to the four keys dnsmos_ovrl,
-    dnsmos_sig, dnsmos_bak, dnsmos_p808, scored on `est` only. Failed metrics are NaN.
+    `metrics` picks from `METRICS` and `OPTIONAL_METRICS` (default: `METRICS`). "dnsmos" expands
+    to the four keys dnsmos_ovrl, dnsmos_sig, dnsmos_bak, dnsmos_p808, scored on `est` only;
+    "pitch" to f0_cents and vuv_f1. Failed metrics are NaN.
     """
     names = check_metrics(metrics)
     ref, est = align(ref, est)
@@ -278,6 +327,8 @@ def compute_all(ref, est, sr: int, metrics: Sequence[str] | None = None) -> dict
     for name in names:
         if name == "dnsmos":
             out.update({f"dnsmos_{k}": v for k, v in dnsmos(est, sr).items()})
+        elif name == "pitch":
+            out.update(pitch_errors(ref, est, sr))
         else:
             out[name] = INTRUSIVE[name](ref, est, sr)
     return out

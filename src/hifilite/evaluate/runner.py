@@ -26,12 +26,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, DataError, HifiliteError
-from .metrics import HIGHER_IS_BETTER, MetricWarning, check_metrics, compute_all, dnsmos
+from .metrics import EXPANDED, HIGHER_IS_BETTER, MetricWarning, check_metrics, compute_all, dnsmos
 
 REFERENCE = "reference"
 SHORT_NAMES = {"pesq": "PESQ", "stoi": "STOI", "mcd": "MCD dB", "logmel_l1": "mel L1",
                "mrstft": "MR-STFT", "dnsmos_ovrl": "OVRL", "dnsmos_sig": "SIG", "dnsmos_bak": "BAK",
-               "dnsmos_p808": "P808"}
+               "dnsmos_p808": "P808", "f0_cents": "F0 cents", "vuv_f1": "V/UV F1"}
 
 
 @dataclass
@@ -287,5 +287,5 @@ def evaluate_models(
 def _metric_keys(names: Sequence[str]) -> list[str]:
     keys = []
     for n in names:
-        keys += [f"dnsmos_{k}" for k in ("ovrl", "sig", "bak", "p808")] if n == "dnsmos" else [n]
+        keys += list(EXPANDED.get(n, (n,)))
     return keys

@@ -1,0 +1,41 @@
+"""Pitch metrics: F0 error in cents and voiced/unvoiced F1 on signals whose answer is known."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from hifilite.evaluate import metrics as M
+
+SR = 22050
+
+
+def hum(f0: float, seconds: float = 0.8, voiced: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+    """A harmonic tone at `f0`, sounding over the `voiced` fraction of the clip, noise floor elsewhere."""
+    t = np.arange(int(seconds * SR)) / SR
+    x = sum(0.3 / k * np.sin(2 * np.pi * k * f0 * t) for k in range(1, 6))
+    mask = (t >= voiced[0] * seconds) & (t < voiced[1] * seconds)
+    noise = 0.001 * np.random.default_rng(0).standard_normal(t.size)
+    return (x * mask + noise).astype(np.float32)
+
+
+def test_pitch_errors_know_a_semitone_and_voicing() -> None:
+    ref = hum(150.0)
+    same = M.pitch_errors(ref, ref, SR)
+    assert same["f0_cents"] == pytest.approx(0.0, abs=1e-6) and same["vuv_f1"] == pytest.approx(1.0)
+    up = M.pitch_errors(ref, hum(150.0 * 2 ** (1 / 12)), SR)  # one semitone = 100 cents
+    assert up["f0_cents"] == pytest.approx(100.0, abs=15.0) and up["vuv_f1"] > 0.9
+    half = M.pitch_errors(ref, hum(150.0, voiced=(0.0, 0.5)), SR)  # voiced only in its first half
+    assert 0.5 < half["vuv_f1"] < 0.8 and half["f0_cents"] < 15.0
+
+
+def test_pitch_is_optional_and_expands_in_compute_all() -> None:
+    ref = hum(200.0)
+    assert "pitch" not in M.check_metrics(None)
+    out = M.compute_all(ref, ref, SR, ["pitch", "stoi"])
+    assert set(out) == {"f0_cents", "vuv_f1", "stoi"}
+    with pytest.warns(M.MetricWarning, match="reference has no voiced"):
+        silent = M.pitch_errors(np.zeros(SR // 2, np.float32) + 1e-4, ref[: SR // 2], SR)
+    assert math.isnan(silent["vuv_f1"])
