@@ -13,8 +13,8 @@ Text to speech the same way, with an exported acoustic model (`hifilite acoustic
     tts = OnnxTTS("acoustic.onnx", "lj-lite.onnx", threads=1)
     audio = tts("Dr. Smith paid $5 on May 3rd.")   # float32 at tts.sample_rate
 
-`pip install "hifilite[runtime]"` is enough: nothing on this path imports torch (text needs the
-espeak-ng phonemiser that piper-tts bundles as well: `hifilite[runtime,data]`).
+`pip install "hifilite[runtime]"` is enough for both (onnxruntime, librosa's mel basis, num2words,
+and the espeak-ng phonemiser that piper-tts bundles): nothing on this path imports torch.
 """
 
 from __future__ import annotations
