@@ -15,9 +15,11 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from ..errors import ConfigError
-from .text import Phonemizer, TextError, check_text, normalize_text, split_breaks, split_sentences
+from .text import (Phonemizer, TextError, check_text, normalize_text, refuse_control_characters, split_breaks,
+                   split_sentences)
 
 SENTENCE_PAUSE_S = 0.2
+RATE_RANGE = (0.25, 4.0)  # speaking rates the duration predictor is asked for (4x faster .. 4x slower)
 
 
 def phonemizer_for(symbols: Mapping[str, Any], source: str) -> Phonemizer:
@@ -55,8 +57,10 @@ class SentenceSpeaker:
         """What to say: normalised sentences (str) and the seconds of silence between them (float).
 
         `SENTENCE_PAUSE_S` between sentences, an SSML `<break>`'s own pause where the text has one.
-        TextError if `text` is empty, has no words, or uses a script the voice cannot read.
+        TextError if `text` is empty, has no words, has control characters (NUL, escape, ...) or
+        uses a script the voice cannot read.
         """
+        refuse_control_characters(text)
         items: list[str | float] = []
         pieces = split_breaks(text)
         for i, (piece, pause) in enumerate(pieces):
@@ -89,8 +93,8 @@ class SentenceSpeaker:
 
     def mel(self, sentence: str, rate: float = 1.0) -> Any:
         """(n_mels, frames) for one normalised sentence; `rate` > 1 speaks faster."""
-        if not rate > 0:
-            raise ConfigError(f"rate must be > 0, got {rate}")
+        if not RATE_RANGE[0] <= rate <= RATE_RANGE[1]:  # NaN fails too
+            raise ConfigError(f"rate must be in [{RATE_RANGE[0]:g}, {RATE_RANGE[1]:g}], got {rate}")
         mel = self.mel_from_ids(self.ids(sentence), rate)
         if mel.shape[-1] == 0:
             raise TextError(f"the model predicted no frames for {sentence!r}")

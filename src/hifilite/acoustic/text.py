@@ -222,8 +222,23 @@ class Phonemizer:
         return Phonemized(text=text, phonemes=phonemes, ids=ids)
 
 
+# Control characters that are not whitespace (NUL, bell, escape, DEL, C1 controls): not text
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+
+
+def refuse_control_characters(text: str) -> None:
+    """TextError naming the first control character in `text` (NUL, escape, ...); tabs, line and
+    page breaks count as spaces."""
+    found = _CONTROL.search(str(text))
+    if found:
+        raise TextError(f"text contains the control character U+{ord(found.group()):04X} at position "
+                        f"{found.start()}; remove it (tabs and line breaks are fine)")
+
+
 def check_text(text: str) -> str:
-    """`text` stripped, or TextError if it is empty, has no letters, or uses a non-Latin script."""
+    """`text` stripped, or TextError if it is empty, has no letters, has control characters
+    (`refuse_control_characters`), or uses a non-Latin script."""
+    refuse_control_characters(text)
     text = " ".join(str(text).split())
     if not text:
         raise TextError("text is empty")

@@ -63,6 +63,4 @@ def main(argv: list[str] | None = None) -> None:
             _fail(exc.format_message(), exc.exit_code)  # the command line did not parse
         _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug or HIFILITE_DEBUG=1 for the traceback)",
               1, exc)
-    else:
-        if isinstance(status, int) and status:
-            sys.exit(status)
+    sys.exit(status if isinstance(status, int) else 0)  # like click's standalone mode: always exits

@@ -21,7 +21,9 @@ import typer
 from rich.console import Console
 
 from ..acoustic.bundled import DEFAULT_ACOUSTIC, DEFAULT_VOCODER
+from ..acoustic.speak import RATE_RANGE
 from ._app import app
+from ._options import number, output_file, warn_if_random, write_error
 
 console = Console(stderr=True)
 
@@ -29,13 +31,16 @@ console = Console(stderr=True)
 @app.command()
 def tts(
     text: Optional[str] = typer.Argument(None, help="Text to speak (or use --text-file)."),
-    out: Path = typer.Option(..., "-o", "--out", help="Output .wav; '-' writes the wav to standard output."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output .wav; '-' writes the wav to standard output. "
+                             "Checked before synthesis: a folder, an unwritable place or the --text-file is refused."),
     model: Path = typer.Option(DEFAULT_ACOUSTIC, "--model", "-m",
                                help="Acoustic model: a shipped name, a .safetensors or a training run folder."),
     vocoder: str = typer.Option(DEFAULT_VOCODER, "--vocoder", help="Vocoder name or path (see `hifilite vocode`)."),
     text_file: Optional[Path] = typer.Option(None, "--text-file", help="UTF-8 text file to speak."),
-    rate: float = typer.Option(1.0, "--rate", help="Speaking rate: 1.2 is 20 % faster, 0.8 slower."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (torch or ONNX Runtime)."),
+    rate: float = typer.Option(1.0, "--rate", callback=number(*RATE_RANGE),
+                               help=f"Speaking rate in [{RATE_RANGE[0]:g}, {RATE_RANGE[1]:g}]: 1.2 is 20 % faster, "
+                               "0.8 slower."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads (torch or ONNX Runtime)."),
     backend: str = typer.Option("auto", "--backend", help="auto (ONNX Runtime when installed), onnx or torch."),
 ) -> None:
     """Speak text: normalise, phonemise, predict mels, vocode; long text sentence by sentence."""
@@ -45,6 +50,7 @@ def tts(
     import torch
 
     from ..acoustic.synthesis import Synthesizer
+    from ..acoustic.text import refuse_control_characters
     from ..audio import save_audio
     from ..errors import ConfigError, DataError
 
@@ -55,10 +61,12 @@ def tts(
             text = text_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise DataError(f"{text_file}: cannot read text ({exc})") from None
-    if not rate > 0:
-        raise ConfigError(f"--rate must be > 0, got {rate}")
     if backend not in ("auto", "onnx", "torch"):
         raise ConfigError(f"--backend must be auto, onnx or torch, got {backend!r}")
+    refuse_control_characters(text)
+    if str(out) != "-":
+        output_file(out, inputs=[text_file] if text_file is not None else [])
+    warn_if_random(vocoder, console)
     if threads:
         torch.set_num_threads(threads)
     synth = None
@@ -76,7 +84,10 @@ def tts(
         sys.stdout.buffer.write(buf.getvalue())
         sys.stdout.buffer.flush()
     else:
-        save_audio(out, audio, synth.sample_rate)
+        try:
+            save_audio(out, audio, synth.sample_rate)
+        except OSError as exc:
+            raise write_error(out, exc) from None
     console.print(f"{out}: {seconds:.2f} s of speech in {elapsed:.2f} s ({seconds / max(elapsed, 1e-9):.1f}x real-time)",
                   highlight=False)
 
