@@ -1,67 +1,118 @@
-"""Shipped students against the teachers: quality on the training voice and on unseen voices, speed.
+"""Shipped students against the teachers, in one run: quality on any number of named data sets
+(the training voice, held-out real voices of the training data, unseen real voices), and speed.
 
-    python benchmarks/students.py --seen CORPUS [--unseen CORPUS ...] [--models lj-v1 universal-v1 lj-lite lj-tiny]
+    python benchmarks/students.py --data joe=corpora/joe --data fillets=/work/corpora/fillets \\
+        --data ktuberling=/work/corpora/ktuberling [--models lj-v1 universal-v1 lj-lite lj-tiny] \\
+        [--limit N] [--spread] [--no-pitch] [--no-speed]
 
-`--seen` is a corpus of the training speaker (its test split: utterances the student never saw);
-each `--unseen` is a corpus of other speakers (a VCTK folder with held-out speakers, or voices made
-with `hifilite corpus shift`). Speed: 1-thread median x-real-time on 4 s of audio, eager PyTorch
-and ONNX Runtime. Writes benchmarks/results/students.{json,md}.
+Each `--data NAME=CORPUS` is scored on its test split (every clip, or `--limit` of them: the first
+by id, or with `--spread` taken in turn from each speaker so that every voice / language is in).
+`--seen CORPUS` and `--unseen CORPUS` are the older spellings of `--data seen=...` and
+`--data unseen:<folder>=...`. Metrics: PESQ-wb, STOI, mel L1, MR-STFT, MCD, DNSMOS and, unless
+`--no-pitch`, F0 error in cents and V/UV F1 (`hifilite.evaluate.metrics`). Speed: params, MACs per
+second of audio, 1-thread median x-real-time on 4 s of audio in eager PyTorch and ONNX Runtime.
+Writes OUT/students.{json,md} (default benchmarks/results).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
+from itertools import zip_longest
 from pathlib import Path
 
 from rich.console import Console
 
 RESULTS = Path(__file__).resolve().parent / "results"
-METRICS = ("pesq", "stoi", "logmel_l1", "mcd", "dnsmos_ovrl")
+METRICS = ("pesq", "stoi", "logmel_l1", "mrstft", "mcd", "dnsmos")
+COLUMNS = ("pesq", "stoi", "logmel_l1", "mrstft", "mcd", "dnsmos_ovrl", "f0_cents", "vuv_f1")
+
+
+def named_sets(args: argparse.Namespace) -> dict[str, Path]:
+    sets: dict[str, Path] = {}
+    if args.seen:
+        sets["seen"] = args.seen
+    for p in args.unseen:
+        sets[f"unseen:{p.name}"] = p
+    for item in args.data:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            sys.exit(f"--data expects NAME=CORPUS, got {item!r}")
+        if name in sets:
+            sys.exit(f"data set name {name!r} given twice")
+        sets[name] = Path(path)
+    if not sets:
+        sys.exit("give at least one --data NAME=CORPUS")
+    return sets
+
+
+def spread(utts: list, limit: int | None) -> list:
+    """Up to `limit` utterances taken in turn from each speaker (speakers and clips by id)."""
+    by_speaker: dict[str, list] = {}
+    for u in sorted(utts, key=lambda u: u.id):
+        by_speaker.setdefault(u.speaker, []).append(u)
+    order = [u for group in zip_longest(*by_speaker.values()) for u in group if u is not None]
+    return order[:limit]
 
 
 def main() -> None:
+    from hifilite.data.corpora import load_split
     from hifilite.evaluate.bench import bench_models, machine_info
     from hifilite.evaluate.runner import SHORT_NAMES, evaluate_models
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seen", type=Path, required=True)
-    ap.add_argument("--unseen", type=Path, nargs="*", default=[])
+    ap.add_argument("--data", action="append", default=[], metavar="NAME=CORPUS",
+                    help="A named data set (its test split); repeatable.")
+    ap.add_argument("--seen", type=Path, default=None, help="Same as --data seen=CORPUS.")
+    ap.add_argument("--unseen", type=Path, nargs="*", default=[], help="Same as --data unseen:<folder>=CORPUS.")
     ap.add_argument("--models", nargs="+", default=["lj-v1", "universal-v1", "lj-lite", "lj-tiny"])
-    ap.add_argument("--limit", type=int, default=None, help="Test utterances per corpus.")
+    ap.add_argument("--limit", type=int, default=None, help="Test utterances per data set.")
+    ap.add_argument("--spread", action="store_true", help="Take the --limit utterances across speakers.")
+    ap.add_argument("--no-pitch", action="store_true", help="Skip the F0 / V/UV metrics.")
+    ap.add_argument("--no-speed", action="store_true", help="Skip the speed measurements.")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     console = Console(stderr=True)
-    sets = {"seen": args.seen, **{f"unseen:{p.name}": p for p in args.unseen}}
+    sets = named_sets(args)
+    metrics = [*METRICS, *(() if args.no_pitch else ("pitch",))]
+
     quality = {}
     for name, corpus in sets.items():
-        res = evaluate_models(args.models, corpus, split="test", limit=args.limit, console=console)
+        utts = load_split(corpus, "test")
+        chosen = spread(utts, args.limit) if args.spread else utts[: args.limit]
+        res = evaluate_models(args.models, corpus, split="test", metrics=metrics, console=console, utterances=chosen)
         quality[name] = {"corpus": str(corpus), "utterances": res.info["data"]["utterances"],
-                         "summary": res.summary}
-    rows = bench_models(args.models, threads=1, seconds=4.0, repeats=5, warmup=1, backends=("torch", "onnx"))
-    speed = {b: [r for r in rows if r["backend"] == b] for b in ("torch", "onnx")}
-    out = {"machine": machine_info(), "quality": quality,
-           "speed": {b: [{k: r[k] for k in ("model", "params", "macs_per_second", "rtf_x", "median_s")} for r in rows]
-                     for b, rows in speed.items()}}
+                         "speakers": len({u.speaker for u in chosen}),
+                         "audio_seconds": res.info["data"]["audio_seconds"], "summary": res.summary}
+    speed: dict[str, list] = {}
+    if not args.no_speed:
+        rows = bench_models(args.models, threads=1, seconds=4.0, repeats=5, warmup=1, backends=("torch", "onnx"))
+        speed = {b: [{k: r[k] for k in ("model", "params", "macs_per_second", "rtf_x", "median_s")}
+                     for r in rows if r["backend"] == b] for b in ("torch", "onnx")}
+    command = "python benchmarks/students.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    out = {"machine": machine_info(), "command": command, "quality": quality, "speed": speed}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "students.json").write_text(json.dumps(out, indent=2, default=float))
 
-    cols = [m for m in METRICS]
+    cols = [c for c in COLUMNS if any(isinstance(q["summary"].get(m, {}).get(c), dict)
+                                      for q in quality.values() for m in args.models)]
     lines = ["| data | model | " + " | ".join(SHORT_NAMES.get(c, c) for c in cols) + " |",
              "|---|---|" + "---:|" * len(cols)]
     for name, q in quality.items():
         for model in args.models:
             entry = q["summary"].get(model, {})
             vals = [f"{entry[c]['mean']:.3f}" if isinstance(entry.get(c), dict) else "–" for c in cols]
-            lines.append(f"| {name} ({q['utterances']} utts) | {model} | " + " | ".join(vals) + " |")
-    lines += ["", "| model | params | GMAC / s audio | ×real-time eager | ×real-time ONNX |", "|---|---:|---:|---:|---:|"]
-    for t, o in zip(speed["torch"], speed["onnx"]):
-        lines.append(f"| {t['model']} | {t['params'] / 1e6:.2f} M | {t['macs_per_second'] / 1e9:.2f} | "
-                     f"{t['rtf_x']:.1f} | {o['rtf_x']:.1f} |")
-    lines += ["", f"Machine: {out['machine'].get('cpu', '')}, 1 thread; regenerate with "
-              f"`python benchmarks/students.py --seen {args.seen} "
-              + " ".join(f"--unseen {p}" for p in args.unseen)
-              + (f" --limit {args.limit}" if args.limit else "") + f" --models {' '.join(args.models)}`."]
+            lines.append(f"| {name} ({q['utterances']} clips, {q['speakers']} voices) | {model} | "
+                         + " | ".join(vals) + " |")
+    if speed:
+        lines += ["", "| model | params | GMAC / s audio | ×real-time eager | ×real-time ONNX |",
+                  "|---|---:|---:|---:|---:|"]
+        for t, o in zip(speed["torch"], speed["onnx"]):
+            lines.append(f"| {t['model']} | {t['params'] / 1e6:.2f} M | {t['macs_per_second'] / 1e9:.2f} | "
+                         f"{t['rtf_x']:.1f} | {o['rtf_x']:.1f} |")
+    lines += ["", f"Machine: {out['machine'].get('cpu', '')}, 1 thread; regenerate with `{command}`."]
     (args.out / "students.md").write_text("\n".join(lines) + "\n")
     console.print("\n".join(lines))
 

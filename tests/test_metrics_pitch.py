@@ -39,3 +39,21 @@ def test_pitch_is_optional_and_expands_in_compute_all() -> None:
     with pytest.warns(M.MetricWarning, match="reference has no voiced"):
         silent = M.pitch_errors(np.zeros(SR // 2, np.float32) + 1e-4, ref[: SR // 2], SR)
     assert math.isnan(silent["vuv_f1"])
+
+
+def test_evaluate_models_on_chosen_utterances_with_pitch(tmp_path) -> None:
+    import soundfile as sf
+
+    from hifilite.data.corpora import load_split
+    from hifilite.evaluate.runner import evaluate_models
+
+    for spk, f0 in (("a", 120.0), ("b", 180.0)):
+        for i in range(2):
+            (tmp_path / spk).mkdir(exist_ok=True)
+            sf.write(tmp_path / spk / f"u{i}.wav", hum(f0 + 10 * i), SR)
+    (tmp_path / "splits.json").write_text('{"train": [], "val": [], "test": ["a/u0", "a/u1", "b/u0", "b/u1"]}')
+    chosen = [u for u in load_split(tmp_path, "test") if u.id.endswith("u1")]
+    res = evaluate_models(["v3"], tmp_path, metrics=["pitch", "stoi"], utterances=chosen)
+    assert [r["id"] for r in res.rows] == ["a/u1", "b/u1"]
+    assert all({"f0_cents", "vuv_f1", "stoi"} <= set(r) for r in res.rows)
+    assert res.summary["v3"]["vuv_f1"]["n_nan"] == 0

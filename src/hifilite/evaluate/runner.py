@@ -173,12 +173,15 @@ def evaluate_models(
     metrics: Sequence[str] | None = None,
     device: str = "cpu",
     console=None,
+    utterances: Sequence[Any] | None = None,
 ) -> EvalResult:
     """Copy-synthesis evaluation of `models` (names or paths for `load_vocoder`) on one split.
 
     `limit` keeps the first N utterances of the split (sorted by id, so the same N every run).
     `metrics` restricts the metrics (see `hifilite.evaluate.metrics.METRICS`). An utterance whose
-    audio cannot be read gets NaNs and a note, not an abort. Writes the result files when
+    audio cannot be read gets NaNs and a note, not an abort. `utterances` (records with id,
+    wav_path and speaker, e.g. a chosen subset of the split) replaces the split's list before
+    `limit` applies. Writes the result files when
     `out_dir` is given; `save_audio` needs `out_dir`. Progress and the table go to `console`.
     """
     import torch
@@ -200,7 +203,7 @@ def evaluate_models(
     console = console or Console(stderr=True)
     out = Path(out_dir) if out_dir is not None else None
 
-    utts = list(load_split(data_dir, split))[:limit]
+    utts = list(utterances if utterances is not None else load_split(data_dir, split))[:limit]
     if not utts:
         raise DataError(f"{data_dir}: the {split!r} split is empty")
 
