@@ -11,6 +11,8 @@ from rich.console import Console
 
 from ..errors import ConfigError
 from ._app import app
+from ._options import opset as opset_option
+from ._options import output_file, refuse_overwriting
 
 console = Console(stderr=True)
 
@@ -18,16 +20,17 @@ console = Console(stderr=True)
 @app.command("export")
 def export_cmd(
     model: str = typer.Argument(..., help="Model name (lj-v1, v1, v2, v3, lite, ...), .safetensors, checkpoint or run folder."),
-    out: Path = typer.Option(..., "-o", "--out", help="Output .onnx file; the sidecar goes beside it as .json."),
-    opset: int = typer.Option(17, help="ONNX opset (fixed in the file)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output .onnx file; the sidecar goes beside it as .json. "
+                             "Checked before exporting; a path that would replace the model's own files is refused."),
+    opset: int = typer.Option(17, callback=opset_option, help="ONNX opset (fixed in the file; 17 or later)."),
     check: bool = typer.Option(True, help="Refuse the export if ONNX Runtime and PyTorch differ by more than 1e-4."),
     int8: bool = typer.Option(False, "--int8", help="Also write an int8 model (static QDQ, per-channel) as <out>-int8.onnx."),
     calibration: Optional[Path] = typer.Option(None, help="Folder of recordings (or .npy mels) for int8 calibration and evaluation."),
-    calibration_items: int = typer.Option(32, help="Files (sorted) used for calibration."),
-    eval_items: int = typer.Option(8, help="Following files used to measure the int8 quality drop (0: skip)."),
+    calibration_items: int = typer.Option(32, min=1, help="Files (sorted) used for calibration."),
+    eval_items: int = typer.Option(8, min=0, help="Following files used to measure the int8 quality drop (0: skip)."),
     keep_fp32: str = typer.Option("conv_pre,ups.0,conv_post,istft", help="Comma-separated layers left in fp32 (empty: quantise all)."),
     method: str = typer.Option("minmax", help="Calibration: minmax, entropy or percentile."),
-    threads: int = typer.Option(1, help="Threads for the int8 speed comparison."),
+    threads: int = typer.Option(1, min=1, help="Threads for the int8 speed comparison."),
 ) -> None:
     """Export a vocoder to ONNX: weight norm fused, input `mel` (batch, n_mels, frames), output
     `audio` (batch, samples), dynamic time axis, fixed opset, JSON sidecar with the mel settings."""
@@ -35,13 +38,18 @@ def export_cmd(
         raise ConfigError("--int8 needs --calibration DIR (recordings the int8 ranges are measured on)")
     if calibration is not None and not int8:
         raise ConfigError("--calibration is only used with --int8")
-    if calibration_items < 1 or eval_items < 0:
-        raise ConfigError("--calibration-items must be >= 1 and --eval-items >= 0")
     import torch
 
     from ..deploy.export import export_onnx
+    from ..deploy.sidecar import sidecar_path
+    from ..vocoder.api import vocoder_source
 
-    torch.set_num_threads(max(1, threads))
+    sources = vocoder_source(model).files
+    output_file(out, inputs=sources)
+    int8_out = out.with_name(out.stem + "-int8.onnx")
+    refuse_overwriting([sidecar_path(out), *([int8_out, sidecar_path(int8_out)] if int8 else [])], sources,
+                       "choose another output path")
+    torch.set_num_threads(threads)
     onnx_path, side = export_onnx(model, out, opset=opset, check=check)
     meta = json.loads(side.read_text())
     diff = meta["parity_max_abs_diff"]
@@ -60,7 +68,7 @@ def export_cmd(
     keep = tuple(k.strip() for k in keep_fp32.split(",") if k.strip())
     voc = OnnxVocoder(onnx_path, threads=threads)
     console.print(f"calibrating on {len(calib_files)} file(s) from {calibration} ...", highlight=False)
-    q_path, q_side = quantize_int8(onnx_path, onnx_path.with_name(onnx_path.stem + "-int8.onnx"),
+    q_path, q_side = quantize_int8(onnx_path, int8_out,
                                    load_mels(calib_files, voc), keep_fp32=keep, method=method)
     console.print(f"wrote {q_path} and {q_side}", highlight=False)
     if not eval_files:
