@@ -39,6 +39,7 @@ CASES = {
         ("Up at 7 a.m. Then work.", "Up at seven AM. Then work."),
         ("10:30-11:30", "ten thirty to eleven thirty"),
         ("It took 1:02:03", "It took one oh two and three seconds"),
+        ("She ran it in 25:30.", "She ran it in twenty-five thirty."),  # no 25th hour: a duration
     ],
     "numbers": [
         ("-7", "minus seven"),
@@ -61,6 +62,8 @@ CASES = {
         ("3/4 done, 1/2 cup, 24/7", "three quarters done, one half cup, twenty-four seven"),
         ("2½ hours", "two and a half hours"),
         ("20°C", "twenty degrees Celsius"),
+        ("-40° is cold", "minus forty degrees is cold"),
+        ("1 km, 2 km, 3 kg per cm", "one kilometer, two kilometers, three kilograms per centimeter"),
         ("~5 people", "about five people"),
         ("#1 hit", "number one hit"),
         ("5 × 3", "five times three"),
@@ -128,6 +131,7 @@ CASES = {
         ("Say no. Then go.", "Say no. Then go."),
         ("He sat. Sun. is fine.", "He sat. Sunday is fine."),
         ("Item no. 42, Nos. 3", "Item number forty-two, Numbers three"),
+        ("See p. 45 and pp. 3-5.", "See page forty-five and pages three to five."),
     ],
 }
 

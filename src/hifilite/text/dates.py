@@ -50,8 +50,10 @@ def _time(match: re.Match) -> str:
     hours, minutes = int(match.group("h")), int(match.group("m"))
     seconds = int(match.group("s") or 0)
     ampm = match.group("ampm")
-    if minutes > 59 or seconds > 59 or hours > (12 if ampm else 24):
+    if minutes > 59 or seconds > 59 or (ampm and hours > 12):
         return match.group(0)
+    if hours > 24:  # a duration ("25:30"): the numbers as written
+        return " ".join([cardinal(hours), _minutes(minutes)] + ([cardinal(seconds)] if match.group("s") else []))
     if ampm:
         out = cardinal(hours) if minutes == 0 else f"{cardinal(hours)} {_minutes(minutes)}"
     elif minutes == 0:

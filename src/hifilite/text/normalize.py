@@ -112,14 +112,14 @@ _LETTER_ABBREVIATIONS = {"e.g.": "for example", "i.e.": "that is", "a.m.": "AM",
                          "u.s.": "U S", "u.k.": "U K"}
 _ABBREV_RE = re.compile(r"\b(" + "|".join(sorted(_ABBREVIATIONS, key=len, reverse=True)) + r")\.", re.IGNORECASE)
 _NAME_ABBREV_RE = re.compile(r"\b(" + "|".join(sorted(_NAME_ABBREVIATIONS, key=len, reverse=True)) + r")\.")
-_NUMBER_ABBREV_RE = re.compile(r"\b(No|no|NO|Nos|nos)\.(?=\s?\d)|#(?=\d)")
+_NUMBER_ABBREV_RE = re.compile(r"\b(?:No|no|NO|Nos|nos|p|pp|vol|Vol)\.(?=\s?\d)|#(?=\d)")
+_BEFORE_NUMBER = {"no.": "number", "nos.": "numbers", "#": "number", "p.": "page", "pp.": "pages", "vol.": "volume"}
 _TITLE_RE = re.compile(r"\b(Dr|St)\.(?=\s+[A-Z])")
 _AFTER_NAME_RE = re.compile(r"(?<=[a-z] )(Dr|St)\.?(?=\W|$)")
 
 
 def _number_abbreviation(match: re.Match) -> str:
-    word = "numbers" if match.group(0).lower() == "nos." else "number"
-    return _keep_case(word, match.group(0)) + " "
+    return _keep_case(_BEFORE_NUMBER[match.group(0).lower()], match.group(0)) + " "
 
 
 def _keep_case(word: str, like: str) -> str:

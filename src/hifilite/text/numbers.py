@@ -105,7 +105,7 @@ _CODE_BEFORE_RE = re.compile(r"(?<!\w)(?P<code>" + _CODE_NAMES + r")\s?(?P<amoun
                              + _SCALE_WORDS + r")\b)?")
 _CENTS_RE = re.compile(r"(?<![\w.])(\d+)\s?¢")
 _PERCENT_RE = re.compile(r"(?<![\d,.])(" + _NUM + r")\s?%")
-_DEGREES_RE = re.compile(r"(?<=\d)\s?°\s?([CF](?![a-z])|)")
+_DEGREES_RE = re.compile(r"(?<=\d)\s?°(?:\s?([CF])(?![a-z]))?")
 _VULGAR = {"½": ("half", "halves"), "¼": ("quarter", "quarters"), "¾": ("quarter", "quarters"),
            "⅓": ("third", "thirds"), "⅔": ("third", "thirds")}
 _VULGAR_RE = re.compile(r"(?:(?<![\d.])(\d+)\s?)?([½¼¾⅓⅔])")
@@ -116,8 +116,11 @@ _RANGE_RE = re.compile(r"(\d%?)\s?[-–]\s?(?=[$£€¥₹]?\d)")
 _MINUS_RE = re.compile(r"(?<![\w.,)\]%])-(?=[$£€¥₹]?\.?\d)")
 _LETTER_DIGIT_RE = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 _NUMBER_RE = re.compile(_NUM + r"|\.\d+")
-_UNITS = {"km/h": "kilometers per hour", "m/s": "meters per second", "mph": "miles per hour", "km": "kilometers",
-          "kg": "kilograms", "cm": "centimeters", "mm": "millimeters"}  # longest first: "km/h" before "km"
+# unit -> (after "one" or "per", otherwise); longest first: "km/h" before "km"
+_UNITS = {"km/h": ("kilometer per hour", "kilometers per hour"), "m/s": ("meter per second", "meters per second"),
+          "mph": ("mile per hour", "miles per hour"), "km": ("kilometer", "kilometers"),
+          "kg": ("kilogram", "kilograms"), "cm": ("centimeter", "centimeters"), "mm": ("millimeter", "millimeters")}
+_UNIT_RE = re.compile(r"(?<=[a-z])( ?)(" + "|".join(re.escape(u) for u in _UNITS) + r")(?!\w)")
 
 
 def _money_words(amount: str, names: tuple[str, str, str, str], scale: str | None) -> str:
@@ -216,6 +219,10 @@ def numbers_to_words(text: str) -> str:
     text = _ORDINAL_RE.sub(lambda m: ordinal(m.group(1)), text)
     text = _LETTER_DIGIT_RE.sub(" ", text)
     text = _NUMBER_RE.sub(lambda m: number_words(m.group(0)), text)
-    for unit, words in _UNITS.items():
-        text = re.sub(rf"(?<=[a-z]) ?{re.escape(unit)}(?!\w)", f" {words}", text)
-    return text
+    return _UNIT_RE.sub(_unit, text)
+
+
+def _unit(match: re.Match) -> str:
+    one, many = _UNITS[match.group(2)]
+    singular = re.search(r"\b(?:one|per)$", match.string[:match.start()])
+    return " " + (one if singular else many)
