@@ -110,7 +110,7 @@ CASES = {
         ("He said:\"<emphasis>no</emphasis>\".", "He said:\"no\"."),
         ("<p>One.</p><p>Two.</p>", "One. Two."),
         ("<sub alias=\"World Wide Web Consortium\">W3C</sub>", "World Wide Web Consortium"),
-        ("<say-as interpret-as=\"characters\">abc</say-as>", "A B C"),
+        ("<say-as interpret-as=\"characters\">abc</say-as>", "A-B-C"),
         ("the <say-as interpret-as=\"ordinal\">3</say-as> time", "the third time"),
         ("<say-as interpret-as=\"telephone\">555 0199</say-as>", "five five five, zero one nine nine"),
         ("𝐁𝐨𝐥𝐝 ｆｕｌｌ ２", "Bold full two"),
@@ -187,8 +187,10 @@ def test_phonemiser_speaks_the_normalised_words(phonemizer):
         got = phonemizer(text)
         assert got.text == words
         assert got.ids == phonemizer(words).ids
-    # espeak reads a lone "a" as the article: "AM" keeps the letter names
+    # espeak reads a lone "a" as the article: "AM" and spelled "A-B-C" keep the letter names
     assert "eɪ" in "".join(phonemizer("nine AM").phonemes[0])
+    spelled = "".join(phonemizer('<say-as interpret-as="characters">abc</say-as>').phonemes[0])
+    assert spelled.startswith("ˈeɪ"), spelled
 
 
 def test_long_digit_strings_and_symbols_reach_the_model(phonemizer):

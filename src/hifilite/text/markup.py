@@ -71,7 +71,8 @@ def _spell(match: re.Match) -> str:
     if kind == "ordinal":
         number = re.fullmatch(r"\s*(\d{1,15})\s*", body)
         return f" {ordinal(number.group(1))} " if number else body
-    return " " + " ".join(c.upper() if c.isalpha() else digits(c) for c in body if c.isalnum()) + " "
+    # hyphens keep espeak spelling: a lone "A" it reads as the article, "A-B-C" as letters
+    return " " + "-".join(c.upper() if c.isalpha() else digits(c) for c in body if c.isalnum()) + " "
 
 
 def _clean_char(c: str) -> str:
