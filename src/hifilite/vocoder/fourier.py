@@ -12,11 +12,12 @@ squashed `pi * sin(x)` angle, whose gradient vanishes at +-pi, or a normalised (
 is undefined at zero). Absolute phase is not a smooth function of the mel; train it through losses
 on its derivatives (`hifilite.vocoder.phase_losses`), not by regressing it.
 
-The inverse STFT is computed two ways with the same result: in eager PyTorch by `irfft` and
-overlap-add (fast), and while exporting to ONNX (opset 17 has no inverse DFT) as one transposed
-convolution with the windowed inverse-DFT basis (`istft_basis`). Both divide by the window's squared
-overlap-add envelope, so an output sample depends on a bounded window of frames and chunked or
-streaming inference equals whole-input inference (`receptive_field_frames`).
+The inverse STFT is computed two ways with the same result: in eager PyTorch by `irfft` (fast), and
+while exporting to ONNX (opset 17 has no inverse real DFT, and ONNX Runtime's DFT is slower than a
+matrix product here) as products with the windowed inverse-DFT basis (`istft_basis`). Both then
+overlap-add and divide by the window's squared overlap-add envelope, so an output sample depends on
+a bounded window of frames and chunked or streaming inference equals whole-input inference
+(`receptive_field_frames`).
 """
 
 from __future__ import annotations
@@ -118,7 +119,13 @@ class InverseSTFT(nn.Module):
     """Log-magnitude and angle (B, T, n_fft // 2 + 1) each -> waveform (B, 1, T * hop): Hann-windowed
     overlap-add divided by the squared-window envelope, trimmed by (n_fft - hop) / 2 at the start so
     that frame t is centred on output samples [t * hop, (t + 1) * hop), as the mel front-end frames
-    its input."""
+    its input.
+
+    Export form: the windowed inverse real DFT of a frame is x[n] = P[n] + Q[n] and
+    x[N - n] = P[n] - Q[n] for n <= N / 2, with P = real @ C and Q = imag @ S over the first half of
+    the (symmetric, periodic Hann) window, so two (bins x N/2+1) matrix products give the frame: half
+    the multiplies of the full (2 bins x N) basis.
+    """
 
     def __init__(self, n_fft: int, hop: int) -> None:
         super().__init__()
@@ -126,38 +133,38 @@ class InverseSTFT(nn.Module):
             raise ValueError(f"iSTFT needs an even n_fft, a multiple of hop, with n_fft - hop even; "
                              f"got {n_fft}/{hop}")
         self.n_fft, self.hop, self.bins = n_fft, hop, n_fft // 2 + 1
-        basis, window_sq = istft_basis(n_fft)
-        self.register_buffer("basis", basis, persistent=False)  # (2 * bins, 1, n_fft)
-        self.register_buffer("window_sq", window_sq, persistent=False)  # (1, 1, n_fft)
+        basis, window_sq = istft_basis(n_fft)  # (2 * bins, 1, n_fft): [cos; -sin] rows, window folded in
+        half = basis[:, 0, : self.bins]
+        self.register_buffer("cos_basis", half[: self.bins].contiguous(), persistent=False)  # (bins, N/2 + 1)
+        self.register_buffer("sin_basis", half[self.bins:].contiguous(), persistent=False)
+        self.register_buffer("window_sq", window_sq.view(1, 1, -1, hop), persistent=False)  # (1, 1, N / hop, hop)
         self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
 
     def forward(self, log_mag: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
         frames = log_mag.shape[1]
         mag = torch.exp(log_mag.clamp(max=MAX_LOG_MAGNITUDE))
         real, imag = mag * torch.cos(angle), mag * torch.sin(angle)
-        if torch.onnx.is_in_onnx_export():  # no inverse DFT in opset 17: the dense basis instead
-            spec = torch.cat([real, imag], dim=-1).transpose(1, 2)  # (B, 2 * bins, T)
-            y = F.conv_transpose1d(spec, self.basis, stride=self.hop)
-            env = F.conv_transpose1d(torch.ones_like(spec[:, :1]), self.window_sq, stride=self.hop)
+        if torch.onnx.is_in_onnx_export():  # opset 17 has no fast inverse DFT: two half-basis products
+            p, q = real @ self.cos_basis, imag @ self.sin_basis  # (B, T, N/2 + 1)
+            seg = torch.cat([p + q, (p - q)[..., 1:-1].flip(-1)], dim=-1)
         else:
             seg = torch.fft.irfft(torch.complex(real, imag), n=self.n_fft, dim=-1) * self.window
-            y = self._overlap_add(seg.unflatten(-1, (-1, self.hop)), frames)
-            env = self._overlap_add(self.window_sq.view(1, 1, -1, self.hop), frames)
+        y = self._overlap_add(seg.unflatten(-1, (-1, self.hop)), frames)
+        env = self._overlap_add(self.window_sq.expand(1, frames, -1, -1), frames)
         start, length = (self.n_fft - self.hop) // 2, frames * self.hop
         return y[..., start:start + length] / env[..., start:start + length].clamp(min=1e-8)
 
     def _overlap_add(self, seg: torch.Tensor, frames: int) -> torch.Tensor:
-        """(B, T or 1, n_fft // hop, hop) -> (B, 1, (T - 1) * hop + n_fft): frame t added from
-        sample t * hop; a single frame (T = 1) is repeated `frames` times (the envelope)."""
+        """(B, T, n_fft // hop, hop) -> (B, 1, (T - 1) * hop + n_fft): frame t added from sample
+        t * hop, as a sum of the frames' hop-long pieces shifted by whole frames."""
         r = self.n_fft // self.hop
-        out = seg.new_zeros(seg.shape[0], frames + r - 1, self.hop)
-        for j in range(r):
-            out[:, j:j + frames] += seg[:, :, j]
+        out = sum(F.pad(seg[:, :, j], (0, 0, j, r - 1 - j)) for j in range(r))  # (B, T + r - 1, hop)
         return out.flatten(1).unsqueeze(1)
 
     def macs(self, inp: torch.Tensor, out: torch.Tensor) -> int:
-        """MACs of the exported form (dense basis), for `hifilite.evaluate.macs`; eager uses an FFT."""
-        return inp.shape[0] * inp.shape[1] * 2 * self.bins * self.n_fft
+        """MACs of the exported form (two half-basis products), for `hifilite.evaluate.macs`; eager
+        PyTorch uses an FFT instead."""
+        return inp.shape[0] * inp.shape[1] * 2 * self.bins * self.bins
 
     def context(self) -> int:
         """Frames on each side whose window reaches an output frame: frame j covers output samples
