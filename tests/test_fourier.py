@@ -339,3 +339,25 @@ def test_compress_run_fourier_family(tmp_path):
     assert searched(torch.zeros(1, 80, 4) - 5).shape == (1, 1024)
     run_cfg = json.loads((out / "student" / "config.json").read_text())
     assert run_cfg["train"]["loss_weights"]["distil/gd"] == 1.0  # fine-tuned with the phase terms
+
+
+def test_export_cli_onnx_cache_and_bench(preset_model, tmp_path, monkeypatch):
+    """The family goes through the same deployment paths as the others: `hifilite export`, the ONNX
+    cache behind `--backend onnx`, and the bench (eager and ONNX Runtime rows, MACs)."""
+    from typer.testing import CliRunner
+
+    from hifilite.cli import app
+    from hifilite.deploy.cache import vocoder_onnx
+    from hifilite.evaluate.bench import bench_models
+
+    path, voc, mel = preset_model
+    res = CliRunner().invoke(app, ["export", str(path), "-o", str(tmp_path / "cli.onnx")])
+    assert res.exit_code == 0, res.output
+    assert read_sidecar(tmp_path / "cli.json")["generator"] == to_dict(GENERATOR_PRESETS["fourier"])
+    monkeypatch.setenv("HIFILITE_CACHE", str(tmp_path / "cache"))
+    cached = vocoder_onnx(path)
+    assert cached.is_file() and vocoder_onnx(path) == cached  # exported once, then reused
+    rows = bench_models([str(path)], seconds=0.5, repeats=1, isolate=False, backends=("torch", "onnx"))
+    assert [r["backend"] for r in rows] == ["torch", "onnx"]
+    assert all(r["params"] == 806_018 and r["rtf_x"] > 0 for r in rows)
+    assert rows[0]["macs_per_second"] == macs_per_second(voc.generator, sample_rate=SR, hop_length=256)
