@@ -39,7 +39,8 @@ def hidden_channels(channels: int, mlp_ratio: float) -> int:
 class ConvNeXtBlock(nn.Module):
     """Depthwise conv (k taps), LayerNorm, pointwise MLP (Linear, GELU, Linear), layer scale, residual.
 
-    (B, C, T) -> (B, C, T). `width` (supernet) runs only the first `width` channels, with the first
+    (B, T, C) -> (B, T, C): the residual stream is channel-last, so only the depthwise conv sees a
+    transposed view. `width` (supernet) runs only the first `width` channels, with the first
     `hidden_channels(width, ratio)` MLP units: the path a narrower block extracted from it computes.
     """
 
@@ -54,16 +55,14 @@ class ConvNeXtBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.width is None:
-            h = self.norm(self.dwconv(x).transpose(1, 2))
-            h = self.pwconv2(F.gelu(self.pwconv1(h)))
-            return x + (self.gamma * h).transpose(1, 2)
+            h = self.norm(self.dwconv(x.transpose(1, 2)).transpose(1, 2))
+            return x + self.gamma * self.pwconv2(F.gelu(self.pwconv1(h)))
         c, hd = self.width
         dw = self.dwconv
-        h = F.conv1d(x, dw.weight[:c], dw.bias[:c], padding=dw.padding, groups=c).transpose(1, 2)
+        h = F.conv1d(x.transpose(1, 2), dw.weight[:c], dw.bias[:c], padding=dw.padding, groups=c).transpose(1, 2)
         h = F.layer_norm(h, (c,), self.norm.weight[:c], self.norm.bias[:c], self.norm.eps)
         h = F.gelu(F.linear(h, self.pwconv1.weight[:hd, :c], self.pwconv1.bias[:hd]))
-        h = F.linear(h, self.pwconv2.weight[:c, :hd], self.pwconv2.bias[:c])
-        return x + (self.gamma[:c] * h).transpose(1, 2)
+        return x + self.gamma[:c] * F.linear(h, self.pwconv2.weight[:c, :hd], self.pwconv2.bias[:c])
 
 
 class ConvNeXtBackbone(nn.Module):
@@ -97,17 +96,17 @@ class ConvNeXtBackbone(nn.Module):
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         if self.path is None:
-            x = self.norm_in(self.embed(mel).transpose(1, 2)).transpose(1, 2)
+            x = self.norm_in(self.embed(mel).transpose(1, 2))
             for block in self.blocks:
                 x = block(x)
-            return self.norm_out(x.transpose(1, 2))
+            return self.norm_out(x)
         c, depth = self.path
         e, n_in, n_out = self.embed, self.norm_in, self.norm_out
         x = F.conv1d(mel, e.weight[:c], e.bias[:c], padding=e.padding).transpose(1, 2)
-        x = F.layer_norm(x, (c,), n_in.weight[:c], n_in.bias[:c], n_in.eps).transpose(1, 2)
+        x = F.layer_norm(x, (c,), n_in.weight[:c], n_in.bias[:c], n_in.eps)
         for block in self.blocks[:depth]:
             x = block(x)
-        return F.layer_norm(x.transpose(1, 2), (c,), n_out.weight[:c], n_out.bias[:c], n_out.eps)
+        return F.layer_norm(x, (c,), n_out.weight[:c], n_out.bias[:c], n_out.eps)
 
     def context(self) -> int:
         """One-sided context in frames: each k-tap conv reaches k // 2 frames further."""
