@@ -36,6 +36,7 @@ from pathlib import Path
 from rich.console import Console
 
 from hifilite.acoustic.bench import bench_tts, learning_curves, markdown_report
+from hifilite.errors import HifiliteError
 from hifilite.evaluate.bench import machine_info
 from hifilite.io import atomic_write
 
@@ -76,11 +77,15 @@ def main() -> None:
     console = Console()
     models = _pairs("--model", args.model or ["fastspeech2=fastspeech2", "lightspeech=lightspeech"])
     curves = _pairs("--curve", args.curve)
-    report = bench_tts(data_root=args.data, models=models, vocoders=args.vocoders, split=args.split,
-                       limit=args.limit, piper=not args.no_piper, dnsmos=not args.no_dnsmos, threads=args.threads,
-                       onnx=not args.no_onnx, acoustic_passes=args.acoustic_passes, wer=not args.no_wer,
-                       diagnose=args.diagnose, wer_runs=_pairs("--wer-curve", args.wer_curve),
-                       log=lambda s: console.print(s, highlight=False, markup=False))
+    try:
+        report = bench_tts(data_root=args.data, models=models, vocoders=args.vocoders, split=args.split,
+                           limit=args.limit, piper=not args.no_piper, dnsmos=not args.no_dnsmos,
+                           threads=args.threads, onnx=not args.no_onnx, acoustic_passes=args.acoustic_passes,
+                           wer=not args.no_wer, diagnose=args.diagnose,
+                           wer_runs=_pairs("--wer-curve", args.wer_curve),
+                           log=lambda s: console.print(s, highlight=False, markup=False))
+    except HifiliteError as exc:
+        raise SystemExit(f"error: {exc}") from None
     if curves:
         report["curves"] = learning_curves(curves)
     report["machine"] = machine_info()

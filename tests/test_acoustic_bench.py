@@ -185,7 +185,7 @@ class _Heard:
 
 def test_bench_tts_intelligibility_plumbing_on_a_heldout_corpus(corpus, tmp_path, monkeypatch):
     import hifilite.evaluate.intelligibility as intelligibility
-    from hifilite.acoustic.bench import reference_variance
+    from hifilite.acoustic.bench import check_pitch_backend, reference_variance
     from hifilite.acoustic.models import save_acoustic
     from hifilite.acoustic.task import model_stats
     from hifilite.train.state import TrainState, save_checkpoint
@@ -240,3 +240,8 @@ def test_bench_tts_intelligibility_plumbing_on_a_heldout_corpus(corpus, tmp_path
         load_sentences(corpus, "everything")
     with pytest.raises(ConfigError, match="wer"):
         bench_tts(data_root=corpus, models={"a": A}, vocoders=("lj-lite",), piper=False, wer=False, diagnose=True)
+    # teacher-forced pitch from another extractor than the model's would diagnose nothing
+    other = "pyin" if stats["pitch_backend"] == "pyworld" else "pyworld"
+    with pytest.raises(ConfigError, match=f"--pitch {other}"):
+        check_pitch_backend("m", {**model_stats(stats), "pitch_backend": other}, stats)
+    check_pitch_backend("m", model_stats(stats), stats)

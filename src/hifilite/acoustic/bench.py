@@ -64,7 +64,7 @@ class Sentence:
     wav: np.ndarray  # the recording
     pitch: torch.Tensor  # (N,) reference phoneme pitch, normalised by the corpus's train statistics
     energy: dict[str, torch.Tensor]  # energy scale (linear, log) -> (N,) reference energy, normalised
-    pitch_hz: np.ndarray  # (N,) reference phoneme pitch in Hz (0: none), for other models' statistics
+    log_f0: np.ndarray  # (N,) reference phoneme-mean log-F0 (0: none), for other models' statistics
     energy_raw: np.ndarray  # (N,) reference phoneme energy before normalisation
 
 
@@ -108,14 +108,24 @@ def load_sentences(data_root: str | Path, split: str = "test", limit: int | None
 def reference_variance(s: Sentence, stats: dict[str, Any], energy: str) -> tuple[torch.Tensor, torch.Tensor]:
     """The sentence's reference pitch and energy (each (N,)) normalised by a model's own statistics
     (`LoadedAcoustic.stats`), as its training data was: a model trained on another corpus than the
-    benchmark's is teacher-forced with the values it would have seen for this speech."""
+    benchmark's is teacher-forced with the values it would have seen for this speech. Pitch from
+    another extractor than the model's is not comparable (see `check_pitch_backend`)."""
     from .data import normalise_energy
 
     has = s.durations.numpy() > 0
     ps = stats["pitch"]
-    pitch = np.where(has & (s.pitch_hz > 0), (s.pitch_hz - ps["mean"]) / ps["std"], 0.0)
+    pitch = np.where(has & (s.log_f0 > 0), (s.log_f0 - ps["mean"]) / ps["std"], 0.0)
     values = np.where(has, normalise_energy(s.energy_raw, stats, energy), 0.0)
     return torch.from_numpy(pitch.astype(np.float32)), torch.from_numpy(values.astype(np.float32))
+
+
+def check_pitch_backend(label: str, model_stats: dict[str, Any], stats: dict[str, Any]) -> None:
+    """Teacher-forced pitch means something only from the extractor the model was trained with:
+    pyworld and pyin differ by far more than a model's pitch error."""
+    mine, theirs = model_stats.get("pitch_backend"), stats.get("pitch_backend")
+    if mine and theirs and mine != theirs:
+        raise ConfigError(f"{label} was trained on {mine} pitch, the corpus's is from {theirs}: prepare the corpus "
+                          f"with `hifilite acoustic prepare --pitch {mine}` for the WER diagnosis")
 
 
 def resolve_acoustic(spec: str | Path, stats: dict[str, Any]) -> LoadedAcoustic:
@@ -269,6 +279,8 @@ def bench_tts(
     if (diagnose or wer_runs) and not wer:
         raise ConfigError("the WER diagnosis and WER against training step need wer=True")
     stats = read_stats(data_root)
+    for label, spec in models.items() if diagnose else ():  # before any time is spent
+        check_pitch_backend(label, resolve_acoustic(spec, stats).stats, stats)
     sr, hop = int(stats["mel"]["sample_rate"]), int(stats["mel"]["hop_length"])
     sentences = load_sentences(data_root, split, limit)
     texts = [s.text for s in sentences]
