@@ -31,12 +31,13 @@ def write_wav(path: Path, wav: np.ndarray) -> Utt:
 
 
 def ramp_utt(tmp_path: Path, name: str, frames: int, mel_frames: int | None = None) -> Utt:
-    """Audio whose every sample encodes its frame index (t // hop / 1000), and a mel whose every
-    value is the frame index: an aligned window has audio[0] * 1000 == mel[0, 0]."""
-    audio = (np.arange(frames * HOP) // HOP) / 1000.0
+    """Audio whose every sample encodes its frame index (t // hop / 4000), and a mel whose every
+    value is a quarter of the frame index (a log-mel range): an aligned window has
+    audio[0] * 4000 == mel[0, 0] * 4."""
+    audio = (np.arange(frames * HOP) // HOP) / 4000.0
     utt = write_wav(tmp_path / "wavs" / f"{name}.wav", audio)
     n = frames if mel_frames is None else mel_frames
-    np.save(utt.wav_path.with_suffix(".npy"), np.tile(np.arange(n, dtype=np.float32), (MEL.n_mels, 1)))
+    np.save(utt.wav_path.with_suffix(".npy"), np.tile(np.arange(n, dtype=np.float32) / 4, (MEL.n_mels, 1)))
     return utt
 
 
@@ -83,8 +84,8 @@ def test_npy_mel_window_and_audio_window_are_aligned(tmp_path):
         item = ds[(0, epoch)]
         mel, audio = item["mel"].numpy(), item["audio"].numpy()
         assert mel.shape == (MEL.n_mels, 8) and audio.shape == (8 * HOP,)
-        frames_from_audio = np.round(audio[::HOP] * 1000)
-        np.testing.assert_array_equal(frames_from_audio, mel[0])
+        frames_from_audio = np.round(audio[::HOP] * 4000)
+        np.testing.assert_array_equal(frames_from_audio, mel[0] * 4)
     whole = VocoderDataset([utt], mel=MEL, segment_size=None, mel_source="npy")[0]
     assert whole["mel"].shape == (MEL.n_mels, 40) and whole["audio"].shape == (40 * HOP,)
 

@@ -124,6 +124,43 @@ def _read_blocks(path: Path, f, sample_rate: int | None, block_frames: int) -> I
                 return
 
 
+def check_audio(path: str | os.PathLike) -> None:
+    """AudioError if `path` would fail to load: missing, empty, undecodable header, unusable rate,
+    no frames, or a WAV/AIFF header promising more data than the file holds. Reads the header
+    only, so a whole corpus is checked in seconds before training starts."""
+    path = _check_file(path)
+    try:
+        with sf.SoundFile(str(path)) as f:
+            _check_header(path, f)
+            frames = f.frames
+    except AudioError:
+        raise
+    except Exception as exc:
+        raise _decode_error(path, exc) from None
+    if frames == 0:
+        raise AudioError(f"{path}: contains no samples")
+
+
+# Log-mel values (natural log of mel magnitudes) the vocoders accept. The front-end's floor is
+# log(1e-5) = -11.5 and speech peaks near +5; values far outside come from a linear, dB or
+# otherwise rescaled spectrogram, which a vocoder turns into noise or clipping.
+LOG_MEL_RANGE = (-30.0, 30.0)
+
+
+def check_log_mel_range(mel, what: str = "mel") -> None:
+    """DataError if a (finite) log-mel array or tensor has values outside `LOG_MEL_RANGE`."""
+    if not int(np.prod(mel.shape)):
+        return
+    lo, hi = float(mel.min()), float(mel.max())
+    if lo < LOG_MEL_RANGE[0] or hi > LOG_MEL_RANGE[1]:
+        from .errors import DataError
+
+        worst = lo if LOG_MEL_RANGE[0] - lo > hi - LOG_MEL_RANGE[1] else hi
+        raise DataError(f"{what} has values up to {worst:.3g}, outside the log-mel range [{LOG_MEL_RANGE[0]:g}, "
+                        f"{LOG_MEL_RANGE[1]:g}]: vocoders take natural-log mel magnitudes (not linear, dB or "
+                        "normalised values)")
+
+
 def _check_file(path: str | os.PathLike) -> Path:
     path = Path(path)
     if not path.is_file():

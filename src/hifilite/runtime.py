@@ -26,7 +26,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from .acoustic.speak import SentenceSpeaker, check_pair, phonemizer_for
-from .audio import audio_blocks, stream_log_mel
+from .audio import audio_blocks, check_log_mel_range, stream_log_mel
 from .deploy.sidecar import LOG_CLAMP_MIN, MAGNITUDE_EPS, read_sidecar, sidecar_path
 from .deploy.streaming import MelStreamer
 from .errors import AudioError, ConfigError, DataError, ModelNotFoundError
@@ -204,6 +204,7 @@ class OnnxVocoder:
             raise DataError("mel has zero frames")
         if not np.isfinite(mel).all():
             raise DataError("mel contains NaN or infinite values")
+        check_log_mel_range(mel)
         return np.ascontiguousarray(mel)
 
     def run(self, mel: np.ndarray) -> np.ndarray:

@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from ..audio import load_audio
+from ..audio import check_audio, check_log_mel_range, load_audio
 from ..config import MelConfig
-from ..errors import ConfigError, DataError
+from ..errors import AudioError, ConfigError, DataError
 
 MEL_SOURCES = ("wav", "npy")
 SILENCE_LOG_MEL = float(np.log(1e-5))  # the front-end's floor: what a silent frame looks like
@@ -62,6 +62,7 @@ def load_mel(path: Path, n_mels: int) -> np.ndarray:
         mel = np.ascontiguousarray(mel, dtype=np.float32)
     if not np.isfinite(mel).all():  # after the cast: float64 beyond float32's range becomes inf
         raise DataError(f"{path}: mel contains NaN or infinite values")
+    check_log_mel_range(mel, f"{path}: mel")
     return mel
 
 
@@ -103,11 +104,18 @@ class VocoderDataset(Dataset):
         self._check_files()
 
     def _check_files(self) -> None:
-        """Fail before training starts if a file is missing or a mel has the wrong shape
-        (reads .npy headers only; NaN values are found when the item is loaded)."""
+        """Fail before training starts if a file is missing, an audio file cannot be read
+        (`check_audio`: headers only, so corpora of every layout are checked in seconds) or a mel
+        has the wrong shape (reads .npy headers only; NaN values are found when the item is loaded).
+        Unreadable audio is an error that counts and names them, never a silent skip."""
+        unreadable: list[str] = []
         for utt in self.utterances:
             if not Path(utt.wav_path).is_file():
                 raise DataError(f"{utt.wav_path}: audio file of utterance {utt.id!r} not found")
+            try:
+                check_audio(utt.wav_path)
+            except AudioError as exc:
+                unreadable.append(str(exc))
             if self.teacher_cache is not None:
                 for path in teacher_cache_files(self.teacher_cache, utt.id):
                     if not path.is_file():
@@ -122,6 +130,9 @@ class VocoderDataset(Dataset):
                     raise DataError(f"{path}: cannot read .npy mel ({exc})") from None
                 if len(shape) not in (2, 3) or shape[-2] != self.mel.n_mels:
                     raise DataError(f"{path}: expected a mel of shape ({self.mel.n_mels}, frames), got {shape}")
+        if unreadable:
+            raise DataError(f"{len(unreadable)} of {len(self.utterances)} audio file(s) cannot be read; first: "
+                            f"{unreadable[0]} (fix or remove them; `hifilite corpus info` counts them)")
 
     def __len__(self) -> int:
         return len(self.utterances)

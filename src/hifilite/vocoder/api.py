@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..audio import MelSpectrogram, audio_blocks, stream_log_mel
+from ..audio import MelSpectrogram, audio_blocks, check_log_mel_range, stream_log_mel
 from ..config import GENERATOR_PRESETS, GeneratorConfig, MelConfig, to_dict
 from ..errors import AudioError, ConfigError, DataError, ModelNotFoundError
 from .bundled import BUNDLED, bundled_paths
@@ -114,6 +114,7 @@ class Vocoder(nn.Module):
             raise DataError("mel has zero frames")
         if not torch.isfinite(mel).all():
             raise DataError("mel contains NaN or infinite values")
+        check_log_mel_range(mel)
         return mel.to(self.device)
 
     @torch.inference_mode()
