@@ -245,3 +245,19 @@ def test_bench_tts_intelligibility_plumbing_on_a_heldout_corpus(corpus, tmp_path
     with pytest.raises(ConfigError, match=f"--pitch {other}"):
         check_pitch_backend("m", {**model_stats(stats), "pitch_backend": other}, stats)
     check_pitch_backend("m", model_stats(stats), stats)
+
+
+def test_acoustic_train_keeps_as_many_checkpoints_as_asked_for_a_wer_curve(corpus, tmp_path):
+    import json
+
+    from hifilite.cli import main
+    from hifilite.train.state import list_checkpoints
+
+    run = tmp_path / "run"
+    with pytest.raises(SystemExit) as exc:
+        main(["acoustic", "train", "--data", str(corpus), "-o", str(run), "--arch", A, "--steps", "4",
+              "--batch-size", "2", "--checkpoint-interval", "1", "--keep-checkpoints", "4", "--threads", "1",
+              "--device", "cpu"])
+    assert exc.value.code in (0, None)
+    assert [step for step, _ in list_checkpoints(run)] == [1, 2, 3, 4]  # the default would keep 2, 3, 4
+    assert json.loads((run / "config.json").read_text())["train"]["keep_checkpoints"] == 4

@@ -72,6 +72,8 @@ def train(
     warmup: int = typer.Option(400, "--warmup", help="Warm-up steps of the learning-rate schedule."),
     weight: List[str] = typer.Option([], "--weight", help="Loss weight NAME=VALUE (mel/loss, duration/loss, ...)."),
     checkpoint_interval: Optional[int] = typer.Option(None, "--checkpoint-interval"),
+    keep_checkpoints: Optional[int] = typer.Option(
+        None, "--keep-checkpoints", help="Training checkpoints kept (default 3); more give a longer WER curve."),
     validation_interval: Optional[int] = typer.Option(None, "--validation-interval"),
     summary_interval: Optional[int] = typer.Option(None, "--summary-interval"),
     seed: Optional[int] = typer.Option(None, "--seed"),
@@ -99,7 +101,8 @@ def train(
     tc = from_dict(TrainConfig, stored["train"], "config.json: train") if stored else default_train_config()
     weights = parse_weights(weight, tc.loss_weights)
     flags = {"max_steps": steps, "batch_size": batch_size, "learning_rate": learning_rate,
-             "checkpoint_interval": checkpoint_interval, "validation_interval": validation_interval,
+             "checkpoint_interval": checkpoint_interval, "keep_checkpoints": keep_checkpoints,
+             "validation_interval": validation_interval,
              "summary_interval": summary_interval, "seed": seed}
     tc = dataclasses.replace(tc, loss_weights=weights, **{k: v for k, v in flags.items() if v is not None})
     if init and (arch or stored):
