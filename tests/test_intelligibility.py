@@ -25,6 +25,9 @@ pytest.importorskip("jiwer")
     ("The 1st of June, 1932", "the first of june nineteen thirty two"),
     ("<s> hello [NOISE] world(2) </s>", "hello world"),  # recogniser fillers and alternates
     ("  Well -- that's   it/done  ", "well thats it done"),
+    ("see you at 9 p.m. in the U.S.", "see you at nine pm in the us"),  # letters joined, either spelling
+    ("see you at nine PM in the U S", "see you at nine pm in the us"),
+    ("I am a fan", "i am a fan"),
 ])
 def test_normalisation_is_shared_by_references_and_transcripts(raw, expected):
     assert normalize_transcript(raw) == expected

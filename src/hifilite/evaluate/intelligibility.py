@@ -16,7 +16,9 @@ which sentences were decoded before it.
 Reference and hypothesis are normalised the same way (`normalize_transcript`): the project's text
 normaliser (numbers, dates, currency and abbreviations to words, as the speech front-end reads
 them, so "5" in a reference matches "five" from the recogniser), lower case, hyphens and slashes
-to spaces, apostrophes and other punctuation removed, whitespace collapsed. The scores:
+to spaces, apostrophes and other punctuation removed, whitespace collapsed, and runs of single
+letters joined (the front-end's "PM" and "U S" and the dictionary's "p.m." and "u.s." all become
+"pm" and "us"). The scores:
 
 - corpus **WER** = (substitutions + deletions + insertions) / reference words over all sentences
   (not a mean of per-sentence rates, which would weigh a three-word sentence like a thirty-word
@@ -55,6 +57,7 @@ _DROP = re.compile(r"[<\[][^>\]]*[>\]]")  # recogniser fillers such as <sil> or 
 _ALTERNATE = re.compile(r"\(\d+\)")  # dictionary alternates: "read(2)"
 _SPLIT = re.compile(r"[-‐‑‒–—/_]+")
 _NOT_WORD = re.compile(r"[^\w\s]+")
+_LETTERS = re.compile(r"\b[a-z](?: [a-z]\b)+")  # "p m", "u s": letters said one by one
 
 
 def normalize_transcript(text: str) -> str:
@@ -67,8 +70,8 @@ def normalize_transcript(text: str) -> str:
     text = _ALTERNATE.sub("", _DROP.sub(" ", unicodedata.normalize("NFKC", text)))
     text = normalize_text(text).lower()
     text = _SPLIT.sub(" ", text).replace("'", "").replace("`", "")
-    text = _NOT_WORD.sub(" ", text).replace("_", " ")
-    return " ".join(text.split())
+    text = " ".join(_NOT_WORD.sub(" ", text).replace("_", " ").split())
+    return _LETTERS.sub(lambda m: m.group(0).replace(" ", ""), text)
 
 
 # ---------------------------------------------------------------------------------- recogniser
