@@ -45,7 +45,8 @@ def test_corpus_wer_counts_edits_over_words_with_numbers_matched_as_words():
     assert res["wer"] == pytest.approx(3 / 18) and res["cer"] == pytest.approx(11 / 86)
     assert res["wer"] != pytest.approx(np.mean([1 / 4, 1 / 4, 1 / 10]))  # not a mean of sentence rates
     a, b, c = res["rows"]
-    assert (a["id"], a["reference"], a["substitutions"], a["wer"], a["cer"]) == ("a", "i have five cats", 1, 0.25, 1 / 16)
+    assert (a["id"], a["reference"], a["substitutions"]) == ("a", "i have five cats", 1)
+    assert (a["wer"], a["cer"]) == (0.25, 1 / 16)
     assert (b["deletions"], b["cer"]) == (1, pytest.approx(6 / 21))
     assert (c["insertions"], c["words"], c["wer"], c["bucket"]) == (1, 10, 0.1, "9-16")
     short, medium, long = (res["buckets"][label] for label, _, _ in LENGTH_BUCKETS)
