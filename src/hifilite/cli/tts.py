@@ -12,8 +12,6 @@ that (`hifilite.deploy.cache`). `--backend torch` runs them eagerly in PyTorch.
 
 from __future__ import annotations
 
-import io
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -46,12 +44,11 @@ def tts(
     """Speak text: normalise, phonemise, predict mels, vocode; long text sentence by sentence."""
     import time
 
-    import soundfile as sf
     import torch
 
     from ..acoustic.synthesis import Synthesizer
     from ..acoustic.text import refuse_control_characters
-    from ..audio import save_audio
+    from ..deploy.stream_io import pieces_to_file, pieces_to_stream
     from ..errors import ConfigError, DataError
 
     if (text is None) == (text_file is None):
@@ -75,19 +72,17 @@ def tts(
     if synth is None:
         synth = Synthesizer.load(model, vocoder)
     start = time.perf_counter()
-    audio = synth(text, rate=rate)
-    elapsed = time.perf_counter() - start
-    seconds = len(audio) / synth.sample_rate
+    # sentence by sentence, each written as soon as it is spoken: memory does not grow with the text
+    pieces = synth.speak(text, rate=rate)
     if str(out) == "-":
-        buf = io.BytesIO()
-        sf.write(buf, audio, synth.sample_rate, format="WAV", subtype="PCM_16")
-        sys.stdout.buffer.write(buf.getvalue())
-        sys.stdout.buffer.flush()
+        samples = pieces_to_stream(pieces, synth.sample_rate)  # open-ended wav header, as vocode -o -
     else:
         try:
-            save_audio(out, audio, synth.sample_rate)
+            _, samples = pieces_to_file(pieces, out, synth.sample_rate)
         except OSError as exc:
             raise write_error(out, exc) from None
+    elapsed = time.perf_counter() - start
+    seconds = samples / synth.sample_rate
     console.print(f"{out}: {seconds:.2f} s of speech in {elapsed:.2f} s ({seconds / max(elapsed, 1e-9):.1f}x real-time)",
                   highlight=False)
 

@@ -6,7 +6,7 @@ import os
 import struct
 import sys
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator
 
 import numpy as np
 
@@ -50,15 +50,26 @@ def stream_to_file(voc: Any, mel: Any, path: str | os.PathLike, chunk_frames: in
     The file is written beside its final name and renamed when the stream ends, so an error
     mid-stream leaves nothing that looks complete. Returns the path.
     """
+    pieces = voc.stream(mel_chunks(mel, chunk_frames), max_frames=max_frames)
+    return pieces_to_file(pieces, path, voc.sample_rate)[0]
+
+
+def pieces_to_file(pieces: Iterable[Any], path: str | os.PathLike, sample_rate: int) -> tuple[Path, int]:
+    """Append audio pieces (samples,) / (1, samples) to a 16-bit mono wav as they come, clipped to
+    [-1, 1]; written beside `path` and renamed at the end (see `stream_to_file`). Returns the path
+    and the number of samples written."""
     import soundfile as sf
 
-    def write(tmp: str) -> None:
-        with sf.SoundFile(tmp, "w", samplerate=voc.sample_rate, channels=1, subtype="PCM_16",
-                          format="WAV") as f:
-            for piece in voc.stream(mel_chunks(mel, chunk_frames), max_frames=max_frames):
-                f.write(_as_float(piece))
+    written = [0]
 
-    return atomic_write(path, write)
+    def write(tmp: str) -> None:
+        with sf.SoundFile(tmp, "w", samplerate=sample_rate, channels=1, subtype="PCM_16", format="WAV") as f:
+            for piece in pieces:
+                data = _as_float(piece)
+                f.write(data)
+                written[0] += data.size
+
+    return atomic_write(path, write), written[0]
 
 
 def wav_header_open_ended(sample_rate: int) -> bytes:
@@ -76,11 +87,19 @@ def stream_to_stdout(voc: Any, mel: Any, chunk_frames: int, *, wav_header: bool 
     Returns the number of samples written. `wav_header=False` writes bare s16le PCM. The header
     goes out with the first audio, so an input that fails before any audio writes nothing.
     """
+    pieces = voc.stream(mel_chunks(mel, chunk_frames))
+    return pieces_to_stream(pieces, voc.sample_rate, wav_header=wav_header, stream=stream)
+
+
+def pieces_to_stream(pieces: Iterable[Any], sample_rate: int, *, wav_header: bool = True,
+                     stream: BinaryIO | None = None) -> int:
+    """Write audio pieces to `stream` (default: stdout) as 16-bit PCM as they come, after an
+    open-ended wav header (`wav_header`) sent with the first piece. Returns the samples written."""
     out = stream if stream is not None else sys.stdout.buffer
     n, header = 0, wav_header
-    for piece in voc.stream(mel_chunks(mel, chunk_frames)):
+    for piece in pieces:
         if header:
-            out.write(wav_header_open_ended(voc.sample_rate))
+            out.write(wav_header_open_ended(sample_rate))
             header = False
         data = pcm16(piece)
         out.write(data)
