@@ -19,10 +19,12 @@ import typer
 from ..errors import OutputError
 
 
-def number(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False) -> Callable:
-    """Parse-time check of a float option: finite, >= lo (> lo with `lo_open`) and <= hi."""
+def number(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False,
+           hi_open: bool = False) -> Callable:
+    """Parse-time check of a float option: finite, >= lo (> lo with `lo_open`) and <= hi (< hi
+    with `hi_open`)."""
     if lo is not None and hi is not None:
-        wanted = f"a number in [{lo:g}, {hi:g}]"
+        wanted = f"a number in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
     elif lo is not None:
         wanted = f"a finite number {'>' if lo_open else '>='} {lo:g}"
     else:
@@ -35,7 +37,7 @@ def number(lo: float | None = None, hi: float | None = None, *, lo_open: bool = 
         if ok and lo is not None:
             ok = value > lo if lo_open else value >= lo
         if ok and hi is not None:
-            ok = value <= hi
+            ok = value < hi if hi_open else value <= hi
         if not ok:
             raise typer.BadParameter(f"{value:g} is not {wanted}")
         return value

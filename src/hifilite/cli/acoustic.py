@@ -19,6 +19,8 @@ import typer
 from rich.console import Console
 
 from ._app import app
+from ._options import device as device_option
+from ._options import number, output_file
 
 acoustic_app = typer.Typer(help="Acoustic models (text -> mel): FastSpeech 2, LightSpeech.", no_args_is_help=True)
 app.add_typer(acoustic_app, name="acoustic")
@@ -30,7 +32,7 @@ def prepare(
     data: Path = typer.Option(..., "--data", help="LJSpeech-layout corpus (with alignments/ or --textgrids)."),
     textgrids: Optional[Path] = typer.Option(None, "--textgrids", help="Folder of MFA <id>.TextGrid files."),
     pitch: Optional[str] = typer.Option(None, "--pitch", help="pyworld or pyin (default: pyworld if it imports)."),
-    threads: int = typer.Option(1, "--threads", help="CPU threads for torch."),
+    threads: int = typer.Option(1, "--threads", min=1, help="CPU threads for torch."),
 ) -> None:
     """Cache phoneme ids, durations, mels, pitch and energy; write normalisation statistics."""
     import torch
@@ -66,19 +68,19 @@ def train(
                                         "first); a resumed run defaults to the one it was trained on."),
     out: Path = typer.Option(..., "-o", "--out", help="Run folder: checkpoints, logs, acoustic.safetensors."),
     arch: Optional[str] = typer.Option(None, "--arch", help="fastspeech2, lightspeech, or 'ENC_OPS/DEC_OPS[;key=value]'."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Train until this many steps in total."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size"),
-    learning_rate: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate (after warm-up)."),
-    warmup: int = typer.Option(400, "--warmup", help="Warm-up steps of the learning-rate schedule."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Train until this many steps in total."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1),
+    learning_rate: Optional[float] = typer.Option(None, "--lr", callback=number(0), help="Peak learning rate (after warm-up)."),
+    warmup: int = typer.Option(400, "--warmup", min=0, help="Warm-up steps of the learning-rate schedule."),
     weight: List[str] = typer.Option([], "--weight", help="Loss weight NAME=VALUE (mel/loss, duration/loss, ...)."),
-    checkpoint_interval: Optional[int] = typer.Option(None, "--checkpoint-interval"),
+    checkpoint_interval: Optional[int] = typer.Option(None, "--checkpoint-interval", min=1),
     keep_checkpoints: Optional[int] = typer.Option(
-        None, "--keep-checkpoints", help="Training checkpoints kept (default 3); more give a longer WER curve."),
-    validation_interval: Optional[int] = typer.Option(None, "--validation-interval"),
-    summary_interval: Optional[int] = typer.Option(None, "--summary-interval"),
-    seed: Optional[int] = typer.Option(None, "--seed"),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
+        None, "--keep-checkpoints", min=1, help="Training checkpoints kept (default 3); more give a longer WER curve."),
+    validation_interval: Optional[int] = typer.Option(None, "--validation-interval", min=1),
+    summary_interval: Optional[int] = typer.Option(None, "--summary-interval", min=1),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0),
+    device: str = typer.Option("auto", "--device", callback=device_option(auto=True), help="auto, cpu or cuda."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for torch."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
     init: Optional[str] = typer.Option(None, "--init", help="Fine-tune: start from this acoustic model's weights and "
                                        "architecture (file, run folder or shipped name; same phoneme set)."),
@@ -145,7 +147,7 @@ def teacher_mels_command(
     data: Path = typer.Option(..., "--data", help="Prepared corpus the teacher was trained on."),
     out: Path = typer.Option(..., "-o", "--out", help="Folder for <id>.npy teacher mels and teacher.json."),
     split: str = typer.Option("train", "--split", help="Corpus split to write."),
-    threads: int = typer.Option(1, "--threads", help="CPU threads for torch."),
+    threads: int = typer.Option(1, "--threads", min=1, help="CPU threads for torch."),
 ) -> None:
     """Write a teacher's teacher-forced mels for sequence-level distillation (resumable)."""
     import torch
@@ -182,6 +184,7 @@ def export_cmd(
     from ..acoustic.models import load_acoustic
     from ..errors import HifiliteError
 
+    output_file(out, inputs=[model])
     loaded = load_acoustic(model)
     path = export_onnx(loaded, out)
     import onnxruntime as ort
@@ -206,28 +209,28 @@ def search(
     data: Path = typer.Option(..., "--data", help="Prepared corpus (run `hifilite acoustic prepare` first)."),
     out: Path = typer.Option(..., "-o", "--out", help="Search folder: study.db, trial runs, search.json/png, "
                                                      "acoustic.safetensors of the chosen model."),
-    samples: int = typer.Option(24, "--samples", help="Architectures to sample and train briefly."),
-    steps: int = typer.Option(100, "--steps", help="Training steps of each sampled architecture."),
-    candidates: int = typer.Option(2000, "--candidates", help="Random architectures ranked by the predictor."),
-    top_k: int = typer.Option(3, "--top-k", help="Best-predicted architectures within the budget to train longer."),
-    final_steps: int = typer.Option(400, "--final-steps", help="Training steps of each of the top k."),
+    samples: int = typer.Option(24, "--samples", min=1, help="Architectures to sample and train briefly."),
+    steps: int = typer.Option(100, "--steps", min=1, help="Training steps of each sampled architecture."),
+    candidates: int = typer.Option(2000, "--candidates", min=1, help="Random architectures ranked by the predictor."),
+    top_k: int = typer.Option(3, "--top-k", min=1, help="Best-predicted architectures within the budget to train longer."),
+    final_steps: int = typer.Option(400, "--final-steps", min=1, help="Training steps of each of the top k."),
     max_latency_ms: Optional[float] = typer.Option(None, "--max-latency-ms",
-                                                   help="Latency budget on 1 thread for the fixed input."),
+                                                   callback=number(0, lo_open=True), help="Latency budget on 1 thread for the fixed input."),
     min_speedup: Optional[float] = typer.Option(None, "--min-speedup",
-                                                help="Budget as a speed-up over FastSpeech 2 (same input, 1 thread)."),
+                                                callback=number(0, lo_open=True), help="Budget as a speed-up over FastSpeech 2 (same input, 1 thread)."),
     layers: str = typer.Option("4/4", "--layers", help="Encoder/decoder layer counts, e.g. 4/4."),
     ops: Optional[str] = typer.Option(None, "--ops", help="Comma-separated operations (default: all of "
                                                           "sep1..sep25, attn2/4/8, ffn, id)."),
-    hidden: int = typer.Option(256, "--hidden", help="Width of every searched model."),
+    hidden: int = typer.Option(256, "--hidden", min=1, help="Width of every searched model."),
     settings: str = typer.Option("predictor=sep", "--settings",
                                  help="Further architecture settings, e.g. 'predictor=sep;n_bins=128'."),
-    batch_size: int = typer.Option(16, "--batch-size"),
-    learning_rate: float = typer.Option(1e-3, "--lr", help="Peak learning rate (after warm-up)."),
-    warmup: int = typer.Option(50, "--warmup", help="Warm-up steps of the learning-rate schedule."),
-    latency_phonemes: int = typer.Option(64, "--latency-phonemes", help="Phonemes of the fixed latency input."),
-    latency_repeats: int = typer.Option(7, "--latency-repeats", help="Timed repeats (median) per architecture."),
-    seed: int = typer.Option(0, "--seed"),
-    threads: int = typer.Option(1, "--threads", help="CPU threads for training (latency is always 1 thread)."),
+    batch_size: int = typer.Option(16, "--batch-size", min=1),
+    learning_rate: float = typer.Option(1e-3, "--lr", callback=number(0), help="Peak learning rate (after warm-up)."),
+    warmup: int = typer.Option(50, "--warmup", min=0, help="Warm-up steps of the learning-rate schedule."),
+    latency_phonemes: int = typer.Option(64, "--latency-phonemes", min=1, help="Phonemes of the fixed latency input."),
+    latency_repeats: int = typer.Option(7, "--latency-repeats", min=1, help="Timed repeats (median) per architecture."),
+    seed: int = typer.Option(0, "--seed", min=0),
+    threads: int = typer.Option(1, "--threads", min=1, help="CPU threads for training (latency is always 1 thread)."),
 ) -> None:
     """LightSpeech search: train sampled architectures briefly, fit a boosted-tree loss predictor,
     rank many candidates, measure latency, train the best few longer, choose under a latency budget.

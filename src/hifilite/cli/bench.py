@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from ._app import app
+from ._options import number
 
 console = Console()
 
@@ -16,15 +17,15 @@ console = Console()
 @app.command()
 def bench(
     model: List[str] = typer.Option(..., "--model", "-m", help="Model name (lj-v1, v1, v2, v3, ...) or path; repeat to compare."),
-    threads: int = typer.Option(1, help="torch CPU threads (pinned for every model)."),
-    seconds: float = typer.Option(5.0, help="Length of the synthetic mel input, in seconds of audio."),
-    repeats: int = typer.Option(5, help="Timed runs per model (the median is reported)."),
-    warmup: int = typer.Option(1, help="Untimed runs before timing."),
+    threads: int = typer.Option(1, min=1, help="torch CPU threads (pinned for every model)."),
+    seconds: float = typer.Option(5.0, callback=number(0, lo_open=True), help="Length of the synthetic mel input, in seconds of audio."),
+    repeats: int = typer.Option(5, min=1, help="Timed runs per model (the median is reported)."),
+    warmup: int = typer.Option(1, min=0, help="Untimed runs before timing."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the results (with machine info) to this JSON file."),
     backend: List[str] = typer.Option(["torch"], "--backend", "-b", help="torch, onnx or onnx-int8; repeat to compare side by side."),
     all_threads: bool = typer.Option(False, "--all-threads", help="Also measure with every usable CPU (besides --threads)."),
-    long_seconds: float = typer.Option(0.0, help="Also stream an input this long (e.g. 600) in chunks and report its peak memory."),
-    stream_frames: int = typer.Option(0, help="Also measure streaming first-audio latency with chunks of this many frames."),
+    long_seconds: float = typer.Option(0.0, callback=number(0), help="Also stream an input this long (e.g. 600) in chunks and report its peak memory."),
+    stream_frames: int = typer.Option(0, min=0, help="Also measure streaming first-audio latency with chunks of this many frames."),
     calibration: Optional[Path] = typer.Option(None, help="Recordings for onnx-int8 calibration (default: the bench input)."),
 ) -> None:
     """Measure each model in a fresh process with the same input and threads; the first model is

@@ -7,6 +7,8 @@ import typer
 from rich.console import Console
 
 from ._app import app
+from ._options import device as device_option
+from ._options import number, output_file
 
 compress_app = typer.Typer(help="Compress a HiFi-GAN teacher into a compact student.", no_args_is_help=True)
 app.add_typer(compress_app, name="compress")
@@ -18,7 +20,7 @@ def decompose(
     out: Path = typer.Option(..., "-o", "--out", help="Student checkpoint (.safetensors)."),
     teacher: str = typer.Option("lj-v1", help="Teacher model name or path."),
     form: str = typer.Option("lowrank", help="lowrank (channel SVD) or separable (depthwise + pointwise)."),
-    rank: int = typer.Option(0, help="lowrank: inner channels; separable: depth multiplier; 0 = exact."),
+    rank: int = typer.Option(0, min=0, help="lowrank: inner channels; separable: depth multiplier; 0 = exact."),
     ranks: Optional[str] = typer.Option(None, help="One rank (or multiplier) per upsampling stage, e.g. 16,8 "
                                         "(instead of --rank)."),
 ) -> None:
@@ -28,6 +30,7 @@ def decompose(
     from ..vocoder.api import load_vocoder
 
     stage_ranks = _parse_ranks(ranks) if ranks else ()
+    output_file(out, inputs=[Path(teacher)])
     voc = load_vocoder(teacher)
     student, cfg = run(voc.generator, voc.gen_config, form, 0 if stage_ranks else rank)
     if stage_ranks:  # the leading components of the exact decomposition, per stage
@@ -55,9 +58,12 @@ def _parse_ranks(ranks: str) -> tuple[int, ...]:
     from ..errors import ConfigError
 
     try:
-        return tuple(int(r) for r in ranks.split(","))
+        parsed = tuple(int(r) for r in ranks.split(","))
     except ValueError:
         raise ConfigError(f"--ranks expects comma-separated integers, got {ranks!r}") from None
+    if any(r < 0 for r in parsed):
+        raise ConfigError(f"--ranks must be >= 0, got {ranks!r}")
+    return parsed
 
 
 DISTIL_WEIGHTS = {"distil/mel": 45.0, "distil/stft": 1.0, "distil/feat": 1.0, "mel/loss": 10.0,
@@ -74,17 +80,17 @@ def distil(
     teacher: str = typer.Option("lj-v1", help="Teacher model name or path."),
     student: Optional[Path] = typer.Option(None, help="Start from this student checkpoint instead of decomposing."),
     form: str = typer.Option("lowrank", help="Decomposition when no --student: lowrank or separable."),
-    rank: int = typer.Option(64, help="Decomposition rank / depth multiplier (0 = exact)."),
+    rank: int = typer.Option(64, min=0, help="Decomposition rank / depth multiplier (0 = exact)."),
     config: Optional[Path] = typer.Option(None, help="YAML/JSON with TrainConfig keys."),
     weight: List[str] = typer.Option([], help="Loss weight override NAME=VALUE (0 ablates a term); repeatable."),
     adversarial: bool = typer.Option(False, help="Add MPD + MSD terms (adv/gen 1, adv/feat 2)."),
-    steps: Optional[int] = typer.Option(None, help="Stop after this many steps."),
-    batch_size: Optional[int] = typer.Option(None),
-    segment_size: Optional[int] = typer.Option(None),
-    checkpoint_interval: Optional[int] = typer.Option(None),
+    steps: Optional[int] = typer.Option(None, min=1, help="Stop after this many steps."),
+    batch_size: Optional[int] = typer.Option(None, min=1),
+    segment_size: Optional[int] = typer.Option(None, min=1),
+    checkpoint_interval: Optional[int] = typer.Option(None, min=1),
     teacher_cache: Optional[Path] = typer.Option(
         None, help="Folder of cached teacher outputs (built where missing; shared between runs)."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    device: str = typer.Option("auto", callback=device_option(auto=True), help="auto, cpu or cuda."),
     resume: bool = typer.Option(False, help="Continue the run in --out."),
     augment: bool = typer.Option(False, help="Augment each batch's audio (pitch, formant, speed, tilt, gain, noise; "
                                  "settings in the --config file's 'augment' section); the teacher then runs on the "
@@ -139,14 +145,14 @@ def search(
     data: Path = typer.Option(..., help="Corpus whose validation split gives the quality proxy."),
     out: Path = typer.Option(..., "-o", "--out", help="Folder for pareto.json, pareto.png and study.db."),
     teacher: str = typer.Option("lj-v1", help="Teacher the paths are compared with."),
-    trials: int = typer.Option(30, help="Total trials in the study (a resumed study runs the rest)."),
+    trials: int = typer.Option(30, min=1, help="Total trials in the study (a resumed study runs the rest)."),
     storage: Optional[str] = typer.Option(None, help="Optuna storage URL (default sqlite:///OUT/study.db)."),
     study_name: str = typer.Option("hifilite-search", help="Study name inside the storage."),
-    max_rtf: Optional[float] = typer.Option(None, help="Real-time factor limit on 1 thread (0.02 = 50x real-time)."),
-    max_macs: Optional[float] = typer.Option(None, help="MACs per second of audio, at most."),
-    max_params: Optional[int] = typer.Option(None, help="Parameters, at most."),
-    utterances: int = typer.Option(8, help="Validation utterances for the quality proxy."),
-    seed: int = typer.Option(0),
+    max_rtf: Optional[float] = typer.Option(None, callback=number(0, lo_open=True), help="Real-time factor limit on 1 thread (0.02 = 50x real-time)."),
+    max_macs: Optional[float] = typer.Option(None, callback=number(0, lo_open=True), help="MACs per second of audio, at most."),
+    max_params: Optional[int] = typer.Option(None, min=1, help="Parameters, at most."),
+    utterances: int = typer.Option(8, min=1, help="Validation utterances for the quality proxy."),
+    seed: int = typer.Option(0, min=0),
 ) -> None:
     """Search the supernet for sub-students on the quality / measured-speed Pareto front."""
     from ..compress.search import SearchLimits, run_search
@@ -179,6 +185,7 @@ def extract(
     from ..vocoder.checkpoint import save_generator
 
     stage_ranks = _parse_ranks(ranks)
+    output_file(out, inputs=[supernet])
     sn = load_vocoder(supernet)
     sub, cfg = run_extract(sn.generator, sn.gen_config, stage_ranks)
     save_generator(out, sub, cfg, sn.mel_config, extra={"supernet": str(supernet), "ranks": list(stage_ranks)})
@@ -192,22 +199,22 @@ def run_all(
     teacher: str = typer.Option("lj-v1", help="Teacher model name or path."),
     family: str = typer.Option("lite", help="Student family: lite (iSTFT head, fast), fourier (frame-rate ConvNeXt + "
                           "iSTFT hop 256, fastest) or decomposed (teacher SVD)."),
-    steps: int = typer.Option(2000, help="Training steps per stage (supernet, fine-tune, each baseline/ablation)."),
-    trials: int = typer.Option(24, help="Search trials."),
+    steps: int = typer.Option(2000, min=1, help="Training steps per stage (supernet, fine-tune, each baseline/ablation)."),
+    trials: int = typer.Option(24, min=1, help="Search trials."),
     config: Optional[Path] = typer.Option(None, help="YAML/JSON with TrainConfig keys (batch, segment, lr, ...)."),
     adversarial: bool = typer.Option(False, help="Fine-tune with MPD + MSD as well."),
     baselines: str = typer.Option("v2,v3", help="Presets trained from scratch with the same steps ('' for none)."),
     baseline_size: str = typer.Option("matched", help="matched: baselines narrowed to the searched student's "
                                       "parameter count; preset: their published size."),
     ablation: bool = typer.Option(True, help="Repeat the fine-tune with each distillation term off."),
-    max_rtf: Optional[float] = typer.Option(None, help="Real-time factor limit on 1 thread (0.02 = 50x)."),
-    max_macs: Optional[float] = typer.Option(None, help="MACs per second of audio, at most."),
-    max_params: Optional[int] = typer.Option(None, help="Parameters, at most."),
-    eval_utterances: int = typer.Option(16, help="Test utterances evaluated per model."),
+    max_rtf: Optional[float] = typer.Option(None, callback=number(0, lo_open=True), help="Real-time factor limit on 1 thread (0.02 = 50x)."),
+    max_macs: Optional[float] = typer.Option(None, callback=number(0, lo_open=True), help="MACs per second of audio, at most."),
+    max_params: Optional[int] = typer.Option(None, min=1, help="Parameters, at most."),
+    eval_utterances: int = typer.Option(16, min=1, help="Test utterances evaluated per model."),
     metrics: Optional[str] = typer.Option(None, help="Comma-separated metrics (default: all available)."),
-    bench_seconds: float = typer.Option(4.0, help="Seconds of audio per speed measurement."),
-    device: str = typer.Option("cpu", help="cpu, cuda or auto."),
-    seed: int = typer.Option(0),
+    bench_seconds: float = typer.Option(4.0, callback=number(0, lo_open=True), help="Seconds of audio per speed measurement."),
+    device: str = typer.Option("cpu", callback=device_option(auto=True), help="cpu, cuda or auto."),
+    seed: int = typer.Option(0, min=0),
 ) -> None:
     """Every stage: teacher cache, supernet, search, fine-tune, baselines, ablation, evaluation, report."""
     from ..compress.pipeline import RunSettings, run_compression

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ._app import corpus_app
+from ._options import number
 
 console = Console()
 
@@ -24,7 +25,7 @@ def _duration(seconds: float) -> str:
 def synth(
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write the corpus into."),
     sentences: Optional[int] = typer.Option(
-        None, "--sentences", "-n", help="Use only the first N texts (default: all of them)."
+        None, "--sentences", "-n", min=1, help="Use only the first N texts (default: all of them)."
     ),
     texts: Optional[Path] = typer.Option(
         None, "--texts", help="UTF-8 file, one text per line (default: the shipped sentences)."
@@ -32,7 +33,7 @@ def synth(
     voice: Optional[Path] = typer.Option(
         None, "--voice", help="Piper .onnx voice (default: the bundled en_US joe voice)."
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the train/val/test split."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the train/val/test split."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Synthesise an LJSpeech-layout corpus with phoneme alignments, offline, with Piper.
@@ -56,7 +57,7 @@ def synth(
 @corpus_app.command("info")
 def info(
     root: Path = typer.Argument(..., help="Corpus folder (LJSpeech, VCTK, or any audio folder)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the hash split (if no splits.json)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the hash split (if no splits.json)."),
 ) -> None:
     """Show a corpus's layout, size, speakers and split sizes."""
     from ..data import summarize_corpus
@@ -86,7 +87,7 @@ def shift(
     out: Path = typer.Option(..., "-o", "--out", help="Folder corpus to write (all in its test split)."),
     semitones: str = typer.Option("-4,3", help="Comma-separated pitch shifts; each becomes a speaker."),
     split: str = typer.Option("test", help="Split of SRC to shift."),
-    limit: Optional[int] = typer.Option(None, help="Only the first N utterances of the split."),
+    limit: Optional[int] = typer.Option(None, min=1, help="Only the first N utterances of the split."),
 ) -> None:
     """Derive unseen-voice proxies by pitch and formant shifting (for evaluation only)."""
     from ..data.derive import shifted_voices
@@ -96,6 +97,8 @@ def shift(
         shifts = [float(s) for s in semitones.split(",") if s.strip()]
     except ValueError:
         raise ConfigError(f"--semitones expects numbers such as -4,3, got {semitones!r}") from None
+    if not all(-24 <= s <= 24 for s in shifts):  # NaN fails too
+        raise ConfigError(f"--semitones must lie in [-24, 24] (two octaves), got {semitones!r}")
     shifted_voices(src, out, shifts, split, limit)
     console.print(f"wrote {out}")
 
@@ -107,21 +110,21 @@ def import_(
     test_folders: list[str] = typer.Option([], "--test-folders", help="Glob of folders (relative to a source) "
                                            "whose clips are the test split, e.g. 'city'; repeatable."),
     val_folders: list[str] = typer.Option([], "--val-folders", help="Glob of folders for the val split; repeatable."),
-    val: float = typer.Option(0.0, "--val", help="Fraction of the other clips moved to val (by id hash)."),
+    val: float = typer.Option(0.0, "--val", callback=number(0, 1, hi_open=True), help="Fraction of the other clips moved to val (by id hash)."),
     all_test: bool = typer.Option(False, "--all-test", help="Every clip in test (an evaluation-only corpus)."),
     exclude: list[str] = typer.Option([], "--exclude", help="Glob of files or folders to leave out; repeatable."),
-    speaker_depth: Optional[int] = typer.Option(None, help="Folder levels below a source naming the speaker "
+    speaker_depth: Optional[int] = typer.Option(None, min=0, help="Folder levels below a source naming the speaker "
                                                 "(default: the whole folder path, joined by '-')."),
     text: str = typer.Option("auto", help="Transcripts: auto (sound themes, then .txt/.lab beside the clip), "
                              "sidecar, soundtheme or none."),
-    trim_db: float = typer.Option(40.0, help="Trim leading/trailing audio this many dB below the peak (0: off)."),
-    min_seconds: float = typer.Option(0.0, help="Skip clips shorter than this after trimming."),
-    max_seconds: Optional[float] = typer.Option(None, help="Cut longer clips at pauses into pieces of at most "
+    trim_db: float = typer.Option(40.0, callback=number(0), help="Trim leading/trailing audio this many dB below the peak (0: off)."),
+    min_seconds: float = typer.Option(0.0, callback=number(0), help="Skip clips shorter than this after trimming."),
+    max_seconds: Optional[float] = typer.Option(None, callback=number(0, lo_open=True), help="Cut longer clips at pauses into pieces of at most "
                                                 "this length (default: keep whole)."),
-    sample_rate: int = typer.Option(22050, help="Output sample rate (the model's)."),
+    sample_rate: int = typer.Option(22050, min=1000, max=1_000_000, help="Output sample rate (the model's)."),
     dedupe: bool = typer.Option(True, help="Skip files whose bytes repeat an earlier file's."),
     licence: str = typer.Option("", help="Licence / origin note stored in manifest.json."),
-    seed: int = typer.Option(0, help="Seed of the val hash."),
+    seed: int = typer.Option(0, min=0, help="Seed of the val hash."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Import folders of recordings into a corpus: mono, resampled (soxr), silence-trimmed, split by

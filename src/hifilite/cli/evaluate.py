@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 
 from ._app import app
+from ._options import device as device_option
+from ._options import output_folder, warn_if_random
 
 console = Console()
 
@@ -19,13 +21,13 @@ def evaluate(
         None, "--model", "-m", help="Model name or checkpoint path; repeat to compare."),
     data: Optional[Path] = typer.Option(None, "--data", help="Corpus folder (LJSpeech, VCTK, or any folder of audio)."),
     split: str = typer.Option("test", help="train, val or test (with --asr also all)."),
-    limit: Optional[int] = typer.Option(None, help="Evaluate only the first N utterances of the split."),
+    limit: Optional[int] = typer.Option(None, min=1, help="Evaluate only the first N utterances of the split."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for results.json, results.csv (and audio)."),
     save_audio: bool = typer.Option(False, "--save-audio", help="Also write every model's output to OUT/audio/."),
     metric: Optional[List[str]] = typer.Option(
         None, "--metric", help="Restrict to these metrics (pesq, stoi, mcd, logmel_l1, mrstft, dnsmos)."),
-    device: str = typer.Option("cpu", help="cpu or cuda."),
-    threads: Optional[int] = typer.Option(None, help="CPU threads for torch."),
+    device: str = typer.Option("cpu", callback=device_option(), help="cpu or cuda."),
+    threads: Optional[int] = typer.Option(None, min=1, help="CPU threads for torch."),
     asr: bool = typer.Option(False, "--asr", help="Intelligibility instead: WER/CER of speech against its text "
                              "(pocketsphinx); with --texts and --audio, or with --data (the recordings)."),
     texts: Optional[Path] = typer.Option(None, "--texts", help="With --asr: UTF-8 file, one text per line."),
@@ -58,6 +60,10 @@ def evaluate(
 
     if threads:
         torch.set_num_threads(threads)
+    if out is not None:
+        output_folder(out)
+    for name in model:
+        warn_if_random(name, Console(stderr=True))
     result = evaluate_models(
         model, data, split=split, limit=limit, out_dir=out, save_audio=save_audio,
         metrics=metric or None, device=device, console=Console(stderr=True),

@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from ._app import app
+from ._options import device as device_option
 
 console = Console(stderr=True)
 
@@ -75,34 +76,34 @@ def train(
         None, "--config", help="YAML/JSON of training settings (TrainConfig keys)."
     ),
     steps: Optional[int] = typer.Option(
-        None, "--steps", help="Train until this many steps in total."
+        None, "--steps", min=1, help="Train until this many steps in total."
     ),
     batch_size: Optional[int] = typer.Option(
-        None, "--batch-size", help="Clips per step and process."
+        None, "--batch-size", min=1, help="Clips per step and process."
     ),
     segment_size: Optional[int] = typer.Option(
-        None, "--segment-size", help="Samples per training clip."
+        None, "--segment-size", min=1, help="Samples per training clip."
     ),
     checkpoint_interval: Optional[int] = typer.Option(
-        None, "--checkpoint-interval", help="Steps between checkpoints."
+        None, "--checkpoint-interval", min=1, help="Steps between checkpoints."
     ),
     validation_interval: Optional[int] = typer.Option(
-        None, "--validation-interval", help="Steps between validations."
+        None, "--validation-interval", min=1, help="Steps between validations."
     ),
     summary_interval: Optional[int] = typer.Option(
-        None, "--summary-interval", help="Steps between TensorBoard scalars."
+        None, "--summary-interval", min=1, help="Steps between TensorBoard scalars."
     ),
     num_workers: Optional[int] = typer.Option(
-        None, "--num-workers", help="Data-loading worker processes."
+        None, "--num-workers", min=0, help="Data-loading worker processes."
     ),
     mels: Optional[str] = typer.Option(
         None, "--mels", help="wav: mels from the audio; npy: acoustic-model mels at wavs/<id>.npy."
     ),
-    device: str = typer.Option("auto", "--device", help="auto (CUDA if available), cpu or cuda."),
+    device: str = typer.Option("auto", "--device", callback=device_option(auto=True), help="auto (CUDA if available), cpu or cuda."),
     resume: bool = typer.Option(
         False, "--resume", help="Continue the run in --out from its last checkpoint."
     ),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for torch."),
 ) -> None:
     """Train a HiFi-GAN vocoder (from scratch, or fine-tune with --init)."""
     import torch
