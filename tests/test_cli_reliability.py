@@ -138,6 +138,9 @@ def test_corrupt_file_in_a_corpus_is_found_before_training(tmp_path, layout):
     with pytest.raises(DataError, match="1 of .* audio file") as info:
         VocoderDataset(utts, mel=MelConfig(), segment_size=8192)
     assert bad.name in str(info.value)
+    from hifilite.data.corpora import summarize_corpus
+
+    assert summarize_corpus(root).unreadable == 1  # `corpus info` counts what training refuses
     bad.write_bytes(b"")
     with pytest.raises(DataError, match=bad.name):
         VocoderDataset(utts, mel=MelConfig(), segment_size=None)

@@ -58,7 +58,8 @@ def _resolve(
 @app.command()
 def train(
     data: Path = typer.Option(
-        ..., "--data", help="Corpus folder (LJSpeech layout, VCTK, or a folder of audio)."
+        ..., "--data", help="Corpus folder (LJSpeech layout, VCTK, or a folder of audio). Every audio file's "
+        "header is checked before the first step: unreadable files stop the run, counted and named."
     ),
     out: Path = typer.Option(
         ..., "--out", help="Run folder: checkpoints, logs, config.json, generator.safetensors."

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ..audio import is_audio_file
-from ..errors import ConfigError, DataError
+from ..audio import check_audio, is_audio_file
+from ..errors import AudioError, ConfigError, DataError
 
 SPLITS = ("train", "val", "test")
 SPLIT_FILE = "splits.json"
@@ -388,7 +388,8 @@ def load_split(
 @dataclass(frozen=True)
 class CorpusSummary:
     """What `hifilite corpus info` shows. `seconds` sums the audio headers (no decoding);
-    `unreadable` counts files whose header libsndfile cannot parse."""
+    `unreadable` counts files that fail `hifilite.audio.check_audio` (undecodable header, empty,
+    truncated): the files training would refuse before its first step."""
 
     root: Path
     layout: Layout
@@ -413,9 +414,10 @@ def summarize_corpus(
     seconds, unreadable = 0.0, 0
     for u in utts:
         try:
+            check_audio(u.wav_path)  # the check training makes before its first step
             info = sf.info(str(u.wav_path))
             seconds += info.frames / info.samplerate
-        except (RuntimeError, ValueError):  # sf.LibsndfileError is a RuntimeError
+        except (AudioError, RuntimeError, ValueError):  # sf.LibsndfileError is a RuntimeError
             unreadable += 1
     speakers: dict[str, int] = {}
     for u in utts:
