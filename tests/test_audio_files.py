@@ -78,3 +78,12 @@ def test_vocode_reports_a_truncated_input_in_one_line(tmp_path):
     res = CliRunner().invoke(app, ["vocode", str(tmp_path / "cut.wav"), "-o", str(tmp_path / "out"), "-m", "v3"])
     assert res.exit_code != 0 and "truncated" in str(res.exception)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_signal_too_short_to_survive_resampling_is_refused(tmp_path):
+    """One sample at 44.1 kHz resamples to none at 16 kHz: an error, not an empty signal."""
+    sf.write(tmp_path / "one.wav", np.zeros((1, 1)), 44100, subtype="FLOAT")
+    with pytest.raises(AudioError, match="too short"):
+        load_audio(tmp_path / "one.wav", 16000)
+    with pytest.raises(AudioError, match="too short"):
+        list(audio_blocks(tmp_path / "one.wav", 16000))

@@ -68,6 +68,8 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None) -> tuple
         raise AudioError(f"{path}: contains NaN or infinite samples")
     if sample_rate is not None and sr != sample_rate:
         wav = resample(wav, sr, sample_rate)
+        if wav.size == 0:
+            raise _too_short_to_resample(path, data.shape[0], sr, sample_rate)
         sr = sample_rate
     return np.ascontiguousarray(wav, dtype=np.float32), int(sr)
 
@@ -103,7 +105,7 @@ def _read_blocks(path: Path, f, sample_rate: int | None, block_frames: int) -> I
             import soxr
 
             stream = soxr.ResampleStream(f.samplerate, sample_rate, 1, dtype="float32", quality="VHQ")
-        total = 0
+        total = produced = 0
         while True:
             try:
                 data = f.read(block_frames, dtype="float32", always_2d=True)
@@ -119,8 +121,11 @@ def _read_blocks(path: Path, f, sample_rate: int | None, block_frames: int) -> I
             if stream is not None:
                 wav = stream.resample_chunk(wav, last=last)
             if wav.size:
+                produced += wav.size
                 yield np.ascontiguousarray(wav, dtype=np.float32)
             if last:
+                if not produced:
+                    raise _too_short_to_resample(path, total, f.samplerate, sample_rate)
                 return
 
 
@@ -168,6 +173,10 @@ def _check_file(path: str | os.PathLike) -> Path:
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: file is empty")
     return path
+
+
+def _too_short_to_resample(path: Path, frames: int, sr: int, target: int | None) -> AudioError:
+    return AudioError(f"{path}: too short: {frames} sample(s) at {sr} Hz leave none at {target} Hz")
 
 
 def _decode_error(path: Path, exc: BaseException) -> AudioError:
