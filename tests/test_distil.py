@@ -59,6 +59,19 @@ def test_feature_projections_when_widths_differ():
     assert any(k.endswith("weight") for k in state["projections"])
 
 
+def test_teacher_stays_idle_when_no_distillation_term_is_weighted():
+    torch.manual_seed(0)
+    teacher = Generator(**to_dict(TEACHER)).eval()
+    calls = []
+    teacher.register_forward_hook(lambda *_: calls.append(1))
+    student, cfg = decompose(teacher, TEACHER, "lowrank", 4)
+    recordings_only = {**{k: 0.0 for k in PURE}, "mel/loss": 45.0, "stft/loss": 1.0}
+    out = _task(student, cfg, teacher, recordings_only).train_step(_batch(), 0)
+    assert not calls and not any(k.startswith("distil/") for k in out) and float(out["stft/loss"]) > 0
+    _task(student, cfg, teacher, PURE).train_step(_batch(), 0)
+    assert calls
+
+
 def test_distil_terms_need_a_teacher():
     with pytest.raises(ConfigError, match="teacher"):
         GanVocoderTask(generator=Generator(**to_dict(TEACHER)), gen_config=TEACHER, mel_config=MelConfig(),

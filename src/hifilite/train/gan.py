@@ -191,7 +191,7 @@ class GanVocoderTask(Task):
         terms = {"mel/loss": self.mel_loss(y_hat, y)}
         if self.weights["stft/loss"]:
             terms["stft/loss"] = self.mrstft(y_hat, y)
-        if self.teacher is not None:
+        if self.teacher is not None and any(self.weights.get(k) for k in DISTIL_TERMS):  # else the teacher is idle
             with torch.no_grad():
                 if "teacher" in batch and not want_feats:  # cached teacher output (compress.cache)
                     t_hat, t_feats = batch["teacher"].unsqueeze(1), []
