@@ -2,7 +2,7 @@
 
     python benchmarks/bench_tts.py --data /work/corpora/joe-sub \
         --model fastspeech2=fastspeech2 --model lightspeech=lightspeech \
-        --model searched=/work/runs/ls-search/acoustic.safetensors [--vocoders lj-lite lj-v1] [--threads 1] \
+        --model searched=/work/runs/ls-search/acoustic.safetensors [--vocoders joe-lite lj-v1] [--threads 1] \
         [--curve fastspeech2=/work/runs/as-fs2 --curve searched=/work/runs/as-searched]
 
 A model is NAME=SPEC where SPEC is an acoustic checkpoint (or run folder), or a preset /
@@ -57,7 +57,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, required=True, help="prepared corpus (hifilite acoustic prepare)")
     ap.add_argument("--model", action="append", default=[], metavar="NAME=SPEC")
-    ap.add_argument("--vocoders", nargs="+", default=["lj-lite", "lj-v1"])
+    ap.add_argument("--vocoders", nargs="+", default=["joe-lite", "lj-v1"])
     ap.add_argument("--split", default="test", help="train, val, test, or all (a corpus of held-out sentences)")
     ap.add_argument("--limit", type=int, default=None, help="at most this many sentences")
     ap.add_argument("--threads", type=int, default=1)

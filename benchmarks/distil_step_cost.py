@@ -1,7 +1,7 @@
 """Where a step of augmented distillation spends its time: augmentation, the teacher's forward pass
 on the augmented mel (on the fly, no cache), and the student's own training step.
 
-    python benchmarks/distil_step_cost.py [--teacher universal-v1] [--student lj-lite] [--batch 8]
+    python benchmarks/distil_step_cost.py [--teacher universal-v1] [--student joe-lite] [--batch 8]
         [--segment 8192] [--steps 5] [--threads 1]
 
 Prints milliseconds per step (median of `--steps`) for each part, on random-noise batches.
@@ -27,7 +27,7 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--teacher", default="universal-v1")
-    ap.add_argument("--student", default="lj-lite")
+    ap.add_argument("--student", default="joe-lite")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--segment", type=int, default=8192)
     ap.add_argument("--steps", type=int, default=5)

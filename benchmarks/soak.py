@@ -65,7 +65,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--chars", type=int, default=50_000)
-    ap.add_argument("--model", default="lj-lite")
+    ap.add_argument("--model", default="joe-lite")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--modes", default=",".join(MODES), help="vocode modes: plain,stream,onnx")
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")

@@ -2,7 +2,7 @@
 (the training voice, held-out real voices of the training data, unseen real voices), and speed.
 
     python benchmarks/students.py --data joe=corpora/joe --data fillets=/work/corpora/fillets \\
-        --data ktuberling=/work/corpora/ktuberling [--models lj-v1 universal-v1 lj-lite lj-tiny] \\
+        --data ktuberling=/work/corpora/ktuberling [--models lj-v1 universal-v1 joe-lite joe-tiny] \\
         [--limit N] [--spread] [--no-pitch] [--no-speed]
 
 Each `--data NAME=CORPUS` is scored on its test split (every clip, or `--limit` of them: the first
@@ -67,7 +67,7 @@ def main() -> None:
                     help="A named data set (its test split); repeatable.")
     ap.add_argument("--seen", type=Path, default=None, help="Same as --data seen=CORPUS.")
     ap.add_argument("--unseen", type=Path, nargs="*", default=[], help="Same as --data unseen:<folder>=CORPUS.")
-    ap.add_argument("--models", nargs="+", default=["lj-v1", "universal-v1", "lj-lite", "lj-tiny"])
+    ap.add_argument("--models", nargs="+", default=["lj-v1", "universal-v1", "joe-lite", "joe-tiny"])
     ap.add_argument("--limit", type=int, default=None, help="Test utterances per data set.")
     ap.add_argument("--spread", action="store_true", help="Take the --limit utterances across speakers.")
     ap.add_argument("--no-pitch", action="store_true", help="Skip the F0 / V/UV metrics.")

@@ -29,7 +29,7 @@ def test_bench_tts_same_sentences_and_hand_checked_numbers(corpus, monkeypatch):
 
     # DNSMOS itself is tested with the metrics; here a stand-in that reads the length checks the plumbing
     monkeypatch.setattr(metrics, "dnsmos", lambda wav, sr: {"ovrl": 1.0 + len(wav) / sr})
-    report = bench_tts(data_root=corpus, models={"a": A, "b": B}, vocoders=("lj-lite",), split="train", limit=2,
+    report = bench_tts(data_root=corpus, models={"a": A, "b": B}, vocoders=("joe-lite",), split="train", limit=2,
                        piper=True, dnsmos=True)
     assert report["sentences"] == read_stats(corpus)["splits"]["train"][:2]
     a, b = report["acoustic"]
@@ -39,12 +39,12 @@ def test_bench_tts_same_sentences_and_hand_checked_numbers(corpus, monkeypatch):
         np.mean([1 + len(s.wav) / 22050 for s in sentences]))
     # reference durations: every model speaks exactly the recordings' frames
     frames = [int(s.durations.sum()) * 256 / 22050 for s in sentences]
-    assert a["dnsmos_ovrl_lj-lite"] == pytest.approx(1 + np.mean(frames))
+    assert a["dnsmos_ovrl_joe-lite"] == pytest.approx(1 + np.mean(frames))
     for row in (a, b):
-        assert row["acoustic_xrt"] > 0 and row["xrt_lj-lite"] > 0 and np.isfinite(row["dnsmos_ovrl_lj-lite"])
-        assert row["xrt_lj-lite"] < row["acoustic_xrt"]  # the vocoder and front-end add time
+        assert row["acoustic_xrt"] > 0 and row["xrt_joe-lite"] > 0 and np.isfinite(row["dnsmos_ovrl_joe-lite"])
+        assert row["xrt_joe-lite"] < row["acoustic_xrt"]  # the vocoder and front-end add time
     for row in (a, b):  # `hifilite tts --backend onnx` says the same amount of speech as the torch path
-        torch_free, onnx_free = row["free_lj-lite"], row["free_onnx_lj-lite"]
+        torch_free, onnx_free = row["free_joe-lite"], row["free_onnx_joe-lite"]
         assert onnx_free["spoken"] == torch_free["spoken"] and onnx_free["xrt"] > 0
         assert onnx_free["seconds"] == pytest.approx(torch_free["seconds"])
     assert a["vs_a"]["fewer_params"] == 1.0 and b["vs_a"]["fewer_params"] == pytest.approx(a["params"] / b["params"])
@@ -79,20 +79,20 @@ def test_bench_tts_same_sentences_and_hand_checked_numbers(corpus, monkeypatch):
     assert a["duration_mae_frames"] == pytest.approx(err / m, rel=1e-5)
     piper = report["piper"]
     assert piper["params"] > 1_000_000 and piper["xrt"] > 0 and np.isfinite(piper["dnsmos_ovrl"])
-    assert a["vs_piper"]["lj-lite"] == pytest.approx(a["xrt_lj-lite"] / piper["xrt"])
+    assert a["vs_piper"]["joe-lite"] == pytest.approx(a["xrt_joe-lite"] / piper["xrt"])
     md = markdown_report(report)
     assert "| a (`sep5/sep9;hidden=16;predictor=conv;n_bins=8`) | 0 |" in md and "Piper" in md and "copy-synthesis" in md
 
 
 def test_bench_tts_bad_input(corpus):
     with pytest.raises(ConfigError, match="neither"):
-        bench_tts(data_root=corpus, models={"x": "nonsense"}, vocoders=("lj-lite",), piper=False, dnsmos=False)
+        bench_tts(data_root=corpus, models={"x": "nonsense"}, vocoders=("joe-lite",), piper=False, dnsmos=False)
     with pytest.raises(ConfigError, match="split"):
         load_sentences(corpus, "dev")
     with pytest.raises(ConfigError, match="at least one"):
         bench_tts(data_root=corpus, models={}, piper=False)
     with pytest.raises(ConfigError, match="acoustic_passes"):
-        bench_tts(data_root=corpus, models={"a": A}, vocoders=("lj-lite",), piper=False, acoustic_passes=0)
+        bench_tts(data_root=corpus, models={"a": A}, vocoders=("joe-lite",), piper=False, acoustic_passes=0)
 
 
 def test_tts_vs_piper_speaks_every_text_with_both(corpus, tmp_path, monkeypatch):
@@ -205,22 +205,22 @@ def test_bench_tts_intelligibility_plumbing_on_a_heldout_corpus(corpus, tmp_path
 
     # a corpus of held-out sentences is all test: split "all" takes every utterance, in id order
     everything = sorted(i for ids in stats["splits"].values() for i in ids)
-    report = bench_tts(data_root=corpus, models={"a": str(model)}, vocoders=("lj-lite",), split="all", limit=3,
+    report = bench_tts(data_root=corpus, models={"a": str(model)}, vocoders=("joe-lite",), split="all", limit=3,
                        piper=True, dnsmos=False, onnx=False, acoustic_passes=1, diagnose=True, wer_runs={"run": run})
     assert report["sentences"] == everything[:3]
     sentences = load_sentences(corpus, "all", 3)
     # every reference normalises to two words ("utterance one"); the stand-in hears one of them
     heard = report["intelligibility"]
-    assert set(heard) == {"recordings", "recordings through lj-lite", "a + lj-lite, ref. durations",
-                          "a + lj-lite, ref. durations and energy", "a + lj-lite, ref. durations, pitch and energy",
-                          "a + lj-lite", "run at step 10", "run at step 20", "Piper en_US-joe-medium"}
+    assert set(heard) == {"recordings", "recordings through joe-lite", "a + joe-lite, ref. durations",
+                          "a + joe-lite, ref. durations and energy", "a + joe-lite, ref. durations, pitch and energy",
+                          "a + joe-lite", "run at step 10", "run at step 20", "Piper en_US-joe-medium"}
     for name, result in heard.items():
         assert result["words"] == 6 and [r["id"] for r in result["rows"]] == everything[:3]
         assert result["rows"][0]["hypothesis"] in ("utterance", "")
-    assert report["ground_truth"]["wer_recording"] == 0.5 and report["ground_truth"]["wer_copy_lj-lite"] == 0.5
+    assert report["ground_truth"]["wer_recording"] == 0.5 and report["ground_truth"]["wer_copy_joe-lite"] == 0.5
     row = report["acoustic"][0]
-    assert row["wer_lj-lite"] == row["wer_ref_energy_lj-lite"] == row["wer_ref_variance_lj-lite"] == 0.5
-    assert row["free_lj-lite"]["spoken"] == 3 and row["free_lj-lite"]["wer"] == 0.5
+    assert row["wer_joe-lite"] == row["wer_ref_energy_joe-lite"] == row["wer_ref_variance_joe-lite"] == 0.5
+    assert row["free_joe-lite"]["spoken"] == 3 and row["free_joe-lite"]["wer"] == 0.5
     assert report["piper"]["wer"] == 0.5
     # WER against training step: the step-10 weights say nothing, every word is deleted; at step 20
     # " zero", " one", " two" are missing: 13 of the 40 characters of "utterance zero" ... "utterance two"
@@ -229,17 +229,17 @@ def test_bench_tts_intelligibility_plumbing_on_a_heldout_corpus(corpus, tmp_path
     # the recogniser got the recordings, then speech with exactly the recordings' frames
     frames = [int(s.durations.sum()) * 256 for s in sentences]
     assert _Heard.calls[:3] == [len(s.wav) for s in sentences] and _Heard.calls[3:6] == frames
-    assert heard["a + lj-lite, ref. durations"]["buckets"]["1-8"]["sentences"] == 3
+    assert heard["a + joe-lite, ref. durations"]["buckets"]["1-8"]["sentences"] == 3
     # teacher forcing uses the model's own statistics (here the corpus's: the same values)
     p, e = reference_variance(sentences[0], model_stats(stats), "linear")
     assert torch.allclose(p, sentences[0].pitch) and torch.allclose(e, sentences[0].energy["linear"])
     md = markdown_report(report)
-    assert "WER (lj-lite)" in md and "| a | 50.0 % | 50.0 % | 50.0 % | 50.0 % |" in md
+    assert "WER (joe-lite)" in md and "| a | 50.0 % | 50.0 % | 50.0 % | 50.0 % |" in md
     assert "| recordings | 50.0 % |" in md and "| 10 | 100.0 % |" in md and "(every utterance" in md
     with pytest.raises(ConfigError, match="split"):
         load_sentences(corpus, "everything")
     with pytest.raises(ConfigError, match="wer"):
-        bench_tts(data_root=corpus, models={"a": A}, vocoders=("lj-lite",), piper=False, wer=False, diagnose=True)
+        bench_tts(data_root=corpus, models={"a": A}, vocoders=("joe-lite",), piper=False, wer=False, diagnose=True)
     # teacher-forced pitch from another extractor than the model's would diagnose nothing
     other = "pyin" if stats["pitch_backend"] == "pyworld" else "pyworld"
     with pytest.raises(ConfigError, match=f"--pitch {other}"):

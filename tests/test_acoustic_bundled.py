@@ -27,7 +27,7 @@ def test_ship_and_load_by_name(tmp_path, monkeypatch):
     assets = tmp_path / "assets"
     assets.mkdir()
     monkeypatch.setattr(bundled, "ASSETS", assets)
-    shutil.copy(ROOT / "src" / "hifilite" / "assets" / "lj-lite.safetensors", assets)  # a vocoder: not listed
+    shutil.copy(ROOT / "src" / "hifilite" / "assets" / "joe-lite.safetensors", assets)  # a vocoder: not listed
     (assets / "junk.safetensors").write_bytes(b"\xff" * 20)
     model = AcousticModel(**parse_arch("sep5/sep9;hidden=16;n_bins=8").to_dict())
     run = save_acoustic(tmp_path / "run" / "acoustic.safetensors", model, symbols={"kind": "espeak"}, stats={},

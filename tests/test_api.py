@@ -71,7 +71,7 @@ def test_vocoder_rejects_inconsistent_configs():
         Vocoder(Generator(**to_dict(gen_cfg)), gen_cfg, MelConfig(hop_length=200, n_fft=1000, win_length=1000))
 
 
-@pytest.mark.parametrize("name,made_by", [("lj-lite", "hifilite train"), ("lj-tiny", "hifilite compress distil")])
+@pytest.mark.parametrize("name,made_by", [("joe-lite", "hifilite train"), ("joe-tiny", "hifilite compress distil")])
 def test_shipped_students_are_self_describing(name, made_by):
     """The committed students load by name, are under 1 M parameters and record how they were made."""
     from hifilite.vocoder.bundled import bundled_paths
@@ -87,14 +87,30 @@ def test_shipped_students_are_self_describing(name, made_by):
     assert y.shape == (1, mel.shape[-1] * 256) and torch.isfinite(y).all()
 
 
-def test_lj_tiny_is_lj_lite_with_low_rank_resblocks():
-    lite, tiny = hifilite.load_vocoder("lj-lite"), hifilite.load_vocoder("lj-tiny")
+def test_joe_tiny_is_joe_lite_with_low_rank_resblocks():
+    lite, tiny = hifilite.load_vocoder("joe-lite"), hifilite.load_vocoder("joe-tiny")
     assert tiny.gen_config.resblock_conv == "lowrank" and tiny.gen_config.stage_ranks == (16, 8)
     assert tiny.num_parameters() < lite.num_parameters()
-    # distilled from lj-lite: on speech-like input the two agree far better than an untrained student
+    # distilled from joe-lite: on speech-like input the two agree far better than an untrained student
     t = np.arange(22050) / 22050
     wav = (0.3 * np.sin(2 * np.pi * 140 * t) * (1 + np.sin(2 * np.pi * 3 * t))).astype(np.float32)
     mel = lite.mel(wav)
     with torch.no_grad():
         a, b = lite(mel), tiny(mel)
     assert float((lite.mel(b[0].numpy()) - lite.mel(a[0].numpy())).abs().mean()) < 1.0  # random weights: ~4.5
+
+
+@pytest.mark.parametrize("old,new", [("lj-lite", "joe-lite"), ("lj-tiny", "joe-tiny")])
+def test_renamed_students_name_their_new_name(old, new, tmp_path, capsys):
+    import soundfile as sf
+
+    from hifilite.cli import main
+
+    with pytest.raises(hifilite.errors.ModelNotFoundError, match=f"renamed '{new}'.*use {new}$"):
+        hifilite.load_vocoder(old)
+    wav = tmp_path / "a.wav"
+    sf.write(wav, np.zeros(2205, np.float32), 22050)
+    with pytest.raises(SystemExit) as exit_:
+        main(["vocode", str(wav), "-o", str(tmp_path / "out"), "-m", old])
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 1 and err.startswith("error:") and err.endswith(f"use {new}") and "\n" not in err

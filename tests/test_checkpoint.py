@@ -147,7 +147,7 @@ def test_vocoder_source_resolves_without_loading(jik_checkpoint, tmp_path):
     ckpt, _ = jik_checkpoint
     src = vocoder_source(ckpt)
     assert (src.kind, src.files) == ("jik876", [ckpt, ckpt.parent / "config.json"])
-    assert vocoder_source("lj-lite").kind == "safetensors" and vocoder_source("lj-lite").files[0].is_file()
+    assert vocoder_source("joe-lite").kind == "safetensors" and vocoder_source("joe-lite").files[0].is_file()
     assert vocoder_source("v2") == VocoderSource("preset") and vocoder_source("v2").files == []
     run = tmp_path / "run"
     run.mkdir()

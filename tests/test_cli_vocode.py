@@ -65,7 +65,7 @@ def test_main_prints_one_line_and_exits_nonzero(tmp_path):
 
     (tmp_path / "e.wav").write_bytes(b"")
     proc = subprocess.run([sys.executable, "-m", "hifilite", "vocode", str(tmp_path / "e.wav"), "-o",
-                           str(tmp_path / "o"), "--model", "lj-lite"], capture_output=True, text=True, timeout=120)
+                           str(tmp_path / "o"), "--model", "joe-lite"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and "empty" in lines[0]

@@ -159,7 +159,7 @@ def test_cli_evaluate_asr_scores_audio_against_texts(tmp_path):
     assert "WER" in res.output
     bad = CliRunner().invoke(app, ["evaluate", "--asr", "--texts", str(texts)])
     assert isinstance(bad.exception, ConfigError) and "--audio" in str(bad.exception)
-    bad = CliRunner().invoke(app, ["evaluate", "--asr", "--model", "lj-lite", "--data", str(tmp_path)])
+    bad = CliRunner().invoke(app, ["evaluate", "--asr", "--model", "joe-lite", "--data", str(tmp_path)])
     assert isinstance(bad.exception, ConfigError)
 
 

@@ -69,7 +69,7 @@ def test_runtime_extra_runs_onnx_vocoder_and_tts_without_torch(tmp_path):
 
     work = tmp_path / "work"
     work.mkdir()
-    export_vocoder("lj-tiny", work / "v.onnx")
+    export_vocoder("joe-tiny", work / "v.onnx")
     export_acoustic(load_acoustic("joe-lightspeech"), work / "a.onnx")
     t = np.arange(int(0.6 * 44100)) / 44100
     sf.write(work / "in.wav", np.stack([0.3 * np.sin(2 * np.pi * 180 * t), 0.1 * np.sin(2 * np.pi * 900 * t)], 1),

@@ -1,6 +1,6 @@
 """The main job: synthesise a small corpus, copy-synthesise its test split with the teacher and
 the shipped student, evaluate, bench them beside v1/v2/v3, speak held-out sentences (never
-trained on) with the shipped acoustic model + lj-lite beside Piper, with the recogniser's word
+trained on) with the shipped acoustic model + joe-lite beside Piper, with the recogniser's word
 error rate, and write a report folder (markdown + HTML, spectrograms, audio)."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ def run_demo(
     out: str | Path,
     sentences: int = 48,
     test: int = 8,
-    models: tuple[str, ...] = ("lj-v1", "lj-lite", "lj-tiny"),
-    bench_models_: tuple[str, ...] = ("v1", "v2", "v3", "lj-lite", "lj-tiny"),
+    models: tuple[str, ...] = ("lj-v1", "joe-lite", "joe-tiny"),
+    bench_models_: tuple[str, ...] = ("v1", "v2", "v3", "joe-lite", "joe-tiny"),
     bench_seconds: float = 4.0,
     threads: int = 1,
     tts_model: str | None = "auto",
@@ -48,13 +48,13 @@ def run_demo(
 
     speech = None
     if tts_model:
-        console.rule(f"4/{stages} text to speech: {tts_model} + lj-lite vs Piper")
+        console.rule(f"4/{stages} text to speech: {tts_model} + joe-lite vs Piper")
         from .acoustic.bench import tts_vs_piper
         from .evaluate.intelligibility import heldout_sentences
 
         held = heldout_sentences()  # short to long: every k-th one spans the lengths
         texts = held[:: max(1, len(held) // test)][:test]
-        speech = tts_vs_piper(texts, model=tts_model, vocoder="lj-lite", threads=threads, wav_dir=out / "tts",
+        speech = tts_vs_piper(texts, model=tts_model, vocoder="joe-lite", threads=threads, wav_dir=out / "tts",
                               log=lambda s: console.print(s, highlight=False))
         (out / "tts.json").write_text(json.dumps(speech, indent=2))
 

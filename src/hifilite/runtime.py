@@ -10,7 +10,7 @@
 Text to speech the same way, with an exported acoustic model (`hifilite acoustic export`):
 
     from hifilite.runtime import OnnxTTS
-    tts = OnnxTTS("acoustic.onnx", "lj-lite.onnx", threads=1)
+    tts = OnnxTTS("acoustic.onnx", "joe-lite.onnx", threads=1)
     audio = tts("Dr. Smith paid $5 on May 3rd.")   # float32 at tts.sample_rate
 
 `pip install "hifilite[runtime]"` is enough for both (onnxruntime, librosa's mel basis, num2words,

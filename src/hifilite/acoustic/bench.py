@@ -1,7 +1,7 @@
 """Text-to-speech benchmark: acoustic models, vocoders and Piper on the same sentences, one run.
 
     report = bench_tts(data_root="corpora/joe-sub", models={"fastspeech2": "fastspeech2",
-                       "searched": "runs/search/acoustic.safetensors"}, vocoders=("lj-lite", "lj-v1"))
+                       "searched": "runs/search/acoustic.safetensors"}, vocoders=("joe-lite", "lj-v1"))
 
 The sentences are the utterances of one split (default `test`) of a prepared corpus, so every
 model speaks the same texts and there are ground-truth ids, durations and mels. Per acoustic model:
@@ -252,7 +252,7 @@ def _vocode_all(voc, mels: Sequence[torch.Tensor]) -> tuple[list[np.ndarray], fl
 
 
 def bench_tts(
-    *, data_root: str | Path, models: dict[str, str], vocoders: Sequence[str] = ("lj-lite", "lj-v1"),
+    *, data_root: str | Path, models: dict[str, str], vocoders: Sequence[str] = ("joe-lite", "lj-v1"),
     split: str = "test", limit: int | None = None, piper: bool = True, dnsmos: bool = True, threads: int = 1,
     onnx: bool = True, acoustic_passes: int = 3, wer: bool = True, diagnose: bool = False,
     wer_runs: dict[str, str | Path] | None = None, log: Callable[[str], None] = lambda s: None,
@@ -629,7 +629,7 @@ def wer_markdown(report: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def tts_vs_piper(texts: Sequence[str], *, model: str | Path, vocoder: str | Path = "lj-lite", threads: int = 1,
+def tts_vs_piper(texts: Sequence[str], *, model: str | Path, vocoder: str | Path = "joe-lite", threads: int = 1,
                  dnsmos: bool = True, wer: bool = True, wav_dir: str | Path | None = None,
                  log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """`hifilite tts` (ONNX Runtime path, exports cached) and the Piper voice on the same texts.

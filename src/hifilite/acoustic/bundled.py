@@ -15,7 +15,7 @@ from pathlib import Path
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_ACOUSTIC = "joe-lightspeech"  # what `hifilite tts` speaks with when no --model is given
-DEFAULT_VOCODER = "lj-lite"
+DEFAULT_VOCODER = "joe-lite"
 MAX_HEADER = 16 << 20
 
 

@@ -1,6 +1,6 @@
 """ONNX exports kept on disk, so `--backend onnx` pays for an export (and its parity check) once.
 
-    path = vocoder_onnx("lj-lite")          # exported on first use, then reused
+    path = vocoder_onnx("joe-lite")          # exported on first use, then reused
     path = acoustic_onnx("runs/ls")         # an acoustic checkpoint, a run folder or a shipped name
 
 Files live in `$HIFILITE_CACHE/onnx` (default `$XDG_CACHE_HOME/hifilite`, else `~/.cache/hifilite`),

