@@ -191,6 +191,11 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, corpus):
         assert second.history[step] == full.history[step], step
     assert full.history[2]["lr/gen"] == pytest.approx(config.learning_rate * config.lr_decay)  # epoch decay
     assert [s for s, _ in list_checkpoints(tmp_path / "split")] == [2, 3]  # keep_checkpoints=2
+    # compute spent is recorded in every checkpoint and keeps adding up across the resume
+    (_, at2), (_, at3) = list_checkpoints(tmp_path / "split")
+    spent = [load_checkpoint(p) for p in (at2, at3)]
+    assert 0 < spent[0]["cpu_seconds"] < spent[1]["cpu_seconds"] == pytest.approx(result.state.cpu_seconds)
+    assert 0 < spent[0]["train_seconds"] < spent[1]["train_seconds"]
 
 
 def test_ctrl_c_finishes_the_step_checkpoints_and_stops(tmp_path, corpus):

@@ -181,9 +181,18 @@ class _RunOutputs:
         self.checkpoint: Path | None = None
         self.meter = MetricMeter()
         self._clock = (time.monotonic(), state.step)
+        self._spent = (time.monotonic(), time.process_time())
+
+    def account(self, state: TrainState) -> None:
+        """Add the wall-clock and CPU time since the last call to the run's totals."""
+        wall, cpu = time.monotonic(), time.process_time()
+        state.train_seconds += wall - self._spent[0]
+        state.cpu_seconds += cpu - self._spent[1]
+        self._spent = (wall, cpu)
 
     def after_step(self, state: TrainState, metrics: dict[str, Any]) -> None:
         self.meter.add(metrics)
+        self.account(state)
         cfg, step = self.config, state.step
         if step % max(1, min(10, cfg.summary_interval)) == 0 or step == 1:
             self.logger.progress(step, format_metrics(self.meter.means(), self.task.progress_keys))
@@ -191,10 +200,12 @@ class _RunOutputs:
             t, s = self._clock
             self._clock = (time.monotonic(), step)
             rate = (step - s) / max(1e-9, self._clock[0] - t)
-            self.logger.scalars({**self.meter.pop(), "perf/steps_per_sec": rate}, step)
+            self.logger.scalars({**self.meter.pop(), "perf/steps_per_sec": rate,
+                                 "perf/cpu_hours": state.cpu_seconds / 3600}, step)
         if cfg.validation_interval > 0 and step % cfg.validation_interval == 0:
             self.validate(state)
             self._clock = (time.monotonic(), step)  # steps/s measures training, not validation
+            self._spent = (time.monotonic(), time.process_time())
         if cfg.checkpoint_interval > 0 and step % cfg.checkpoint_interval == 0:
             self.save(state)
             self._clock = (time.monotonic(), step)

@@ -36,14 +36,19 @@ _CKPT_RE = re.compile(r"^step_(\d+)\.pt$")
 @dataclass
 class TrainState:
     """Where the run is. `batch_in_epoch` is the sampler position, so a resume skips the batches
-    of the current epoch that were already seen instead of restarting the epoch."""
+    of the current epoch that were already seen instead of restarting the epoch. `train_seconds`
+    and `cpu_seconds` add up, across resumes, the wall-clock and process CPU time (all threads of
+    the training process) spent in the training loop, so quality can be read against compute."""
 
     step: int = 0
     epoch: int = 0
     batch_in_epoch: int = 0
+    train_seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
-    def to_dict(self) -> dict[str, int]:
-        return {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch}
+    def to_dict(self) -> dict[str, int | float]:
+        return {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
+                "train_seconds": self.train_seconds, "cpu_seconds": self.cpu_seconds}
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,7 +157,9 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 
 def state_from_checkpoint(ckpt: dict[str, Any]) -> TrainState:
-    return TrainState(step=int(ckpt["step"]), epoch=int(ckpt["epoch"]), batch_in_epoch=int(ckpt["batch_in_epoch"]))
+    return TrainState(step=int(ckpt["step"]), epoch=int(ckpt["epoch"]), batch_in_epoch=int(ckpt["batch_in_epoch"]),
+                      train_seconds=float(ckpt.get("train_seconds", 0.0)),  # absent before they were recorded
+                      cpu_seconds=float(ckpt.get("cpu_seconds", 0.0)))
 
 
 # --------------------------------------------------------------------------------------------
