@@ -111,10 +111,12 @@ def main() -> None:
             chosen = spread(utts, args.limit) if args.spread else utts[: args.limit]
             res = evaluate_models(paths + args.reference, corpus, split="test", metrics=["pesq"],
                                   console=console, utterances=chosen)
+            label = {m["spec"]: m["label"] for m in res.info["models"]}  # spec -> the summary's key
+            pesq = {spec: res.summary[label[spec]]["pesq"]["mean"] for spec in label}
             result["quality"][name] = {
                 "corpus": str(corpus), "clips": len(chosen),
-                "per_checkpoint": [{"step": r["step"], "pesq": res.summary[r["path"]]["pesq"]["mean"]} for r in rows],
-                "references": {m: res.summary[m]["pesq"]["mean"] for m in args.reference},
+                "per_checkpoint": [{"step": r["step"], "pesq": pesq[r["path"]]} for r in rows],
+                "references": {m: pesq[m] for m in args.reference},
             }
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"{args.run.name}_curve"

@@ -7,8 +7,10 @@ call shape.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -82,16 +84,32 @@ class TinyD(nn.Module):
 class RecordingTask(GanVocoderTask):
     """Keeps every step's metrics as floats; optionally sends itself SIGINT at a given step."""
 
-    def __init__(self, *, interrupt_at: int | None = None, **kw):
+    def __init__(self, *, interrupt_at: int | None = None, signum: int = signal.SIGINT, **kw):
         super().__init__(**kw)
         self.history: dict[int, dict[str, float]] = {}
-        self.interrupt_at = interrupt_at
+        self.interrupt_at, self.signum = interrupt_at, signum
 
     def train_step(self, batch, step):
         metrics = super().train_step(batch, step)
         self.history[step] = {k: float(v) for k, v in metrics.items()}
         if step == self.interrupt_at:
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), self.signum)
+        return metrics
+
+
+class GroupSignalTask(RecordingTask):
+    """Sends the stop signal to the DataLoader workers at `interrupt_at` (as a terminal's Ctrl-C or
+    `pkill -f` does: the whole group gets it) and to itself one step later, after a batch was fetched."""
+
+    def train_step(self, batch, step):
+        metrics = GanVocoderTask.train_step(self, batch, step)
+        self.history[step] = {k: float(v) for k, v in metrics.items()}
+        if step == self.interrupt_at:
+            for child in multiprocessing.active_children():
+                os.kill(child.pid, self.signum)
+            time.sleep(0.5)
+        elif step == self.interrupt_at + 1:
+            os.kill(os.getpid(), self.signum)
         return metrics
 
 
@@ -205,6 +223,17 @@ def test_ctrl_c_finishes_the_step_checkpoints_and_stops(tmp_path, corpus):
     assert result.interrupted and result.state.step == 1
     assert [s for s, _ in list_checkpoints(tmp_path / "run")] == [1]
     assert signal.getsignal(signal.SIGINT) is before  # handler restored
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_signal_to_the_workers_as_well_still_checkpoints(tmp_path, corpus, signum):
+    config = TrainConfig(**{**to_dict(FAST), "max_steps": 50, "num_workers": 1})
+    gen, gen_cfg, mel = make_generator(gen_config=TINY, init=None, seed=0)
+    task = GroupSignalTask(generator=gen, gen_config=gen_cfg, mel_config=mel, train_config=config,
+                           mpd=TinyD(), msd=TinyD(), interrupt_at=0, signum=signum)
+    result = tiny_fit(task, corpus, tmp_path / "run", config)
+    assert result.interrupted and result.state.step == 2
+    assert [s for s, _ in list_checkpoints(tmp_path / "run")] == [2]
 
 
 def test_training_on_npy_mels(tmp_path, corpus):

@@ -169,6 +169,9 @@ class StopSignal:
 
 
 def ignore_interrupts(worker_id: int = 0) -> None:
-    """DataLoader `worker_init_fn`: workers ignore Ctrl-C so the main process can finish its
-    step and checkpoint (a worker killed by SIGINT would make the loader raise instead)."""
+    """DataLoader `worker_init_fn`: workers ignore Ctrl-C and SIGTERM so the main process can finish
+    its step and checkpoint. Both reach the workers too when they go to the whole process group
+    (Ctrl-C in a terminal, `pkill -f`, a job scheduler), and a worker killed by them would make the
+    loader raise instead; the loader itself still stops its workers when the run ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
