@@ -66,6 +66,8 @@ def main() -> None:
     ap.add_argument("--no-dnsmos", action="store_true")
     ap.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime text->wav column")
     ap.add_argument("--no-wer", action="store_true", help="skip the recogniser's WER/CER")
+    ap.add_argument("--no-recordings", action="store_true",
+                    help="skip scoring the recordings and their copy-synthesis (the same in every run on a corpus)")
     ap.add_argument("--diagnose", action="store_true",
                     help="WER with the reference energy, and pitch and energy, beside the models' own predictions")
     ap.add_argument("--wer-curve", action="append", default=[], metavar="NAME=RUN",
@@ -82,7 +84,7 @@ def main() -> None:
                            limit=args.limit, piper=not args.no_piper, dnsmos=not args.no_dnsmos,
                            threads=args.threads, onnx=not args.no_onnx, acoustic_passes=args.acoustic_passes,
                            wer=not args.no_wer, diagnose=args.diagnose,
-                           wer_runs=_pairs("--wer-curve", args.wer_curve),
+                           wer_runs=_pairs("--wer-curve", args.wer_curve), recordings=not args.no_recordings,
                            log=lambda s: console.print(s, highlight=False, markup=False))
     except HifiliteError as exc:
         raise SystemExit(f"error: {exc}") from None

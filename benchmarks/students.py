@@ -3,10 +3,10 @@
 
     python benchmarks/students.py --data joe=corpora/joe --data fillets=/work/corpora/fillets \\
         --data ktuberling=/work/corpora/ktuberling [--models lj-v1 universal-v1 joe-lite joe-tiny] \\
-        [--limit N] [--spread] [--no-pitch] [--no-speed]
+        [--limit N] [--limit-for NAME=N] [--spread] [--no-pitch] [--no-speed]
 
 Each `--data NAME=CORPUS` is scored on its test split (every clip, or `--limit` of them: the first
-by id, or with `--spread` taken in turn from each speaker so that every voice / language is in).
+by id (`--limit-for NAME=N` sets one data set's own limit), or with `--spread` taken in turn from each speaker so that every voice / language is in).
 `--seen CORPUS` and `--unseen CORPUS` are the older spellings of `--data seen=...` and
 `--data unseen:<folder>=...`. Metrics: PESQ-wb, STOI, mel L1, MR-STFT, MCD, DNSMOS and, unless
 `--no-pitch`, F0 error in cents and V/UV F1 (`hifilite.evaluate.metrics`). Speed: params, MACs per
@@ -69,6 +69,8 @@ def main() -> None:
     ap.add_argument("--unseen", type=Path, nargs="*", default=[], help="Same as --data unseen:<folder>=CORPUS.")
     ap.add_argument("--models", nargs="+", default=["lj-v1", "universal-v1", "joe-lite", "joe-tiny"])
     ap.add_argument("--limit", type=int, default=None, help="Test utterances per data set.")
+    ap.add_argument("--limit-for", action="append", default=[], metavar="NAME=N",
+                    help="Another --limit for one data set; repeatable.")
     ap.add_argument("--spread", action="store_true", help="Take the --limit utterances across speakers.")
     ap.add_argument("--no-pitch", action="store_true", help="Skip the F0 / V/UV metrics.")
     ap.add_argument("--no-speed", action="store_true", help="Skip the speed measurements.")
@@ -78,10 +80,16 @@ def main() -> None:
     sets = named_sets(args)
     metrics = [*METRICS, *(() if args.no_pitch else ("pitch",))]
 
+    limits = {name: args.limit for name in sets}
+    for item in args.limit_for:
+        name, _, n = item.partition("=")
+        if name not in sets or not n.isdigit() or int(n) < 1:
+            sys.exit(f"--limit-for expects NAME=N with a --data NAME and N >= 1, got {item!r}")
+        limits[name] = int(n)
     quality = {}
     for name, corpus in sets.items():
         utts = load_split(corpus, "test")
-        chosen = spread(utts, args.limit) if args.spread else utts[: args.limit]
+        chosen = spread(utts, limits[name]) if args.spread else utts[: limits[name]]
         res = evaluate_models(args.models, corpus, split="test", metrics=metrics, console=console, utterances=chosen)
         quality[name] = {"corpus": str(corpus), "utterances": res.info["data"]["utterances"],
                          "speakers": len({u.speaker for u in chosen}),

@@ -255,7 +255,8 @@ def bench_tts(
     *, data_root: str | Path, models: dict[str, str], vocoders: Sequence[str] = ("joe-lite", "lj-v1"),
     split: str = "test", limit: int | None = None, piper: bool = True, dnsmos: bool = True, threads: int = 1,
     onnx: bool = True, acoustic_passes: int = 3, wer: bool = True, diagnose: bool = False,
-    wer_runs: dict[str, str | Path] | None = None, log: Callable[[str], None] = lambda s: None,
+    wer_runs: dict[str, str | Path] | None = None, recordings: bool = True,
+    log: Callable[[str], None] = lambda s: None,
 ) -> dict[str, Any]:
     """Measure every model on the same sentences (see the module docstring); returns the report.
 
@@ -263,7 +264,9 @@ def bench_tts(
     every system's speech is transcribed (`hifilite.evaluate.intelligibility`); `diagnose` adds the
     WER of each model with the reference energy, and with the reference pitch and energy, beside its
     own predictions; `wer_runs` {name: run folder} adds the WER of every training checkpoint a run
-    kept, free-running with the first vocoder (WER against training step)."""
+    kept, free-running with the first vocoder (WER against training step). `recordings=False` skips
+    scoring the recordings and their copy-synthesis (the same for every model: one run per corpus is
+    enough), keeping each vocoder's speed."""
     from ..vocoder.api import load_vocoder
     from .data import read_stats
     from .models import durations_from_log
@@ -302,18 +305,18 @@ def bench_tts(
         }
         phonemizer(sentences[0].text)  # warm-up: espeak-ng initialises on first use
         with torch.inference_mode():
-            if wer:
+            if wer and recordings:
                 report["ground_truth"]["wer_recording"] = heard("recordings", [s.wav for s in sentences], sr)
             for name, voc in vocs.items():
                 voc(sentences[0].mel[None, :, :8])  # warm-up
                 wavs, t = _vocode_all(voc, [s.mel for s in sentences])
                 report["vocoders"][name] = {"params": sum(p.numel() for p in voc.parameters()), "xrt": seconds / t}
-                if dnsmos:
+                if dnsmos and recordings:
                     report["ground_truth"][f"dnsmos_ovrl_copy_{name}"] = _dnsmos_ovrl(wavs, sr)
-                if wer:
+                if wer and recordings:
                     report["ground_truth"][f"wer_copy_{name}"] = heard(f"recordings through {name}", wavs, sr)
                 log(f"vocoder {name}: {seconds / t:.1f}x real-time")
-            if dnsmos:
+            if dnsmos and recordings:
                 report["ground_truth"]["dnsmos_ovrl_recording"] = _dnsmos_ovrl([s.wav for s in sentences], sr)
 
             for label, spec in models.items():

@@ -29,6 +29,9 @@ BUNDLED: dict[str, BundledModel] = {
     # Shipped students (hifilite/assets, made by tools/ship_model.py; the command is in the metadata).
     "joe-lite": BundledModel("joe-lite", "fast iSTFT-head student distilled on the Piper joe voice (one speaker)",
                             "assets", "joe-lite.safetensors"),
+    "universal-lite": BundledModel("universal-lite", "joe-lite fine-tuned on real speech of many voices (fillets-ng "
+                                   "recordings + Piper joe, augmented): better than joe-lite on voices it never heard, "
+                                   "still far below the teachers there", "assets", "universal-lite.safetensors"),
     "joe-tiny": BundledModel("joe-tiny", "joe-lite with low-rank resblocks (ranks 16, 8), distilled from joe-lite: "
                             "faster still", "assets", "joe-tiny.safetensors"),
 }
