@@ -14,7 +14,7 @@ import struct
 from pathlib import Path
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-DEFAULT_ACOUSTIC = "joe-lightspeech"  # what `hifilite tts` speaks with when no --model is given
+DEFAULT_ACOUSTIC = "joe-lightspeech-3h"  # what `hifilite tts` speaks with when no --model is given
 DEFAULT_VOCODER = "joe-lite"
 MAX_HEADER = 16 << 20
 
