@@ -28,8 +28,11 @@ def test_pitch_errors_know_a_semitone_and_voicing() -> None:
     up = M.pitch_errors(ref, hum(150.0 * 2 ** (1 / 12)), SR)  # one semitone = 100 cents
     assert up["f0_cents"] == pytest.approx(100.0, abs=15.0) and up["vuv_f1"] > 0.9
     half = M.pitch_errors(ref, hum(150.0, voiced=(0.0, 0.5)), SR)  # voiced only in its first half
-    # exact answer 2/3; pYIN's voicing HMM holds on for ~20 frames into the noise floor (WORLD: ~0)
-    assert 0.6 < half["vuv_f1"] < 0.85 and half["f0_cents"] < 15.0
+    # exact answer 2/3; pYIN's voicing HMM holds on for ~20 frames into the noise floor (WORLD: ~0),
+    # and the F0 it reports there is the noise's, so the F0 error is only bounded where both hum
+    assert 0.6 < half["vuv_f1"] < 0.85 and np.isfinite(half["f0_cents"])
+    first = slice(0, len(ref) // 2 - SR // 10)  # the voiced half, clear of the hang-over
+    assert M.pitch_errors(ref[first], hum(150.0, voiced=(0.0, 0.5))[first], SR)["f0_cents"] < 15.0
 
 
 def test_pitch_is_optional_and_expands_in_compute_all() -> None:
