@@ -5,8 +5,9 @@
         --data ktuberling=/work/corpora/ktuberling [--models lj-v1 universal-v1 joe-lite joe-tiny] \\
         [--limit N] [--limit-for NAME=N] [--spread] [--no-pitch] [--no-speed]
 
-Each `--data NAME=CORPUS` is scored on its test split (every clip, or `--limit` of them: the first
-by id (`--limit-for NAME=N` sets one data set's own limit), or with `--spread` taken in turn from each speaker so that every voice / language is in).
+Each `--data NAME=CORPUS` is scored on its test split (every clip, or `--limit` of them, or
+`--limit-for NAME=N` for one data set: the first by id, or with `--spread` taken in turn from each
+speaker so that every voice / language is in).
 `--seen CORPUS` and `--unseen CORPUS` are the older spellings of `--data seen=...` and
 `--data unseen:<folder>=...`. Metrics: PESQ-wb, STOI, mel L1, MR-STFT, MCD, DNSMOS and, unless
 `--no-pitch`, F0 error in cents and V/UV F1 (`hifilite.evaluate.metrics`). Speed: params, MACs per

@@ -180,8 +180,8 @@ class _RunOutputs:
         self.saved_step = self.validated_step = state.step
         self.checkpoint: Path | None = None
         self.meter = MetricMeter()
-        self._clock = (time.monotonic(), state.step)
-        self._spent = (time.monotonic(), time.process_time())
+        self._clock = (state.train_seconds, state.step)  # steps/s since the last summary
+        self.skip_time()  # the totals count from here
 
     def account(self, state: TrainState) -> None:
         """Add the wall-clock and CPU time since the last call to the run's totals."""
@@ -189,6 +189,10 @@ class _RunOutputs:
         state.train_seconds += wall - self._spent[0]
         state.cpu_seconds += cpu - self._spent[1]
         self._spent = (wall, cpu)
+
+    def skip_time(self) -> None:
+        """Leave the time since the last `account` out of the totals (validation, checkpoints)."""
+        self._spent = (time.monotonic(), time.process_time())
 
     def after_step(self, state: TrainState, metrics: dict[str, Any]) -> None:
         self.meter.add(metrics)
@@ -198,17 +202,16 @@ class _RunOutputs:
             self.logger.progress(step, format_metrics(self.meter.means(), self.task.progress_keys))
         if step % cfg.summary_interval == 0 or step == 1:
             t, s = self._clock
-            self._clock = (time.monotonic(), step)
-            rate = (step - s) / max(1e-9, self._clock[0] - t)
+            self._clock = (state.train_seconds, step)
+            rate = (step - s) / max(1e-9, state.train_seconds - t)
             self.logger.scalars({**self.meter.pop(), "perf/steps_per_sec": rate,
                                  "perf/cpu_hours": state.cpu_seconds / 3600}, step)
         if cfg.validation_interval > 0 and step % cfg.validation_interval == 0:
             self.validate(state)
-            self._clock = (time.monotonic(), step)  # steps/s measures training, not validation
-            self._spent = (time.monotonic(), time.process_time())
+            self.skip_time()  # steps/s and the compute totals measure training, not validation
         if cfg.checkpoint_interval > 0 and step % cfg.checkpoint_interval == 0:
             self.save(state)
-            self._clock = (time.monotonic(), step)
+            self.skip_time()
 
     def validate(self, state: TrainState) -> None:
         self.validated_step = state.step
