@@ -10,6 +10,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -256,6 +258,18 @@ def test_training_on_npy_mels(tmp_path, corpus):
     assert isinstance(result.exception, DataError)
     message = str(result.exception)
     assert ".npy" in message and "NaN" in message and "Traceback" not in message
+
+
+def test_a_process_with_live_loader_workers_still_exits():
+    """Loader workers ignore SIGTERM, and multiprocessing's exit hook terminates then joins them:
+    a worker alive at exit (an iterator kept by a reference cycle) must not hang the interpreter."""
+    code = ("from torch.utils.data import DataLoader\n"
+            "from hifilite.train.distributed import ignore_interrupts\n"
+            "loader = DataLoader(list(range(8)), batch_size=2, num_workers=1, worker_init_fn=ignore_interrupts)\n"
+            "kept = [iter(loader)]\nkept.append(kept)\nprint(next(kept[0]).tolist())\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[0, 1]", proc.stderr
+    assert "Exception" not in proc.stderr and "Error" not in proc.stderr, proc.stderr
 
 
 def test_unknown_loss_weight_is_a_config_error():

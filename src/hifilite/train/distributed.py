@@ -8,6 +8,8 @@ train ...`, also multi-node) run the same code: `init_distributed` reads `WORLD_
 
 from __future__ import annotations
 
+import atexit
+import multiprocessing
 import os
 import signal
 import threading
@@ -175,3 +177,17 @@ def ignore_interrupts(worker_id: int = 0) -> None:
     loader raise instead; the loader itself still stops its workers when the run ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+@atexit.register
+def _kill_daemon_children() -> None:
+    """At exit, multiprocessing terminates (SIGTERM) its daemonic children and then joins them. The
+    loader workers above ignore SIGTERM, so one still alive then (a loader iterator kept alive by a
+    traceback or a reference cycle) would keep the process from ever exiting. Registered after
+    multiprocessing's own exit hook (torch imports it first), this runs before it and kills them."""
+    workers = [child for child in multiprocessing.active_children() if child.daemon]
+    if workers and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # torch's handler would report the kill as a failure
+    for child in workers:
+        child.kill()
+        child.join(timeout=5)
