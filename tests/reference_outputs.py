@@ -1,0 +1,91 @@
+"""What the shipped models say for fixed inputs, as small reference arrays (tests/data/reference_outputs.npz).
+
+`tests/test_outputs_unchanged.py` recomputes these and compares them with the committed file, so a
+change that moves code (not one meant to change what users hear) is checked bit for bit. Regenerate
+only when an output is meant to change, and say why in the commit:
+
+    python tests/reference_outputs.py --write
+
+Inputs: a 0.4 s test signal (two harmonic tones with a glide, and noise, from a fixed seed) through
+each shipped vocoder's own mel front-end, and two sentences through each shipped acoustic model
+(phoneme ids, mel) and the default vocoder. One thread, so the sums run in one order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+from pathlib import Path
+
+import numpy as np
+
+REFERENCE = Path(__file__).resolve().parent / "data" / "reference_outputs.npz"
+VOCODERS = ("lj-v1", "universal-v1", "joe-lite", "joe-tiny", "universal-lite")
+ACOUSTIC = ("joe-lightspeech", "joe-lightspeech-3h")
+TTS_VOCODER = "joe-lite"
+SENTENCES = ("Dr. Smith owes 13 dollars.", "Is it ready?")
+
+
+def probe_signal(sample_rate: int, seconds: float = 0.4) -> np.ndarray:
+    t = np.arange(int(sample_rate * seconds)) / sample_rate
+    glide = 2 * np.pi * (140 * t + 60 * t**2)  # 140 Hz rising
+    voiced = sum(np.sin(k * glide) / k for k in range(1, 12))
+    noise = np.random.default_rng(0).standard_normal(t.size)
+    return (0.2 * voiced * (t < seconds / 2) + 0.05 * noise * (t >= seconds / 2)).astype(np.float32)
+
+
+def compute() -> dict[str, np.ndarray]:
+    """Every reference array, keyed `vocoder/NAME/{mel,audio}` and `tts/MODEL/{i}/{ids,mel,audio}`."""
+    import torch
+
+    from hifilite import load_vocoder
+    from hifilite.acoustic.synthesis import Synthesizer
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    out: dict[str, np.ndarray] = {}
+    try:
+        with torch.inference_mode():
+            for name in VOCODERS:
+                voc = load_vocoder(name)
+                mel = voc.mel(probe_signal(voc.sample_rate))
+                out[f"vocoder/{name}/mel"] = mel[0].numpy()
+                out[f"vocoder/{name}/audio"] = voc(mel)[0].numpy()
+            for name in ACOUSTIC:
+                tts = Synthesizer.load(name, vocoder=TTS_VOCODER)
+                for i, sentence in enumerate(SENTENCES):
+                    (text,) = tts.sentences(sentence)
+                    ids = tts.ids(text)
+                    mel = tts.mel(text)
+                    out[f"tts/{name}/{i}/ids"] = np.asarray(ids, dtype=np.int64)
+                    out[f"tts/{name}/{i}/mel"] = mel.numpy()
+                    out[f"tts/{name}/{i}/audio"] = tts.vocode(mel)
+    finally:
+        torch.set_num_threads(threads)
+    return out
+
+
+def machine() -> dict[str, str]:
+    """What the bits depend on besides the code: the torch build and the CPU's vector unit."""
+    import torch
+
+    return {"torch": torch.__version__, "cpu": torch.backends.cpu.get_cpu_capability(),
+            "machine": platform.machine()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--write", action="store_true", help=f"write {REFERENCE}")
+    args = ap.parse_args()
+    arrays = compute()
+    for key, value in arrays.items():
+        print(f"{key:40s} {value.dtype} {tuple(value.shape)}")
+    if args.write:
+        REFERENCE.parent.mkdir(parents=True, exist_ok=True)
+        meta = {f"machine/{k}": np.asarray(v) for k, v in machine().items()}
+        np.savez_compressed(REFERENCE, **arrays, **meta)
+        print(f"{REFERENCE}: {REFERENCE.stat().st_size / 1e3:.0f} kB")
+
+
+if __name__ == "__main__":
+    main()
