@@ -74,13 +74,13 @@ def test_vocoder_rejects_inconsistent_configs():
 @pytest.mark.parametrize("name,made_by", [("joe-lite", "hifilite train"), ("joe-tiny", "hifilite compress distil")])
 def test_shipped_students_are_self_describing(name, made_by):
     """The committed students load by name, are under 1 M parameters and record how they were made."""
-    from hifilite.vocoder.bundled import bundled_paths
+    from hifilite.registry import model_files, shipped
     from hifilite.vocoder.checkpoint import load_generator
 
     voc = hifilite.load_vocoder(name)
     assert voc.num_parameters() < 1_000_000 and voc.hop_length == 256 and voc.sample_rate == 22050
     assert voc.gen_config.istft_n_fft > 0
-    extra = load_generator(bundled_paths(name)[0])[3]
+    extra = load_generator(model_files(shipped("vocoder")[name])[0])[3]
     assert made_by in extra["command"] and extra["step"] > 0
     mel = voc.mel(np.sin(np.arange(22050) * 0.05).astype(np.float32) * 0.3)
     y = voc(mel)

@@ -254,7 +254,7 @@ def test_cuda_without_cuda_is_refused_when_parsed(tmp_path, model, capsys, monke
 
 @pytest.mark.parametrize("text", ["Hello\x00 there.", "Hello\x01 there.", "Bell\x07.", "Esc\x1b[31m red."])
 def test_control_characters_in_text_are_one_line_errors(tmp_path, capsys, monkeypatch, text):
-    from hifilite.acoustic.text import check_text
+    from hifilite.text import check_text
     from hifilite.errors import HifiliteError
 
     with pytest.raises(HifiliteError, match="control character"):
@@ -267,7 +267,7 @@ def test_control_characters_in_text_are_one_line_errors(tmp_path, capsys, monkey
 
 
 def test_tabs_form_feeds_and_line_breaks_are_still_text():
-    from hifilite.acoustic.text import check_text
+    from hifilite.text import check_text
 
     assert check_text("One,\ttwo.\r\n\x0cThree.\v") == "One, two. Three."
 

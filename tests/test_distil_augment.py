@@ -3,9 +3,7 @@ teacher's output of the augmented recording's mel (not of the clean one); mixtur
 
 from __future__ import annotations
 
-import dataclasses
 
-import numpy as np
 import pytest
 import torch
 

@@ -162,7 +162,7 @@ TEXT = st.one_of(
 
 
 def _normalize():
-    from hifilite.acoustic.text import normalize_text
+    from hifilite.text import normalize_text
 
     return normalize_text
 
@@ -183,10 +183,11 @@ def test_text_normaliser_on_random_text(text):
 def test_text_front_end_on_random_text(text):
     """Normalise, check, split and phonemise: ids for the model, or a TextError/HifiliteError."""
     pytest.importorskip("piper")
-    from hifilite.acoustic.text import default_phonemizer, split_sentences
+    from hifilite.data.synth import voice_phonemizer
+    from hifilite.text import split_sentences
 
     try:
-        phonemizer = default_phonemizer()
+        phonemizer = voice_phonemizer()
     except HifiliteError as exc:  # no bundled voice in this install
         pytest.skip(str(exc))
     try:

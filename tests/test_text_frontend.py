@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hifilite.acoustic.speak import SENTENCE_PAUSE_S, SentenceSpeaker
-from hifilite.acoustic.text import MAX_SENTENCE_CHARS, TextError
+from hifilite.text import MAX_SENTENCE_CHARS, TextError
 from hifilite.text.normalize import MAX_BREAK_S, normalize_text, split_breaks
 
 pytest.importorskip("num2words")
@@ -174,9 +174,9 @@ def test_ssml_breaks_split_the_text_with_their_pauses():
 @pytest.fixture(scope="module")
 def phonemizer():
     pytest.importorskip("piper")
-    from hifilite.acoustic.text import default_phonemizer
+    from hifilite.data.synth import voice_phonemizer
 
-    return default_phonemizer()
+    return voice_phonemizer()
 
 
 def test_phonemiser_speaks_the_normalised_words(phonemizer):

@@ -2,7 +2,7 @@
 
 Loads RUN (a run folder or acoustic.safetensors) and writes src/hifilite/assets/NAME.safetensors
 with the exact training command, the step and the data in its metadata; `load_acoustic(NAME)` and
-`hifilite tts --model NAME` then find it (see hifilite/acoustic/bundled.py). Refuses files over
+`hifilite tts --model NAME` then find it (see hifilite/registry.py). Refuses files over
 --max-mb (default 10).
 """
 
@@ -13,8 +13,7 @@ import re
 from pathlib import Path
 
 from hifilite.acoustic.models import load_acoustic, save_acoustic
-
-ASSETS = Path(__file__).resolve().parent.parent / "src" / "hifilite" / "assets"
+from hifilite.registry import ASSETS
 
 
 def ship(run: str | Path, name: str, *, command: str, data: str = "", assets: Path = ASSETS,

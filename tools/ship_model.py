@@ -2,7 +2,8 @@
 
 Loads RUN (a run folder or .safetensors), fuses weight norm, and writes
 src/hifilite/assets/NAME.safetensors with the producing command, the step and the data recorded in
-its metadata; `hifilite.load_vocoder(NAME)` then finds it (see hifilite/vocoder/bundled.py).
+its metadata; `hifilite.load_vocoder(NAME)` then finds it (see hifilite/registry.py; add a line to
+its DESCRIPTIONS).
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ import argparse
 from pathlib import Path
 
 from hifilite.vocoder.api import load_vocoder
+from hifilite.registry import ASSETS
 from hifilite.vocoder.checkpoint import load_generator, save_generator
-
-ASSETS = Path(__file__).resolve().parent.parent / "src" / "hifilite" / "assets"
 
 
 def main() -> None:

@@ -8,7 +8,7 @@
 Importing the package does not import torch; the vocoder API does on first use.
 """
 
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = ["load_vocoder", "Vocoder", "__version__"]
 

@@ -33,9 +33,9 @@ def run_demo(
     console = Console(stderr=True)
     out = Path(out)
     if tts_model == "auto":  # the shipped acoustic model, when this install has one
-        from .acoustic.bundled import DEFAULT_ACOUSTIC, shipped_models
+        from .registry import DEFAULT_ACOUSTIC, shipped
 
-        tts_model = DEFAULT_ACOUSTIC if DEFAULT_ACOUSTIC in shipped_models() else None
+        tts_model = DEFAULT_ACOUSTIC if DEFAULT_ACOUSTIC in shipped("acoustic") else None
     stages = 5 if tts_model else 4
     corpus = out / "corpus"
     console.rule(f"1/{stages} corpus")

@@ -28,3 +28,7 @@ class DataError(HifiliteError):
 class OutputError(HifiliteError):
     """An output cannot be written where asked: the path is unwritable, occupied (a folder where a
     file should go, or the reverse), or would replace one of the command's own inputs."""
+
+
+class TextError(HifiliteError):
+    """Text that cannot be spoken: empty, no letters, or in a script the voice does not cover."""

@@ -131,12 +131,12 @@ def check_pitch_backend(label: str, model_stats: dict[str, Any], stats: dict[str
 def resolve_acoustic(spec: str | Path, stats: dict[str, Any]) -> LoadedAcoustic:
     """A preset or architecture string (random weights, sized for the corpus), a checkpoint, a run
     folder or a shipped model's name."""
-    from .bundled import shipped_models
+    from ..registry import shipped
     from .task import config_for_corpus, model_stats
 
     spec_s = str(spec)
     path = Path(spec_s)
-    if path.exists() or spec_s in shipped_models():
+    if path.exists() or spec_s in shipped("acoustic"):
         return load_acoustic(path)
     if spec_s.split(";")[0] in PRESETS or "/" in spec_s.split(";")[0]:
         torch.manual_seed(0)
@@ -271,7 +271,7 @@ def bench_tts(
     from .data import read_stats
     from .models import durations_from_log
     from .synthesis import Synthesizer
-    from .text import Phonemizer, TextError
+    from ..text import Phonemizer, TextError
 
     if not models:
         raise ConfigError("give at least one acoustic model to benchmark")
@@ -427,7 +427,7 @@ def checkpoint_wer(run: str | Path, vocoder, phonemizer, heard: _Intelligibility
     from ..errors import CheckpointError, DataError
     from ..train.state import list_checkpoints, load_checkpoint
     from .synthesis import Synthesizer
-    from .text import TextError
+    from ..errors import TextError
 
     loaded = load_acoustic(run)
     kept = list_checkpoints(Path(run))
@@ -454,7 +454,7 @@ def _free_onnx(loaded: LoadedAcoustic, vocoder: str, sentences: list[Sentence], 
     from ..deploy.export import export_onnx as export_vocoder
     from ..runtime import OnnxTTS
     from .export import export_onnx as export_acoustic
-    from .text import TextError
+    from ..errors import TextError
 
     folder = Path(workdir.name)
     acoustic_path = export_acoustic(loaded, folder / f"acoustic-{len(list(folder.iterdir()))}.onnx")

@@ -301,9 +301,9 @@ def _symbol_table(corpus: Path, textgrids: Path | None, symbols: dict[str, int])
         data = json.loads(info.read_text(encoding="utf-8"))
         if data.get("phoneme_id_map"):
             return {"kind": "espeak", "id_map": data["phoneme_id_map"], "espeak_voice": "en-us"}
-    from .text import default_phonemizer
+    from ..data.synth import voice_phonemizer
 
-    return {"kind": "espeak", **default_phonemizer().to_dict()}
+    return {"kind": "espeak", **voice_phonemizer().to_dict()}
 
 
 def _stats(values: list[np.ndarray]) -> dict[str, float]:
@@ -455,7 +455,6 @@ class AcousticDataset(Dataset):
             "mel": torch.from_numpy(np.ascontiguousarray(f.mel.T)),
         }
         if self.teacher_mels is not None:
-            from .distil import read_teacher_mel
 
             item["teacher_mel"] = torch.from_numpy(read_teacher_mel(self.teacher_mels, uid, *item["mel"].shape))
         return item
@@ -490,10 +489,18 @@ def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def sequence_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
-    """(B, max_len) bool, True at valid positions."""
-    max_len = int(lengths.max()) if max_len is None else max_len
-    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
+def read_teacher_mel(folder: Path, uid: str, frames: int, n_mels: int) -> np.ndarray:
+    """The teacher's (frames, n_mels) mel of one utterance; DataError if missing or misshapen."""
+    path = Path(folder) / f"{uid}.npy"
+    try:
+        mel = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no teacher mel for {uid}; run `hifilite acoustic teacher-mels` again") from None
+    except Exception as exc:
+        raise DataError(f"{path}: unreadable teacher mel ({exc})") from None
+    if mel.shape != (frames, n_mels) or not np.isfinite(mel).all():
+        raise DataError(f"{path}: teacher mel of shape {mel.shape} (or not finite), expected ({frames}, {n_mels})")
+    return mel
 
 
 def total_seconds(stats: dict[str, Any]) -> float:
@@ -503,5 +510,5 @@ def total_seconds(stats: dict[str, Any]) -> float:
 
 __all__ = [
     "AcousticDataset", "FeatureExtractor", "Features", "collate", "durations_from_boundaries",
-    "prepare_features", "read_stats", "read_textgrid", "textgrid_alignment", "sequence_mask",
+    "prepare_features", "read_stats", "read_textgrid", "textgrid_alignment", "read_teacher_mel",
 ]

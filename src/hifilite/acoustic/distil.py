@@ -29,7 +29,7 @@ import torch
 
 from ..errors import DataError
 from ..io import atomic_write, save_npy
-from .data import AcousticDataset, collate, energy_stats, read_stats
+from .data import AcousticDataset, collate, energy_stats, read_stats, read_teacher_mel
 from .models import acoustic_file, load_acoustic
 
 INFO_NAME = "teacher.json"
@@ -50,20 +50,6 @@ def check_teacher(loaded_stats: dict[str, Any] | None, symbols: dict[str, Any], 
                for k in ("mean", "std")):
             raise DataError(f"{name}: its {key} normalisation differs from the corpus's; "
                             "use a model trained on this corpus")
-
-
-def read_teacher_mel(folder: Path, uid: str, frames: int, n_mels: int) -> np.ndarray:
-    """The teacher's (frames, n_mels) mel of one utterance; DataError if missing or misshapen."""
-    path = Path(folder) / f"{uid}.npy"
-    try:
-        mel = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no teacher mel for {uid}; run `hifilite acoustic teacher-mels` again") from None
-    except Exception as exc:
-        raise DataError(f"{path}: unreadable teacher mel ({exc})") from None
-    if mel.shape != (frames, n_mels) or not np.isfinite(mel).all():
-        raise DataError(f"{path}: teacher mel of shape {mel.shape} (or not finite), expected ({frames}, {n_mels})")
-    return mel
 
 
 def write_teacher_mels(teacher: str | Path, corpus: str | Path, out: str | Path, *, split: str = "train",

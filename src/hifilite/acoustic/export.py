@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .. import __version__
+from ..version import __version__
 from ..errors import HifiliteError
 from ..io import atomic_write
 from .models import LoadedAcoustic

@@ -41,14 +41,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import __version__
+from ..version import __version__
 from ..errors import CheckpointError, ConfigError
 from ..io import atomic_write
+from ..registry import ACOUSTIC_FORMAT, model_files, shipped
 
 SEP_KERNELS = (1, 5, 9, 13, 17, 21, 25)
 ATTN_HEADS = (2, 4, 8)
 OPS: tuple[str, ...] = tuple(f"sep{k}" for k in SEP_KERNELS) + tuple(f"attn{h}" for h in ATTN_HEADS) + ("ffn", "id")
-FORMAT = "hifilite.acoustic/1"
+FORMAT = ACOUSTIC_FORMAT
 
 
 def check_op(op: str) -> str:
@@ -190,6 +191,12 @@ def arch_string(cfg: AcousticConfig) -> str:
 
 
 # ------------------------------------------------------------------------------------- layers
+
+
+def sequence_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
+    """(B, max_len) bool, True at valid positions."""
+    max_len = int(lengths.max()) if max_len is None else max_len
+    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
 
 
 def sinusoid_encoding(length: int | torch.Tensor, dim: int, device: torch.device | None = None) -> torch.Tensor:
@@ -413,7 +420,6 @@ class AcousticModel(nn.Module):
         if src_lens is None:
             src_mask = torch.ones_like(ids, dtype=torch.bool)
         else:
-            from .data import sequence_mask
 
             src_mask = sequence_mask(src_lens, n)
         x = self.encoder(self.embed(ids), src_mask)
@@ -425,7 +431,6 @@ class AcousticModel(nn.Module):
         x = x + self.pitch_embed(bucket(p, self.pitch_bins)) + self.energy_embed(bucket(e, self.energy_bins))
         d = durations if durations is not None else durations_from_log(log_d, src_mask, duration_scale)
         frames, mel_lens = length_regulate(x * src_mask.unsqueeze(-1), d * src_mask.long(), max_frames)
-        from .data import sequence_mask
 
         mel_mask = sequence_mask(mel_lens, frames.shape[1])
         y = self.decoder(frames, mel_mask)
@@ -470,23 +475,22 @@ class LoadedAcoustic:
 
 def acoustic_file(path: str | Path) -> Path:
     """The safetensors file behind an acoustic model given as a file, a training run folder
-    holding `acoustic.safetensors`, or a shipped model's name (see `acoustic.bundled`)."""
-    from .bundled import shipped_models
-
+    holding `acoustic.safetensors`, or a shipped model's name (see `hifilite.registry`)."""
     path = Path(path)
-    shipped = shipped_models() if not path.exists() else {}
-    path = shipped.get(str(path), path)
+    shipped_models = shipped("acoustic") if not path.exists() else {}
+    if str(path) in shipped_models:
+        path = model_files(shipped_models[str(path)])[0]
     if path.is_dir():
         path = path / "acoustic.safetensors"
     if not path.is_file():
-        names = ", ".join(shipped) or "none"
+        names = ", ".join(shipped_models) or "none"
         raise CheckpointError(f"{path}: no such acoustic model file (shipped acoustic models: {names})")
     return path
 
 
 def load_acoustic(path: str | Path) -> LoadedAcoustic:
     """Load `save_acoustic`'s file, a training run folder holding `acoustic.safetensors`, or a
-    shipped model by name (see `acoustic.bundled`)."""
+    shipped model by name (see `hifilite.registry`)."""
     from ..io import read_safetensors
 
     path = acoustic_file(path)

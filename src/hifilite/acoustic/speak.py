@@ -14,9 +14,8 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from ..errors import ConfigError
-from .text import (Phonemizer, TextError, check_text, normalize_text, refuse_control_characters, split_breaks,
-                   split_sentences)
+from ..errors import ConfigError, TextError
+from ..text import Phonemizer, check_text, normalize_text, refuse_control_characters, split_breaks, split_sentences
 
 SENTENCE_PAUSE_S = 0.2
 RATE_RANGE = (0.25, 4.0)  # speaking rates the duration predictor is asked for (4x faster .. 4x slower)

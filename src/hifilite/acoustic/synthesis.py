@@ -17,7 +17,7 @@ import torch
 
 from .models import LoadedAcoustic, load_acoustic
 from .speak import SENTENCE_PAUSE_S, SentenceSpeaker, check_pair, phonemizer_for
-from .text import Phonemizer
+from ..text.phonemes import Phonemizer
 
 
 @dataclass

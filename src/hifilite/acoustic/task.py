@@ -33,9 +33,10 @@ from ..config import TrainConfig, to_dict
 from ..errors import ConfigError, DataError
 from ..train.distributed import DistEnv, unwrap
 from ..train.loop import RESUMABLE_KEYS, FitResult, Task, TaskContext, Validation, fit
-from .data import AcousticDataset, collate, energy_stats, read_stats, sequence_mask
+from .data import AcousticDataset, collate, energy_stats, read_stats
 from .distil import check_teacher
-from .models import AcousticConfig, AcousticModel, LoadedAcoustic, acoustic_file, load_acoustic, save_acoustic
+from .models import (AcousticConfig, AcousticModel, LoadedAcoustic, acoustic_file, load_acoustic, save_acoustic,
+                     sequence_mask)
 
 TERMS = ("mel/loss", "duration/loss", "pitch/loss", "energy/loss")
 DISTIL_TERM = "mel/distil"

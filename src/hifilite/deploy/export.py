@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import __version__
+from ..version import __version__
 from ..config import to_dict
 from ..errors import ConfigError, HifiliteError
 from ..io import atomic_write

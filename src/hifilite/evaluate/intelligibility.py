@@ -65,7 +65,7 @@ def normalize_transcript(text: str) -> str:
 
     The same function for references and for recogniser output, so that only differences in the
     words count (see the module docstring)."""
-    from ..acoustic.text import normalize_text
+    from ..text.normalize import normalize_text
 
     text = _ALTERNATE.sub("", _DROP.sub(" ", unicodedata.normalize("NFKC", text)))
     text = normalize_text(text).lower()

@@ -23,7 +23,7 @@ from torch import nn
 from ..audio import MelSpectrogram, audio_blocks, check_log_mel_range, stream_log_mel
 from ..config import GENERATOR_PRESETS, GeneratorConfig, MelConfig, to_dict
 from ..errors import AudioError, ConfigError, DataError, ModelNotFoundError
-from .bundled import BUNDLED, RENAMED, bundled_paths
+from ..registry import model_files, renamed_error, shipped
 from .checkpoint import load_generator, load_jik876, safe_torch_load, save_generator
 from .family import build_generator
 from .generator import Generator
@@ -193,8 +193,11 @@ def vocoder_source(name_or_path: str | os.PathLike, config: str | os.PathLike | 
     """Resolve a vocoder name, run folder or checkpoint (see `load_vocoder`) without loading it."""
     spec = str(name_or_path)
     path = Path(spec)
-    if spec in BUNDLED:
-        ckpt, cfg = bundled_paths(spec)
+    shipped_vocoders = shipped("vocoder")
+    if spec in shipped_vocoders:
+        ckpt, cfg = model_files(shipped_vocoders[spec])
+        if not ckpt.is_file():
+            raise ModelNotFoundError(f"{spec}: shipped file {ckpt} is missing")
         return VocoderSource("jik876" if cfg is not None else "safetensors", ckpt, cfg)
     if spec in GENERATOR_PRESETS and not path.exists():
         return VocoderSource("preset")
@@ -207,11 +210,12 @@ def vocoder_source(name_or_path: str | os.PathLike, config: str | os.PathLike | 
             return VocoderSource("safetensors", path)
         cfg = Path(config) if config else path.parent / "config.json"
         return VocoderSource("jik876", path, cfg if cfg.is_file() or config else None)
-    if spec in RENAMED:
-        bundled_paths(spec)  # raises, naming the model's new name
+    renamed = renamed_error(spec)
+    if renamed is not None:
+        raise renamed
     raise ModelNotFoundError(
         f"unknown model {spec!r}: not a file, and not one of "
-        f"{', '.join(sorted([*BUNDLED, *GENERATOR_PRESETS]))}"
+        f"{', '.join(sorted([*shipped_vocoders, *GENERATOR_PRESETS]))}"
     )
 
 

@@ -16,14 +16,15 @@ from typing import Any
 
 import torch
 
-from .. import __version__
+from ..version import __version__
 from ..config import AnyGeneratorConfig, GeneratorConfig, MelConfig, from_dict, generator_config, to_dict
 from ..errors import CheckpointError, ConfigError
 from ..io import atomic_write
+from ..registry import VOCODER_FORMAT
 from .family import build_generator
 from .generator import Generator
 
-FORMAT = "hifilite.generator/1"
+FORMAT = VOCODER_FORMAT
 
 # Keys of an official HiFi-GAN config.json: ours map to GeneratorConfig / MelConfig, the rest are
 # training settings that inference ignores. Anything else is an error (a typo or another format).

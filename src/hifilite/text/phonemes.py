@@ -1,4 +1,4 @@
-"""Text front-end: English normalisation, sentence splitting, and espeak-ng phonemes -> Piper ids.
+"""Sentences -> espeak-ng phonemes -> Piper phoneme ids.
 
 The acoustic models are trained on corpora written by `hifilite.data.synth`, whose phoneme ids are
 Piper's: per sentence `^ _ p1 _ p2 _ ... $`, phonemes from espeak-ng (through the `espeakbridge`
@@ -6,9 +6,9 @@ that piper-tts bundles, with its own espeak-ng data) decomposed into NFD code po
 the voice's `phoneme_id_map`. `Phonemizer` reproduces exactly that, without loading the voice's
 ONNX model, so text at synthesis time gets the ids the model was trained on.
 
-Normalisation (`hifilite.text.normalize`, re-exported here) runs before espeak: espeak reads
-digits too, but not dates, times, currency amounts, ordinals, years, URLs or abbreviations the way
-a listener expects, and reads emoji and symbols by their names; its readings cannot be tested here.
+Normalisation (`text.normalize`, which `Phonemizer` applies unless told not to) runs before espeak:
+espeak reads digits too, but not dates, times, currency amounts, ordinals, years, URLs or
+abbreviations the way a listener expects, and reads emoji and symbols by their names.
 """
 
 from __future__ import annotations
@@ -18,69 +18,14 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from ..errors import HifiliteError
-from ..text.normalize import (  # noqa: F401 - public names of the front-end, importable from here
-    cardinal,
-    digits,
-    normalize_text,
-    number_words,
-    ordinal,
-    split_breaks,
-    year,
-)
+from ..errors import HifiliteError, TextError
+from .normalize import normalize_text
+from .sentences import check_text
 
 BOS, EOS, PAD = "^", "$", "_"
-MAX_SENTENCE_CHARS = 300  # longer sentences are cut at clause punctuation, then at spaces
-
-
-class TextError(HifiliteError):
-    """Text that cannot be spoken: empty, no letters, or in a script the voice does not cover."""
-
-
-# ---------------------------------------------------------------------------------- sentences
-
-_SENTENCE_END_RE = re.compile(r"([.!?][\"')\]]*)\s+(?=[\"'(\[]?[A-Z0-9])")
-
-
-def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]:
-    """Sentences of (normalised) text, each at most `max_chars` long.
-
-    Splits after `.`, `!` or `?` (and closing quotes) followed by a capital or digit, and at blank
-    lines; a sentence longer than `max_chars` is cut at `,;:` and then at spaces.
-    """
-    out: list[str] = []
-    for para in re.split(r"\n\s*\n", text):
-        para = " ".join(para.split())
-        if not para:
-            continue
-        for sentence in _SENTENCE_END_RE.sub("\\1\n", para).split("\n"):
-            out.extend(_cut(sentence.strip(), max_chars))
-    return [s for s in out if s]
-
-
-_CUT_SEPARATORS = (r"(?<=[,;:])\s+", r"\s+")
-
-
-def _cut(sentence: str, max_chars: int, seps: tuple[str, ...] = _CUT_SEPARATORS) -> list[str]:
-    """Pieces of at most `max_chars`: greedily packed clauses, then words, then hard cuts."""
-    if len(sentence) <= max_chars:
-        return [sentence]
-    if not seps:
-        return [sentence[i:i + max_chars] for i in range(0, len(sentence), max_chars)]
-    packed: list[str] = []
-    for piece in re.split(seps[0], sentence):
-        if packed and len(packed[-1]) + 1 + len(piece) <= max_chars:
-            packed[-1] += " " + piece
-        else:
-            packed.append(piece)
-    return [q for p in packed for q in _cut(p, max_chars, seps[1:])]
-
-
-# -------------------------------------------------------------------------------- phonemes
 
 
 @dataclass(frozen=True)
@@ -115,8 +60,8 @@ class Phonemizer:
     """English text -> Piper phoneme ids, the same as `PiperVoice.phonemize` + `phonemes_to_ids`.
 
     `id_map` is the voice's `phoneme_id_map` (symbol -> list of ids), `espeak_voice` its espeak-ng
-    voice. Use `Phonemizer.for_voice()` for the bundled joe voice, or `from_dict` with what an
-    acoustic checkpoint stores.
+    voice. `hifilite.data.synth.voice_phonemizer()` gives the bundled joe voice's; `from_dict` takes
+    what an acoustic checkpoint stores.
     """
 
     id_map: Mapping[str, Sequence[int]]
@@ -138,13 +83,6 @@ class Phonemizer:
         return cls(id_map={k: list(v) for k, v in config["phoneme_id_map"].items()},
                    espeak_voice=config.get("espeak", {}).get("voice", "en-us"),
                    vowel_clusters=tuple(tuple(c) for c in config.get("vowel_clusters", []) or []))
-
-    @classmethod
-    def for_voice(cls, voice: str | Path | None = None) -> "Phonemizer":
-        """The phonemiser of a Piper voice (default: the bundled joe voice the corpus uses)."""
-        from ..data.synth import resolve_voice
-
-        return cls.from_voice_config(resolve_voice(voice).config_dict())
 
     def to_dict(self) -> dict:
         return {"id_map": {k: list(v) for k, v in self.id_map.items()}, "espeak_voice": self.espeak_voice,
@@ -220,41 +158,6 @@ class Phonemizer:
         for sentence in phonemes:
             ids.extend(self.ids(sentence))
         return Phonemized(text=text, phonemes=phonemes, ids=ids)
-
-
-# Control characters that are not whitespace (NUL, bell, escape, DEL, C1 controls): not text
-_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
-
-
-def refuse_control_characters(text: str) -> None:
-    """TextError naming the first control character in `text` (NUL, escape, ...); tabs, line and
-    page breaks count as spaces."""
-    found = _CONTROL.search(str(text))
-    if found:
-        raise TextError(f"text contains the control character U+{ord(found.group()):04X} at position "
-                        f"{found.start()}; remove it (tabs and line breaks are fine)")
-
-
-def check_text(text: str) -> str:
-    """`text` stripped, or TextError if it is empty, has no letters, has control characters
-    (`refuse_control_characters`), or uses a non-Latin script."""
-    refuse_control_characters(text)
-    text = " ".join(str(text).split())
-    if not text:
-        raise TextError("text is empty")
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        raise TextError(f"text has no words to speak: {text!r}")
-    foreign = sorted({c for c in letters if not unicodedata.name(c, "").startswith("LATIN")})
-    if foreign:
-        shown = "".join(foreign[:8])
-        raise TextError(f"text uses characters the English voice cannot read: {shown!r}")
-    return text
-
-
-@lru_cache(maxsize=4)
-def default_phonemizer() -> Phonemizer:
-    return Phonemizer.for_voice(None)
 
 
 def load_id_map(path: str | Path) -> Phonemizer:

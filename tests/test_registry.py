@@ -1,4 +1,4 @@
-"""Shipped acoustic models by name: tools/ship_acoustic.py writes one, load_acoustic finds it."""
+"""The registry of shipped models: tools/ship_acoustic.py writes one, load_acoustic and `hifilite models` find it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-import hifilite.acoustic.bundled as bundled
+import hifilite.registry as registry
 from hifilite.acoustic.models import AcousticModel, load_acoustic, parse_arch, save_acoustic
 from hifilite.errors import CheckpointError
 
@@ -26,7 +26,7 @@ def _tool():
 def test_ship_and_load_by_name(tmp_path, monkeypatch):
     assets = tmp_path / "assets"
     assets.mkdir()
-    monkeypatch.setattr(bundled, "ASSETS", assets)
+    monkeypatch.setattr(registry, "ASSETS", assets)
     shutil.copy(ROOT / "src" / "hifilite" / "assets" / "joe-lite.safetensors", assets)  # a vocoder: not listed
     (assets / "junk.safetensors").write_bytes(b"\xff" * 20)
     model = AcousticModel(**parse_arch("sep5/sep9;hidden=16;n_bins=8").to_dict())
@@ -34,7 +34,9 @@ def test_ship_and_load_by_name(tmp_path, monkeypatch):
                         mel={"n_mels": 80}, extra={"step": 7})
     out = _tool().ship(run.parent, "tiny-ls", command="hifilite acoustic train --steps 7", data="joe-sub",
                        assets=assets)
-    assert bundled.shipped_models() == {"tiny-ls": out}
+    shipped = registry.shipped("acoustic")
+    assert list(shipped) == ["tiny-ls"] and registry.model_files(shipped["tiny-ls"])[0] == out
+    assert "joe-lite" in registry.shipped("vocoder")  # copied above: listed as what it is
     loaded = load_acoustic("tiny-ls")
     assert loaded.extra["command"] == "hifilite acoustic train --steps 7" and loaded.extra["step"] == 7
     ids = torch.randint(3, 40, (1, 6))
@@ -47,3 +49,20 @@ def test_ship_and_load_by_name(tmp_path, monkeypatch):
     assert not (assets / "big.safetensors").exists()
     with pytest.raises(SystemExit, match="name"):
         _tool().ship(run, "Bad Name", command="x", assets=assets)
+
+
+def test_models_lists_every_shipped_model_once():
+    from typer.testing import CliRunner
+
+    from hifilite.cli import app
+
+    result = CliRunner().invoke(app, ["models"])
+    assert result.exit_code == 0, result.output
+    for name in ("lj-v1", "universal-v1", "joe-lite", "joe-tiny", "universal-lite", "joe-lightspeech-3h"):
+        assert name in result.output
+    kinds = registry.shipped()
+    assert {m.kind for m in kinds.values()} == {"vocoder", "acoustic"}
+    assert kinds["joe-lightspeech-3h"].kind == "acoustic" and kinds["joe-lite"].kind == "vocoder"
+    only = CliRunner().invoke(app, ["models", "--kind", "acoustic"])
+    assert "joe-lightspeech" in only.output and "joe-lite " not in only.output
+    assert CliRunner().invoke(app, ["models", "--kind", "nope"]).exit_code != 0

