@@ -21,7 +21,7 @@ def main() -> None:
     from hifilite.config import TrainConfig, to_dict
     from hifilite.data.augment import Augment
     from hifilite.train.distributed import DistEnv
-    from hifilite.train.gan import GanVocoderTask
+    from hifilite.vocoder.task import GanVocoderTask
     from hifilite.train.loop import TaskContext
     from hifilite.vocoder.api import load_vocoder
 

@@ -43,7 +43,8 @@ def _worker(rank: int, world: int, port: int, corpus: str, run_dir: str, out: st
     torch.set_num_threads(1)
     from hifilite.data.corpora import load_split
     from hifilite.data.dataset import VocoderDataset
-    from hifilite.train import GanVocoderTask, fit, init_distributed, make_generator, shutdown
+    from hifilite.train import fit, init_distributed, shutdown
+    from hifilite.vocoder.task import GanVocoderTask, make_generator
     from hifilite.vocoder.discriminators import MultiPeriodDiscriminator, MultiScaleDiscriminator
 
     env = init_distributed("cpu")

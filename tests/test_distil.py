@@ -9,7 +9,7 @@ from hifilite.compress.decompose import decompose
 from hifilite.config import GeneratorConfig, MelConfig, TrainConfig, to_dict
 from hifilite.errors import ConfigError
 from hifilite.train.distributed import DistEnv
-from hifilite.train.gan import GanVocoderTask
+from hifilite.vocoder.task import GanVocoderTask
 from hifilite.train.loop import TaskContext
 from hifilite.vocoder.generator import Generator
 
@@ -112,7 +112,7 @@ def test_teacher_cache_aligns_with_the_recording_and_feeds_distillation(tmp_path
     and teacher output are cut at the same frame; distillation reads it instead of the teacher."""
     import numpy as np
 
-    from hifilite.compress.cache import build_teacher_cache, peak_normalise
+    from hifilite.vocoder.teacher_cache import build_teacher_cache, peak_normalise
     from hifilite.data.corpora import load_split
     from hifilite.data.dataset import VocoderDataset
     from hifilite.vocoder.api import load_vocoder

@@ -234,7 +234,7 @@ def test_phase_losses_gradients_flow_and_stay_finite():
 def test_distillation_logs_weighted_phase_terms():
     from hifilite.config import TrainConfig
     from hifilite.train.distributed import DistEnv
-    from hifilite.train.gan import GanVocoderTask
+    from hifilite.vocoder.task import GanVocoderTask
     from hifilite.train.loop import TaskContext
 
     torch.manual_seed(0)

@@ -29,10 +29,11 @@ from hifilite.config import GeneratorConfig, TrainConfig, to_dict
 from hifilite.data.corpora import load_split
 from hifilite.data.dataset import VocoderDataset
 from hifilite.errors import ConfigError, DataError
-from hifilite.train import GanVocoderTask, TaskContext, fit, latest_checkpoint, load_checkpoint, make_generator
+from hifilite.train import TaskContext, fit, latest_checkpoint, load_checkpoint
 from hifilite.train.distributed import DistEnv
 from hifilite.train.state import check_run_dir, list_checkpoints
 from hifilite.vocoder.discriminators import MultiPeriodDiscriminator, MultiScaleDiscriminator
+from hifilite.vocoder.task import GanVocoderTask, make_generator
 
 TINY = GeneratorConfig(upsample_initial_channel=32, upsample_rates=(8, 8, 4), upsample_kernel_sizes=(16, 16, 8),
                        resblock="2", resblock_kernel_sizes=(3,), resblock_dilation_sizes=((1, 2),))

@@ -17,7 +17,7 @@ import tempfile
 import time
 import zlib
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 # .<name>.<8 hex host tag>-<pid>.<random>.part
 _TAGGED_PART = re.compile(r"^\..+\.([0-9a-f]{8})-(\d+)\.[A-Za-z0-9_]+\.part$")
@@ -159,3 +159,26 @@ def read_safetensors(path: str | os.PathLike) -> tuple[dict, dict[str, str]]:
         return load_file(str(path)), meta
     except Exception as exc:
         raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
+
+
+def safe_torch_load(path: str | os.PathLike) -> Any:
+    """`torch.load` restricted to tensors and plain containers; refuses pickled code."""
+    import pickle
+
+    import torch
+
+    from .errors import CheckpointError
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        return torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
+        raise CheckpointError(
+            f"{path}: refused to load: the file needs arbitrary unpickling (possible code), "
+            f"only plain tensor checkpoints are accepted ({first})"
+        ) from None
+    except Exception as exc:
+        raise CheckpointError(f"{path}: cannot read checkpoint ({type(exc).__name__}: {exc})") from None

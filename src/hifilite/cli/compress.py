@@ -106,7 +106,7 @@ def distil(
     from ..data.augment import AugmentConfig
     from ..errors import ConfigError
     from ..train.distributed import init_distributed
-    from ..train.gan import make_generator, train_gan
+    from ..vocoder.task import make_generator, train_gan
     from ..vocoder.api import load_vocoder
 
     file_cfg = load_file(config) if config else {}

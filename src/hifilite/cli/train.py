@@ -110,7 +110,7 @@ def train(
     import torch
 
     from ..train.distributed import init_distributed, shutdown
-    from ..train.gan import train_gan
+    from ..vocoder.task import train_gan
     from ..train.state import read_run_config
 
     if threads:

@@ -26,7 +26,7 @@ import torch
 from ..config import to_dict
 from ..data.augment import Augment, AugmentConfig
 from ..errors import ConfigError
-from ..train.gan import EXPORT_NAME, GanVocoderTask
+from ..vocoder.task import EXPORT_NAME, GanVocoderTask
 from ..train.loop import TaskContext
 
 AUGMENT_STATE = "augment"

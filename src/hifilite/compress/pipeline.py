@@ -2,7 +2,7 @@
 
 Stages (each writes under OUT and is skipped or resumed when run again):
 
-  1. teacher cache   teacher outputs for the training split (`compress.cache`), shared by all runs
+  1. teacher cache   teacher outputs for the training split (`vocoder.teacher_cache`), shared by all runs
   2. supernet        the student family as a weight-sharing supernet over per-stage ranks:
                      `decomposed` = the teacher's resblock convs by channel SVD (teacher-initialised),
                      `lite` = the iSTFT-head `lite` preset with low-rank convs (fresh),
@@ -124,7 +124,7 @@ def size_matched(config: GeneratorConfig, params: int) -> GeneratorConfig:
 
 def _train(settings: RunSettings, run_dir: Path, weights: dict[str, float], data: Path, **kwargs) -> Path:
     from ..train.distributed import init_distributed
-    from ..train.gan import train_gan
+    from ..vocoder.task import train_gan
 
     cfg = dataclasses.replace(settings.train, max_steps=settings.steps, loss_weights=dict(weights),
                               seed=settings.train.seed + settings.seed)
@@ -162,7 +162,7 @@ def run_compression(data: str | Path, out: str | Path, settings: RunSettings, co
     summary: dict[str, Any] = {"settings": _settings_dict(settings)}
 
     console.rule(f"1/{stages} teacher cache ({settings.teacher})")
-    from .cache import build_teacher_cache
+    from ..vocoder.teacher_cache import build_teacher_cache
 
     build_teacher_cache(settings.teacher, load_split(data, "train"), cache, device=settings.device)
 
@@ -202,7 +202,7 @@ def run_compression(data: str | Path, out: str | Path, settings: RunSettings, co
         tune.update({"adv/gen": 1.0, "adv/feat": 2.0})
 
     def finetune(run: Path, weights: dict[str, float]) -> Path:
-        from ..train.gan import make_generator
+        from ..vocoder.task import make_generator
 
         student = make_generator(gen_config=None, init=str(sub_path), seed=settings.seed)
         return _train(settings, run, weights, data, teacher=settings.teacher, student=student, teacher_cache=cache)

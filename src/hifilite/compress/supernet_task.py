@@ -17,7 +17,7 @@ import torch
 
 from ..errors import ConfigError
 from ..train.distributed import unwrap
-from ..train.gan import GanVocoderTask, _grad_norm
+from ..vocoder.task import GanVocoderTask, _grad_norm
 from .supernet import sample_ranks, set_active_ranks, stage_max_ranks
 
 SANDWICH = ("largest", "smallest", "random")

@@ -202,7 +202,7 @@ def peak_normalise(audio: np.ndarray) -> np.ndarray:
 
 
 def teacher_cache_files(cache: Path, utt_id: str) -> tuple[Path, Path]:
-    """An utterance's cached input mel and teacher waveform (see `hifilite.compress.cache`)."""
+    """An utterance's cached input mel and teacher waveform (see `hifilite.vocoder.teacher_cache`)."""
     return cache / f"{utt_id}.mel.npy", cache / f"{utt_id}.teacher.npy"
 
 

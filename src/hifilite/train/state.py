@@ -148,7 +148,7 @@ def save_checkpoint(
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """Read a training checkpoint with `weights_only=True`; CheckpointError if it is not one."""
-    from ..vocoder.checkpoint import safe_torch_load
+    from ..io import safe_torch_load
 
     ckpt = safe_torch_load(path)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import torch
 from ..version import __version__
 from ..config import AnyGeneratorConfig, GeneratorConfig, MelConfig, from_dict, generator_config, to_dict
 from ..errors import CheckpointError, ConfigError
-from ..io import atomic_write
+from ..io import atomic_write, safe_torch_load
 from ..registry import VOCODER_FORMAT
 from .family import build_generator
 from .generator import Generator
@@ -118,23 +117,6 @@ def _load_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], path: 
             parts.append(f"shape mismatch at {k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}")
         raise CheckpointError(f"{path}: does not match the model: " + "; ".join(parts))
     module.load_state_dict(state, strict=True)
-
-
-def safe_torch_load(path: str | os.PathLike) -> Any:
-    """`torch.load` restricted to tensors and plain containers; refuses pickled code."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file")
-    try:
-        return torch.load(str(path), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
-        raise CheckpointError(
-            f"{path}: refused to load: the file needs arbitrary unpickling (possible code), "
-            f"only plain tensor checkpoints are accepted ({first})"
-        ) from None
-    except Exception as exc:
-        raise CheckpointError(f"{path}: cannot read checkpoint ({type(exc).__name__}: {exc})") from None
 
 
 def jik876_config(data: dict[str, Any], where: str = "config.json") -> tuple[GeneratorConfig, MelConfig]:

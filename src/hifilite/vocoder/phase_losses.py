@@ -13,7 +13,7 @@ differences of the student's STFT with the target's:
 
 Both are zero for identical signals and for a constant phase offset (e.g. polarity), and grow with
 time shifts (GD) and frequency changes (IF). Weights live outside, keyed by the logged names
-`distil/if` and `distil/gd` (see `hifilite.train.gan`).
+`distil/if` and `distil/gd` (see `hifilite.vocoder.task`).
 """
 
 from __future__ import annotations

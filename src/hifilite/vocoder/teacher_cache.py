@@ -47,7 +47,7 @@ def build_teacher_cache(
 ) -> Path:
     """Vocode every utterance's mel with the teacher and store mel + output (see module doc)."""
     from ..audio import MelSpectrogram
-    from ..vocoder.api import load_vocoder
+    from .api import load_vocoder
 
     cache = Path(cache)
     voc = load_vocoder(teacher_name, device=device)

@@ -36,12 +36,12 @@ from torch import nn
 from ..audio import MelSpectrogram
 from ..config import GeneratorConfig, MelConfig, TrainConfig, to_dict
 from ..errors import ConfigError
-from ..vocoder.discriminators import MultiPeriodDiscriminator, MultiScaleDiscriminator
-from ..vocoder.generator import Generator
-from ..vocoder.losses import MelL1Loss, MultiResolutionSTFTLoss, discriminator_loss, feature_matching_loss, generator_adv_loss
-from ..vocoder.phase_losses import GroupDelayLoss, InstantaneousFrequencyLoss
-from .distributed import DistEnv, unwrap
-from .loop import RESUMABLE_KEYS, FitResult, Task, TaskContext, Validation, fit
+from .discriminators import MultiPeriodDiscriminator, MultiScaleDiscriminator
+from .generator import Generator
+from .losses import MelL1Loss, MultiResolutionSTFTLoss, discriminator_loss, feature_matching_loss, generator_adv_loss
+from .phase_losses import GroupDelayLoss, InstantaneousFrequencyLoss
+from ..train.distributed import DistEnv, unwrap
+from ..train.loop import RESUMABLE_KEYS, FitResult, Task, TaskContext, Validation, fit
 
 TERMS = ("mel/loss", "stft/loss", "adv/gen", "adv/feat", "distil/mel", "distil/stft", "distil/feat",
          "distil/if", "distil/gd")
@@ -193,7 +193,7 @@ class GanVocoderTask(Task):
             terms["stft/loss"] = self.mrstft(y_hat, y)
         if self.teacher is not None and any(self.weights.get(k) for k in DISTIL_TERMS):  # else the teacher is idle
             with torch.no_grad():
-                if "teacher" in batch and not want_feats:  # cached teacher output (compress.cache)
+                if "teacher" in batch and not want_feats:  # cached teacher output (vocoder.teacher_cache)
                     t_hat, t_feats = batch["teacher"].unsqueeze(1), []
                 else:
                     t_hat, t_feats = self.teacher(mel, return_features=True)
@@ -277,7 +277,7 @@ class GanVocoderTask(Task):
     def export(self, run_dir: Path, step: int) -> None:
         """`run_dir/generator.safetensors`, loadable by `hifilite vocode --model` (weight norm kept,
         so it can also seed another fine-tuning run)."""
-        from ..vocoder.checkpoint import save_generator
+        from .checkpoint import save_generator
 
         save_generator(Path(run_dir) / EXPORT_NAME, unwrap(self.generator), self.gen_config,
                        self.mel_config, extra={"step": step, "task": "gan"})
@@ -294,7 +294,7 @@ def make_generator(
     """
     torch.manual_seed(seed)
     if init:
-        from ..vocoder.api import load_vocoder
+        from .api import load_vocoder
 
         voc = load_vocoder(init, device="cpu", for_training=True)
         if gen_config is not None and gen_config != voc.gen_config:
@@ -302,7 +302,7 @@ def make_generator(
         return voc.generator, voc.gen_config, voc.mel_config
     if gen_config is None:
         raise ConfigError("give a generator preset or config, or a checkpoint to initialise from")
-    from ..vocoder.family import build_generator
+    from .family import build_generator
 
     return build_generator(gen_config), gen_config, MelConfig()
 
@@ -329,7 +329,7 @@ def train_gan(
     Distillation: `teacher` names a frozen teacher (`load_vocoder` name or path) and `student`
     may give the generator to train directly (e.g. a decomposed teacher), instead of
     `gen_config` / `init`. `teacher_cache` is a folder of cached teacher outputs
-    (`hifilite.compress.cache`), built for the training split where missing, so the teacher is
+    (`hifilite.vocoder.teacher_cache`), built for the training split where missing, so the teacher is
     not run per step. `task_factory(**kwargs)` replaces `GanVocoderTask` (e.g. supernet training).
     `data_root` may list several corpora, mixed in the proportions `data_weights`
     (`hifilite.data.mixture`).
@@ -347,7 +347,7 @@ def train_gan(
         generator, gen_config, mel = make_generator(gen_config=gen_config, init=init, seed=train_config.seed)
     teacher_gen = None
     if teacher is not None:
-        from ..vocoder.api import load_vocoder
+        from .api import load_vocoder
 
         teacher_voc = load_vocoder(teacher)
         if teacher_voc.mel_config != mel:
@@ -358,9 +358,9 @@ def train_gan(
     if teacher_cache is not None:
         if teacher is None:
             raise ConfigError("a teacher cache needs the teacher it caches")
-        from ..compress.cache import build_teacher_cache
+        from .teacher_cache import build_teacher_cache
 
-        from .distributed import barrier
+        from ..train.distributed import barrier
 
         if env is None or env.is_main:
             build_teacher_cache(teacher, train_utts, teacher_cache)
