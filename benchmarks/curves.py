@@ -2,7 +2,7 @@
 
     python benchmarks/curves.py gt=/work/runs/ft-gt kd=/work/runs/ft-kd [--tag mel/loss] [--out FILE.md]
 
-The first run is the reference (see `hifilite.acoustic.bench.learning_curves`); prints the markdown
+The first run is the reference (see `hifilite.evaluate.tts_bench.learning_curves`); prints the markdown
 table, and writes it with the data as FILE.md / FILE.json when `--out` is given.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench_tts import _pairs
 
-from hifilite.acoustic.bench import curves_markdown, learning_curves
+from hifilite.evaluate.tts_bench import curves_markdown, learning_curves
 from hifilite.io import atomic_write
 
 

@@ -18,7 +18,8 @@ import tempfile
 from pathlib import Path
 
 from hifilite.deploy.export import export_onnx
-from hifilite.deploy.quantize import SENSITIVE, audio_files, int8_report, load_mels, quantize_int8
+from hifilite.deploy.quantize import SENSITIVE, audio_files, load_mels, quantize_int8
+from hifilite.evaluate.int8 import int8_report
 from hifilite.evaluate.bench import bench_models, machine_info, markdown_table
 from hifilite.runtime import OnnxVocoder
 

@@ -39,7 +39,7 @@ def compute() -> dict[str, np.ndarray]:
     import torch
 
     from hifilite import load_vocoder
-    from hifilite.acoustic.synthesis import Synthesizer
+    from hifilite.tts.synthesis import Synthesizer
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from hifilite.acoustic.bench import bench_tts, load_sentences, markdown_report, resolve_acoustic
-from hifilite.acoustic.data import prepare_features, read_stats
+from hifilite.evaluate.tts_bench import bench_tts, load_sentences, markdown_report, resolve_acoustic
+from hifilite.data.features import prepare_features, read_stats
 from hifilite.acoustic.models import durations_from_log
 from hifilite.errors import ConfigError
 
@@ -99,7 +99,7 @@ def test_tts_vs_piper_speaks_every_text_with_both(corpus, tmp_path, monkeypatch)
     import dataclasses
 
     import hifilite.evaluate.metrics as metrics
-    from hifilite.acoustic.bench import tts_vs_piper
+    from hifilite.evaluate.tts_bench import tts_vs_piper
     from hifilite.acoustic.models import save_acoustic
     from hifilite.config import GENERATOR_PRESETS, MelConfig, to_dict
     from hifilite.data.corpora import load_split
@@ -143,7 +143,7 @@ def _log_run(run, points, start_step=0):
 
 
 def test_learning_curves_compare_runs_at_equal_steps(tmp_path):
-    from hifilite.acoustic.bench import curves_markdown, learning_curves
+    from hifilite.evaluate.tts_bench import curves_markdown, learning_curves
     from hifilite.errors import DataError
 
     big, small = tmp_path / "big", tmp_path / "small"
@@ -185,7 +185,7 @@ class _Heard:
 
 def test_bench_tts_intelligibility_plumbing_on_a_heldout_corpus(corpus, tmp_path, monkeypatch):
     import hifilite.evaluate.intelligibility as intelligibility
-    from hifilite.acoustic.bench import check_pitch_backend, reference_variance
+    from hifilite.evaluate.tts_bench import check_pitch_backend, reference_variance
     from hifilite.acoustic.models import save_acoustic
     from hifilite.acoustic.task import model_stats
     from hifilite.train.state import TrainState, save_checkpoint

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from hifilite.acoustic.data import (
+from hifilite.data.features import (
     AcousticDataset,
     collate,
     durations_from_boundaries,

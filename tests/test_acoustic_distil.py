@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from hifilite.acoustic.data import AcousticDataset, collate, prepare_features, read_stats
+from hifilite.data.features import AcousticDataset, collate, prepare_features, read_stats
 from hifilite.acoustic.distil import write_teacher_mels
 from hifilite.acoustic.models import AcousticModel, load_acoustic, parse_arch, save_acoustic
 from hifilite.acoustic.task import config_for_corpus, losses, model_stats

@@ -121,7 +121,7 @@ def test_onnx_export_dynamic_lengths_parity(tmp_path):
     pytest.importorskip("onnx")
     import numpy as np
 
-    from hifilite.acoustic.export import export_onnx, onnx_mel
+    from hifilite.deploy.acoustic_export import export_onnx, onnx_mel
     from hifilite.acoustic.models import LoadedAcoustic
 
     torch.manual_seed(0)
@@ -140,7 +140,7 @@ def test_onnx_export_dynamic_lengths_parity(tmp_path):
 
 def test_onnx_export_is_refused_when_runtime_disagrees(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
-    from hifilite.acoustic import export
+    import hifilite.deploy.acoustic_export as export
     from hifilite.acoustic.models import LoadedAcoustic
     from hifilite.errors import HifiliteError
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from hifilite.acoustic.data import prepare_features
+from hifilite.data.features import prepare_features
 from hifilite.acoustic.models import AcousticModel, load_acoustic, parse_arch
 from hifilite.acoustic.search import (
     Arch, SearchSpace, fit_predictor, heldout_spearman, measure_latency_ms, rank_candidates,

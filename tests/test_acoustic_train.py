@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from hifilite.acoustic.data import AcousticDataset, collate, prepare_features, read_stats
+from hifilite.data.features import AcousticDataset, collate, prepare_features, read_stats
 from hifilite.acoustic.models import AcousticModel, load_acoustic, parse_arch
 from hifilite.acoustic.task import losses, masked_mean
 from hifilite.cli import main

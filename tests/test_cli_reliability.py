@@ -163,7 +163,7 @@ def test_train_on_a_corpus_with_a_corrupt_wav_fails_before_the_first_step(tmp_pa
 
 @pytest.mark.parametrize("rate", ["0", "-1", "0.1", "10", "100", "nan", "inf", "-inf"])
 def test_tts_rate_out_of_range_is_refused_when_parsed(tmp_path, capsys, rate, monkeypatch):
-    import hifilite.acoustic.synthesis as synthesis
+    import hifilite.tts.synthesis as synthesis
 
     monkeypatch.setattr(synthesis.Synthesizer, "load", lambda *a, **k: pytest.fail("model loaded"))
     for backend in ("torch", "onnx"):
@@ -175,7 +175,7 @@ def test_tts_rate_out_of_range_is_refused_when_parsed(tmp_path, capsys, rate, mo
 
 @pytest.mark.parametrize("rate", [float("nan"), float("inf"), 0.0, 100.0])
 def test_speaker_refuses_a_rate_the_model_cannot_use(rate):
-    from hifilite.acoustic.speak import SentenceSpeaker
+    from hifilite.tts.speaker import SentenceSpeaker
     from hifilite.errors import ConfigError
 
     class Probe(SentenceSpeaker):
@@ -198,7 +198,7 @@ def test_vocode_output_under_a_regular_file(tmp_path, model, regular_file, capsy
 
 
 def test_tts_output_paths_that_cannot_be_written(tmp_path, regular_file, capsys, monkeypatch):
-    import hifilite.acoustic.synthesis as synthesis
+    import hifilite.tts.synthesis as synthesis
 
     monkeypatch.setattr(synthesis.Synthesizer, "load", lambda *a, **k: pytest.fail("model loaded"))
     code, _, err = cli(["tts", "Hello.", "-o", regular_file / "x.wav", "--backend", "torch"], capsys)

@@ -17,9 +17,10 @@ from hifilite.cli import app
 from hifilite.config import GeneratorConfig, MelConfig, to_dict
 from hifilite.deploy.export import export_onnx
 from hifilite.deploy.measure import stream_latency
-from hifilite.deploy.quantize import MelCalibrationReader, int8_report, module_nodes, quantize_int8
+from hifilite.deploy.quantize import MelCalibrationReader, module_nodes, quantize_int8
+from hifilite.evaluate.int8 import int8_report
 from hifilite.deploy.sidecar import read_sidecar
-from hifilite.deploy.streaming import MelStreamer, split_frames
+from hifilite.vocoder.streaming import MelStreamer, split_frames
 from hifilite.errors import ConfigError, DataError, HifiliteError, ModelNotFoundError
 from hifilite.runtime import OnnxVocoder
 from hifilite.vocoder.api import load_vocoder

@@ -15,7 +15,7 @@ from hifilite.audio import MelSpectrogram
 from hifilite.config import GENERATOR_PRESETS, FourierConfig, GeneratorConfig, MelConfig, generator_config, to_dict
 from hifilite.deploy.export import export_onnx
 from hifilite.deploy.sidecar import read_sidecar
-from hifilite.deploy.streaming import split_frames
+from hifilite.vocoder.streaming import split_frames
 from hifilite.errors import ConfigError
 from hifilite.evaluate.macs import count_macs, macs_per_second
 from hifilite.runtime import OnnxVocoder

@@ -96,7 +96,7 @@ def test_recogniser_hears_nothing_in_noise():
 
 @pytest.mark.slow
 def test_recogniser_understands_clear_speech_and_not_noise():
-    from hifilite.acoustic.bench import _piper_speak, piper_voice
+    from hifilite.evaluate.tts_bench import _piper_speak, piper_voice
     from hifilite.evaluate.intelligibility import intelligibility
 
     voice, _ = piper_voice(threads=1)

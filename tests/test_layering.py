@@ -79,3 +79,35 @@ def test_the_training_loop_imports_no_model_package():
     wrong = {m: sorted(t for t in targets if t.startswith(MODEL_PACKAGES))
              for m, targets in edges.items() if m.startswith("hifilite.train")}
     assert {m: t for m, t in wrong.items() if t} == {}
+
+
+# README, Layout: each package imports only from lower layers or its own layer.
+LAYERS = [
+    ("errors", "version", "io", "config", "registry"),
+    ("audio", "text"),
+    ("data",),
+    ("train",),
+    ("vocoder", "acoustic"),
+    ("tts",),
+    ("deploy", "runtime"),
+    ("evaluate",),
+    ("compress",),
+    ("cli", "demo", "__main__"),
+]
+
+
+def layer_of(module: str) -> int:
+    top = module.split(".")[1] if "." in module else "hifilite"
+    if top == "hifilite":
+        return 0  # the package's own __init__: version and a lazy entry to the vocoder API
+    for rank, names in enumerate(LAYERS):
+        if top in names:
+            return rank
+    raise AssertionError(f"{module}: not in any layer of LAYERS (README, Layout)")
+
+
+def test_no_module_imports_from_a_layer_above_it():
+    edges = module_imports()
+    upward = sorted(f"{m} -> {t}" for m, targets in edges.items() for t in targets
+                    if m != "hifilite" and layer_of(t) > layer_of(m))
+    assert upward == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hifilite.acoustic.speak import SENTENCE_PAUSE_S, SentenceSpeaker
+from hifilite.tts.speaker import SENTENCE_PAUSE_S, SentenceSpeaker
 from hifilite.text import MAX_SENTENCE_CHARS, TextError
 from hifilite.text.normalize import MAX_BREAK_S, normalize_text, split_breaks
 

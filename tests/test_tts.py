@@ -9,11 +9,11 @@ import pytest
 import soundfile as sf
 import torch
 
-from hifilite.acoustic.data import prepare_features
+from hifilite.data.features import prepare_features
 from hifilite.acoustic.models import AcousticModel, parse_arch, save_acoustic
-from hifilite.acoustic.synthesis import Synthesizer
+from hifilite.tts.synthesis import Synthesizer
 from hifilite.acoustic.task import config_for_corpus, model_stats
-from hifilite.acoustic.data import read_stats
+from hifilite.data.features import read_stats
 from hifilite.cli import main
 
 from fixtures_acoustic import make_aligned_corpus
@@ -93,7 +93,7 @@ def small_vocoder(tmp_path_factory):
 
 
 def test_onnx_tts_equals_torch(model_path, small_vocoder, tmp_path):
-    from hifilite.acoustic.export import export_onnx as export_acoustic
+    from hifilite.deploy.acoustic_export import export_onnx as export_acoustic
     from hifilite.acoustic.models import load_acoustic
     from hifilite.deploy.export import export_onnx as export_vocoder
     from hifilite.runtime import OnnxTTS

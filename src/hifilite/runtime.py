@@ -25,10 +25,10 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from .acoustic.speak import SentenceSpeaker, check_pair, phonemizer_for
+from .tts.speaker import SentenceSpeaker, check_pair, phonemizer_for
 from .audio import audio_blocks, check_log_mel_range, stream_log_mel
 from .deploy.sidecar import LOG_CLAMP_MIN, MAGNITUDE_EPS, read_sidecar, sidecar_path
-from .deploy.streaming import MelStreamer
+from .vocoder.streaming import MelStreamer
 from .errors import AudioError, ConfigError, DataError, ModelNotFoundError
 
 DEFAULT_CHUNK_FRAMES = 1024

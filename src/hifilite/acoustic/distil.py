@@ -29,7 +29,7 @@ import torch
 
 from ..errors import DataError
 from ..io import atomic_write, save_npy
-from .data import AcousticDataset, collate, energy_stats, read_stats, read_teacher_mel
+from ..data.features import AcousticDataset, collate, energy_stats, read_stats, read_teacher_mel
 from .models import acoustic_file, load_acoustic
 
 INFO_NAME = "teacher.json"

@@ -242,7 +242,7 @@ def measure_latency_ms(model: AcousticModel, phonemes: int = 64, frames_per_phon
 def validation_mel_l1(model: AcousticModel, data_root: str | Path, stats: dict[str, Any], batch_size: int = 8
                       ) -> float:
     """Teacher-forced mel L1 over all valid frames of the validation split (test if empty)."""
-    from .data import AcousticDataset, collate
+    from ..data.features import AcousticDataset, collate
     from .task import masked_mean
 
     ids = stats["splits"]["val"] or stats["splits"]["test"]
@@ -358,7 +358,7 @@ def run_search(*, data_root: str | Path, out_dir: str | Path, settings: SearchSe
     `train_config` is used for every training (its `max_steps` is replaced by `steps` /
     `final_steps`); `log` receives one line per finished stage or trial.
     """
-    from .data import read_stats
+    from ..data.features import read_stats
     from .models import load_acoustic, save_acoustic
     from .task import config_for_corpus, model_stats
 

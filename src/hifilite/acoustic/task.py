@@ -33,7 +33,7 @@ from ..config import TrainConfig, to_dict
 from ..errors import ConfigError, DataError
 from ..train.distributed import DistEnv, unwrap
 from ..train.loop import RESUMABLE_KEYS, FitResult, Task, TaskContext, Validation, fit
-from .data import AcousticDataset, collate, energy_stats, read_stats
+from ..data.features import AcousticDataset, collate, energy_stats, read_stats
 from .distil import check_teacher
 from .models import (AcousticConfig, AcousticModel, LoadedAcoustic, acoustic_file, load_acoustic, save_acoustic,
                      sequence_mask)
@@ -76,7 +76,7 @@ def losses(out: dict[str, torch.Tensor], batch: dict[str, Any]) -> dict[str, tor
 
 
 class AcousticTask(Task):
-    """Trains an `AcousticModel` on batches from `acoustic.data.collate`."""
+    """Trains an `AcousticModel` on batches from `data.features.collate`."""
 
     progress_keys = ("mel/loss", "duration/loss", "total")
     collate_fn = staticmethod(collate)
@@ -201,7 +201,7 @@ def train_acoustic(
     warmup_steps: int = 400, env: DistEnv | None = None, resume: bool = False, console=None,
     command: str | None = None, teacher_mels: str | Path | None = None, init: str | Path | None = None,
 ) -> FitResult:
-    """Train an acoustic model on a prepared corpus (see `acoustic.data.prepare_features`).
+    """Train an acoustic model on a prepared corpus (see `data.features.prepare_features`).
 
     With `resume`, `arch=None` takes the architecture from the run's config.json (and its teacher
     mels, if it had them). `teacher_mels`: a folder from `acoustic.distil.write_teacher_mels`;

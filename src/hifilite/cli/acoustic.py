@@ -37,7 +37,7 @@ def prepare(
     """Cache phoneme ids, durations, mels, pitch and energy; write normalisation statistics."""
     import torch
 
-    from ..acoustic.data import prepare_features, read_stats
+    from ..data.features import prepare_features, read_stats
 
     torch.set_num_threads(threads)
     out = prepare_features(data, textgrids=textgrids, pitch=pitch, progress=True)
@@ -180,7 +180,7 @@ def export_cmd(
     """Export to ONNX with dynamic lengths and a duration-scale input; checks parity with PyTorch."""
     import numpy as np
 
-    from ..acoustic.export import export_onnx, onnx_mel
+    from ..deploy.acoustic_export import export_onnx, onnx_mel
     from ..acoustic.models import load_acoustic
     from ..errors import HifiliteError
 

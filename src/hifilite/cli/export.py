@@ -58,7 +58,8 @@ def export_cmd(
     if not int8:
         return
 
-    from ..deploy.quantize import audio_files, int8_report, load_mels, quantize_int8
+    from ..deploy.quantize import audio_files, load_mels, quantize_int8
+    from ..evaluate.int8 import int8_report
     from ..deploy.sidecar import write_sidecar
     from ..runtime import OnnxVocoder
 

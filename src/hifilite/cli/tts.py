@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 
 from ..registry import DEFAULT_ACOUSTIC, DEFAULT_VOCODER
-from ..acoustic.speak import RATE_RANGE
+from ..tts.speaker import RATE_RANGE
 from ._app import app
 from ._options import number, output_file, warn_if_random, write_error
 
@@ -46,7 +46,7 @@ def tts(
 
     import torch
 
-    from ..acoustic.synthesis import Synthesizer
+    from ..tts.synthesis import Synthesizer
     from ..text.sentences import refuse_control_characters
     from ..deploy.stream_io import pieces_to_file, pieces_to_stream
     from ..errors import ConfigError, DataError

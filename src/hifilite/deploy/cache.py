@@ -100,7 +100,7 @@ def vocoder_onnx(model: str | os.PathLike) -> Path:
 
 def acoustic_onnx(model: str | os.PathLike) -> Path:
     """The ONNX export of an acoustic model (file, run folder or shipped name), made on first use."""
-    from ..acoustic.export import export_onnx
+    from .acoustic_export import export_onnx
     from ..acoustic.models import acoustic_file, load_acoustic
 
     source = acoustic_file(model)

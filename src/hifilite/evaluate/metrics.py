@@ -250,12 +250,12 @@ def dnsmos(wav, sr: int) -> dict[str, float]:
 def pitch_errors(ref, est, sr: int, hop: int = 256) -> dict[str, float]:
     """F0 error and voicing agreement of `est` against `ref`: {"f0_cents", "vuv_f1"}.
 
-    Both signals are tracked with the acoustic features' F0 tracker (`hifilite.acoustic.data`:
+    Both signals are tracked with the acoustic features' F0 tracker (`hifilite.data.features`:
     WORLD DIO + StoneMask where pyworld imports, else pYIN) on the same frames. f0_cents is the
     RMS of 1200 log2(f0_est / f0_ref) over frames voiced in both (NaN if there are none);
     vuv_f1 treats the reference's voiced frames as the positives (NaN if the reference has none).
     """
-    from ..acoustic.data import frame_f0, pitch_backend
+    from ..data.features import frame_f0, pitch_backend
 
     ref, est = align(ref, est)
     frames = len(ref) // hop

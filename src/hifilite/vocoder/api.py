@@ -147,9 +147,9 @@ class Vocoder(nn.Module):
         `mel_chunks` is any iterable of (B, n_mels, f) or (n_mels, f) tensors/arrays, f >= 0. A
         frame's audio is produced once `receptive_field_frames()` frames after it have arrived, or
         at the end of the stream; only that context is kept and recomputed (see
-        `hifilite.deploy.streaming`). `max_frames` (default `chunk_frames`) bounds one call.
+        `hifilite.vocoder.streaming`). `max_frames` (default `chunk_frames`) bounds one call.
         """
-        from ..deploy.streaming import MelStreamer
+        from .streaming import MelStreamer
 
         def run(window: torch.Tensor) -> torch.Tensor:
             with torch.inference_mode():

@@ -36,8 +36,8 @@ from torch.utils.data import Dataset
 
 from ..audio import load_audio
 from ..config import MelConfig, to_dict
-from ..data.corpora import SPLITS, Utterance, corpus_splits, read_ljspeech
-from ..data.synth import read_alignment
+from .corpora import SPLITS, Utterance, corpus_splits, read_ljspeech
+from .synth import read_alignment
 from ..errors import ConfigError, DataError
 from ..io import atomic_write
 
@@ -301,7 +301,7 @@ def _symbol_table(corpus: Path, textgrids: Path | None, symbols: dict[str, int])
         data = json.loads(info.read_text(encoding="utf-8"))
         if data.get("phoneme_id_map"):
             return {"kind": "espeak", "id_map": data["phoneme_id_map"], "espeak_voice": "en-us"}
-    from ..data.synth import voice_phonemizer
+    from .synth import voice_phonemizer
 
     return {"kind": "espeak", **voice_phonemizer().to_dict()}
 

@@ -19,7 +19,7 @@ from torch import nn
 from ..version import __version__
 from ..errors import HifiliteError
 from ..io import atomic_write
-from .models import LoadedAcoustic
+from ..acoustic.models import LoadedAcoustic
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-3  # log-mel units; measured ~2e-6

@@ -51,7 +51,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from .models import ENERGY_SCALES, AcousticModel, LoadedAcoustic, PRESETS, arch_string, load_acoustic, parse_arch
+from ..acoustic.models import ENERGY_SCALES, AcousticModel, LoadedAcoustic, PRESETS, arch_string, load_acoustic, parse_arch
 
 
 @dataclass
@@ -84,7 +84,7 @@ def load_sentences(data_root: str | Path, split: str = "test", limit: int | None
     """The sentences of one split (or `"all"`) of a prepared corpus, with their reference features."""
     from ..audio import load_audio
     from ..data.corpora import read_ljspeech
-    from .data import AcousticDataset, feature_dir, load_features, read_stats
+    from ..data.features import AcousticDataset, feature_dir, load_features, read_stats
 
     stats = read_stats(data_root)
     ids = split_ids(stats, split)
@@ -110,7 +110,7 @@ def reference_variance(s: Sentence, stats: dict[str, Any], energy: str) -> tuple
     (`LoadedAcoustic.stats`), as its training data was: a model trained on another corpus than the
     benchmark's is teacher-forced with the values it would have seen for this speech. Pitch from
     another extractor than the model's is not comparable (see `check_pitch_backend`)."""
-    from .data import normalise_energy
+    from ..data.features import normalise_energy
 
     has = s.durations.numpy() > 0
     ps = stats["pitch"]
@@ -132,7 +132,7 @@ def resolve_acoustic(spec: str | Path, stats: dict[str, Any]) -> LoadedAcoustic:
     """A preset or architecture string (random weights, sized for the corpus), a checkpoint, a run
     folder or a shipped model's name."""
     from ..registry import shipped
-    from .task import config_for_corpus, model_stats
+    from ..acoustic.task import config_for_corpus, model_stats
 
     spec_s = str(spec)
     path = Path(spec_s)
@@ -177,7 +177,7 @@ def onnx_params(path: str | Path) -> int:
 
 
 def _dnsmos_ovrl(wavs: Sequence[np.ndarray], sr: int) -> float:
-    from ..evaluate.metrics import dnsmos
+    from .metrics import dnsmos
 
     scores = [dnsmos(w, sr)["ovrl"] for w in wavs if len(w) > sr // 10]
     scores = [s for s in scores if np.isfinite(s)]
@@ -225,14 +225,14 @@ class _Intelligibility:
         self.results: dict[str, dict[str, Any]] = {}
         self.asr = None
         if enabled:
-            from ..evaluate.intelligibility import Recognizer
+            from .intelligibility import Recognizer
 
             self.asr = Recognizer()
 
     def __call__(self, name: str, wavs: Sequence[np.ndarray | None], sr: int) -> float:
         if not self.enabled:
             return float("nan")
-        from ..evaluate.intelligibility import compact, intelligibility
+        from .intelligibility import compact, intelligibility
 
         wavs = [w if w is not None else np.zeros(0, np.float32) for w in wavs]
         result = intelligibility(self.texts, wavs, sr, ids=self.ids, recognizer=self.asr)
@@ -268,9 +268,9 @@ def bench_tts(
     scoring the recordings and their copy-synthesis (the same for every model: one run per corpus is
     enough), keeping each vocoder's speed."""
     from ..vocoder.api import load_vocoder
-    from .data import read_stats
-    from .models import durations_from_log
-    from .synthesis import Synthesizer
+    from ..data.features import read_stats
+    from ..acoustic.models import durations_from_log
+    from ..tts.synthesis import Synthesizer
     from ..text import Phonemizer, TextError
 
     if not models:
@@ -426,7 +426,7 @@ def checkpoint_wer(run: str | Path, vocoder, phonemizer, heard: _Intelligibility
     architecture, symbols and statistics come from the run's `acoustic.safetensors`."""
     from ..errors import CheckpointError, DataError
     from ..train.state import list_checkpoints, load_checkpoint
-    from .synthesis import Synthesizer
+    from ..tts.synthesis import Synthesizer
     from ..errors import TextError
 
     loaded = load_acoustic(run)
@@ -453,7 +453,7 @@ def _free_onnx(loaded: LoadedAcoustic, vocoder: str, sentences: list[Sentence], 
     """`hifilite tts --backend onnx` on every sentence (both models exported, ONNX Runtime only): wavs, seconds."""
     from ..deploy.export import export_onnx as export_vocoder
     from ..runtime import OnnxTTS
-    from .export import export_onnx as export_acoustic
+    from ..deploy.acoustic_export import export_onnx as export_acoustic
     from ..errors import TextError
 
     folder = Path(workdir.name)
@@ -600,7 +600,7 @@ def markdown_report(report: dict[str, Any]) -> str:
 def wer_markdown(report: dict[str, Any]) -> str:
     """The WER diagnosis (own predictions vs teacher-forced variance), WER by sentence length and
     WER against training step."""
-    from ..evaluate.intelligibility import markdown_buckets
+    from .intelligibility import markdown_buckets
 
     first = next(iter(report["vocoders"]))
     parts = []
@@ -651,7 +651,7 @@ def tts_vs_piper(texts: Sequence[str], *, model: str | Path, vocoder: str | Path
     tts = OnnxTTS(acoustic_onnx(model), vocoder_onnx(vocoder), threads=threads)
     voice, files = piper_voice(threads=threads)
     if wer:
-        from ..evaluate.intelligibility import Recognizer, intelligibility
+        from .intelligibility import Recognizer, intelligibility
 
         asr = Recognizer()
 

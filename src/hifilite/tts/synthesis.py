@@ -3,7 +3,7 @@
     tts = Synthesizer.load("runs/ls", vocoder="lj-v1")
     audio = tts("Dr. Smith paid $5 on May 3rd.", rate=1.1)   # float32 at tts.sample_rate
 
-The sentence handling is `speak.SentenceSpeaker`'s, shared with the torch-free
+The sentence handling is `tts.speaker.SentenceSpeaker`'s, shared with the torch-free
 `hifilite.runtime.OnnxTTS`.
 """
 
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .models import LoadedAcoustic, load_acoustic
-from .speak import SENTENCE_PAUSE_S, SentenceSpeaker, check_pair, phonemizer_for
+from ..acoustic.models import LoadedAcoustic, load_acoustic
+from .speaker import SENTENCE_PAUSE_S, SentenceSpeaker, check_pair, phonemizer_for
 from ..text.phonemes import Phonemizer
 
 
