@@ -35,7 +35,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from hifilite.evaluate.tts_bench import bench_tts, learning_curves, markdown_report
+from hifilite.evaluate.tts_bench import bench_tts
+from hifilite.evaluate.tts_report import learning_curves, markdown_report
 from hifilite.errors import HifiliteError
 from hifilite.evaluate.bench import machine_info
 from hifilite.io import atomic_write

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench_tts import _pairs
 
-from hifilite.evaluate.tts_bench import curves_markdown, learning_curves
+from hifilite.evaluate.tts_report import curves_markdown, learning_curves
 from hifilite.io import atomic_write
 
 

@@ -18,7 +18,7 @@ def main() -> None:
     import torch
 
     from hifilite.audio import MelSpectrogram
-    from hifilite.config import TrainConfig, to_dict
+    from hifilite.config import TrainConfig
     from hifilite.data.augment import Augment
     from hifilite.train.distributed import DistEnv
     from hifilite.vocoder.task import GanVocoderTask
@@ -42,7 +42,7 @@ def main() -> None:
     task = GanVocoderTask(generator=student.generator, gen_config=student.gen_config, mel_config=student.mel_config,
                           train_config=TrainConfig(loss_weights=weights), teacher=teacher.generator)
     task.setup(TaskContext(DistEnv()))
-    mel_fn = MelSpectrogram(**to_dict(teacher.mel_config))
+    mel_fn = MelSpectrogram.from_config(teacher.mel_config)
     augment = Augment(seed=0, sample_rate=teacher.sample_rate)
     g = torch.Generator().manual_seed(0)
     audio = 0.1 * torch.randn(args.batch, args.segment, generator=g)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from hifilite.evaluate.tts_bench import bench_tts, load_sentences, markdown_report, resolve_acoustic
+from hifilite.evaluate.tts_bench import bench_tts, load_sentences, resolve_acoustic
+from hifilite.evaluate.tts_report import markdown_report
 from hifilite.data.features import prepare_features, read_stats
 from hifilite.acoustic.models import durations_from_log
 from hifilite.errors import ConfigError
@@ -99,9 +100,9 @@ def test_tts_vs_piper_speaks_every_text_with_both(corpus, tmp_path, monkeypatch)
     import dataclasses
 
     import hifilite.evaluate.metrics as metrics
-    from hifilite.evaluate.tts_bench import tts_vs_piper
-    from hifilite.acoustic.models import save_acoustic
-    from hifilite.config import GENERATOR_PRESETS, MelConfig, to_dict
+    from hifilite.evaluate.speaking import tts_vs_piper
+    from hifilite.acoustic.checkpoint import save_acoustic
+    from hifilite.config import GENERATOR_PRESETS, MelConfig
     from hifilite.data.corpora import load_split
     from hifilite.vocoder.checkpoint import save_generator
     from hifilite.vocoder.generator import Generator
@@ -115,7 +116,7 @@ def test_tts_vs_piper_speaks_every_text_with_both(corpus, tmp_path, monkeypatch)
     model = save_acoustic(tmp_path / "a.safetensors", loaded.model, symbols=loaded.symbols, stats=loaded.stats,
                           mel=loaded.mel, extra={})
     cfg = dataclasses.replace(GENERATOR_PRESETS["v2"], upsample_initial_channel=32)
-    voc = save_generator(tmp_path / "v.safetensors", Generator(**to_dict(cfg)).remove_weight_norm(), cfg, MelConfig())
+    voc = save_generator(tmp_path / "v.safetensors", Generator.from_config(cfg).remove_weight_norm(), cfg, MelConfig())
     texts = [u.text for u in load_split(corpus, "train")[:2]]
     res = tts_vs_piper(texts, model=model, vocoder=voc, wav_dir=tmp_path / "wavs")
     ours, piper = res["systems"]
@@ -143,7 +144,7 @@ def _log_run(run, points, start_step=0):
 
 
 def test_learning_curves_compare_runs_at_equal_steps(tmp_path):
-    from hifilite.evaluate.tts_bench import curves_markdown, learning_curves
+    from hifilite.evaluate.tts_report import curves_markdown, learning_curves
     from hifilite.errors import DataError
 
     big, small = tmp_path / "big", tmp_path / "small"
@@ -186,7 +187,7 @@ class _Heard:
 def test_bench_tts_intelligibility_plumbing_on_a_heldout_corpus(corpus, tmp_path, monkeypatch):
     import hifilite.evaluate.intelligibility as intelligibility
     from hifilite.evaluate.tts_bench import check_pitch_backend, reference_variance
-    from hifilite.acoustic.models import save_acoustic
+    from hifilite.acoustic.checkpoint import save_acoustic
     from hifilite.acoustic.task import model_stats
     from hifilite.train.state import TrainState, save_checkpoint
 

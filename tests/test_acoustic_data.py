@@ -10,15 +10,14 @@ import pytest
 from hifilite.data.features import (
     AcousticDataset,
     collate,
-    durations_from_boundaries,
     interpolate_log_f0,
     load_features,
     log_energy,
     phoneme_average,
     prepare_features,
     read_stats,
-    textgrid_alignment,
 )
+from hifilite.data.alignment import durations_from_boundaries, textgrid_alignment
 from hifilite.errors import DataError
 
 from fixtures_acoustic import make_aligned_corpus

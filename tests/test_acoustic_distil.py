@@ -10,7 +10,8 @@ import torch
 
 from hifilite.data.features import AcousticDataset, collate, prepare_features, read_stats
 from hifilite.acoustic.distil import write_teacher_mels
-from hifilite.acoustic.models import AcousticModel, load_acoustic, parse_arch, save_acoustic
+from hifilite.acoustic.models import AcousticModel, parse_arch
+from hifilite.acoustic.checkpoint import load_acoustic, save_acoustic
 from hifilite.acoustic.task import config_for_corpus, losses, model_stats
 from hifilite.cli import main
 from hifilite.errors import DataError
@@ -30,7 +31,7 @@ def corpus(tmp_path_factory):
 def _teacher(corpus, path, stats=None):
     stats = stats or read_stats(corpus)
     torch.manual_seed(1)
-    model = AcousticModel(**config_for_corpus(parse_arch(ARCH), stats).to_dict()).eval()
+    model = AcousticModel.from_config(config_for_corpus(parse_arch(ARCH), stats)).eval()
     save_acoustic(path, model, symbols=stats["symbols"], stats=model_stats(stats), mel=stats["mel"],
                   extra={"step": 7})
     return model
@@ -80,7 +81,7 @@ def test_distil_term_and_missing_or_bad_teacher_mels(corpus, tmp_path):
     ds = AcousticDataset(corpus, "train", teacher_mels=out)
     batch = collate([ds[0], ds[1]])
     assert batch["teacher_mel"].shape == batch["mel"].shape
-    model = AcousticModel(**config_for_corpus(parse_arch(ARCH), read_stats(corpus)).to_dict())
+    model = AcousticModel.from_config(config_for_corpus(parse_arch(ARCH), read_stats(corpus)))
     res = model(batch["ids"], batch["src_lens"], durations=batch["durations"], pitch=batch["pitch"],
                 energy=batch["energy"])
     terms = losses(res, batch)

@@ -13,10 +13,9 @@ from hifilite.acoustic.models import (
     arch_string,
     durations_from_log,
     length_regulate,
-    load_acoustic,
     parse_arch,
-    save_acoustic,
 )
+from hifilite.acoustic.checkpoint import load_acoustic, save_acoustic
 from hifilite.errors import CheckpointError, ConfigError
 
 TINY = dict(num_symbols=40, n_mels=8, hidden=16, ffn_filter=32, predictor_channels=16, n_bins=8)
@@ -26,7 +25,7 @@ TINY = dict(num_symbols=40, n_mels=8, hidden=16, ffn_filter=32, predictor_channe
 def test_every_op_forward_backward_and_masks_padding(op):
     torch.manual_seed(0)
     cfg = AcousticConfig(**TINY, encoder=(op,), decoder=(op, op), dropout=0.0, predictor_dropout=0.0)
-    model = AcousticModel(**cfg.to_dict())
+    model = AcousticModel.from_config(cfg)
     ids = torch.randint(0, 40, (2, 7))
     src_lens = torch.tensor([7, 4])
     durations = torch.tensor([[1, 2, 0, 3, 1, 1, 2], [2, 2, 1, 1, 0, 0, 0]])
@@ -68,7 +67,7 @@ def test_duration_scale_and_rounding():
     assert durations_from_log(log_d, mask).tolist() == [[0, 1, 3, 4]]
     assert durations_from_log(log_d, mask, 2.0).tolist() == [[0, 3, 5, 7]]
     assert durations_from_log(log_d, torch.tensor([[True, True, False, False]])).tolist() == [[0, 1, 0, 0]]
-    model = AcousticModel(**AcousticConfig(**TINY, encoder=("sep5",), decoder=("sep5",)).to_dict()).eval()
+    model = AcousticModel.from_config(AcousticConfig(**TINY, encoder=("sep5",), decoder=("sep5",))).eval()
     ids = torch.randint(0, 40, (1, 12))
     with torch.no_grad():
         model.duration.linear.bias.fill_(2.0)  # about e^2 - 1 frames each, whatever the input
@@ -77,8 +76,8 @@ def test_duration_scale_and_rounding():
 
 
 def test_presets_sizes_and_arch_strings():
-    fs2 = AcousticModel(**PRESETS["fastspeech2"].to_dict())
-    ls = AcousticModel(**PRESETS["lightspeech"].to_dict())
+    fs2 = AcousticModel.from_config(PRESETS["fastspeech2"])
+    ls = AcousticModel.from_config(PRESETS["lightspeech"])
     n_fs2, n_ls = fs2.num_parameters(), ls.num_parameters()
     assert 20e6 < n_fs2 < 30e6 and 1.5e6 < n_ls < 2.0e6 and n_fs2 / n_ls > 12
     assert not any("attn" in op or op == "ffn" for op in (*ls.config.encoder, *ls.config.decoder))
@@ -101,7 +100,7 @@ def test_presets_sizes_and_arch_strings():
 
 def test_checkpoint_round_trip_and_refusals(tmp_path):
     cfg = parse_arch("sep5,attn2/ffn", **TINY)
-    model = AcousticModel(**cfg.to_dict()).eval()
+    model = AcousticModel.from_config(cfg).eval()
     path = save_acoustic(tmp_path / "m.safetensors", model, symbols={"kind": "espeak", "id_map": {"_": [0]}},
                          stats={"pitch": {"mean": 1.0}}, mel={"n_mels": 8}, extra={"command": "x"})
     loaded = load_acoustic(path)
@@ -122,10 +121,10 @@ def test_onnx_export_dynamic_lengths_parity(tmp_path):
     import numpy as np
 
     from hifilite.deploy.acoustic_export import export_onnx, onnx_mel
-    from hifilite.acoustic.models import LoadedAcoustic
+    from hifilite.acoustic.checkpoint import LoadedAcoustic
 
     torch.manual_seed(0)
-    model = AcousticModel(**parse_arch("sep5,attn2,ffn,id/sep9,attn4", **TINY).to_dict()).eval()
+    model = AcousticModel.from_config(parse_arch("sep5,attn2,ffn,id/sep9,attn4", **TINY)).eval()
     with torch.no_grad():
         model.duration.linear.bias.fill_(1.0)
     path = export_onnx(LoadedAcoustic(model, {"kind": "espeak"}, {}, {"n_mels": 8}), tmp_path / "m.onnx")
@@ -141,10 +140,10 @@ def test_onnx_export_dynamic_lengths_parity(tmp_path):
 def test_onnx_export_is_refused_when_runtime_disagrees(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
     import hifilite.deploy.acoustic_export as export
-    from hifilite.acoustic.models import LoadedAcoustic
+    from hifilite.acoustic.checkpoint import LoadedAcoustic
     from hifilite.errors import HifiliteError
 
-    model = AcousticModel(**parse_arch("sep5/sep5", **TINY).to_dict()).eval()
+    model = AcousticModel.from_config(parse_arch("sep5/sep5", **TINY)).eval()
     loaded = LoadedAcoustic(model, {"kind": "espeak"}, {}, {"n_mels": 8})
     assert export.parity(export.export_onnx(loaded, tmp_path / "ok.onnx", check=False), model) < 1e-4
     monkeypatch.setattr(export, "parity", lambda path, model: 0.5)
@@ -156,7 +155,7 @@ def test_onnx_export_is_refused_when_runtime_disagrees(tmp_path, monkeypatch):
 def test_zero_predicted_frames_give_an_empty_mel_not_a_crash():
     # an untrained duration predictor can give every phoneme 0 frames; kernels longer than the
     # (empty) sequence must not fail inside the convolutions
-    model = AcousticModel(**parse_arch("sep25/sep25,ffn;hidden=16;ffn_filter=32;n_bins=8").to_dict()).eval()
+    model = AcousticModel.from_config(parse_arch("sep25/sep25,ffn;hidden=16;ffn_filter=32;n_bins=8")).eval()
     ids = torch.randint(3, 40, (1, 5))
     out = model(ids, durations=torch.zeros(1, 5, dtype=torch.long))
     assert int(out["mel_lens"][0]) == 0 and float(out["mel"].detach().abs().sum()) == 0.0

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from hifilite.data.features import prepare_features
-from hifilite.acoustic.models import AcousticModel, load_acoustic, parse_arch
+from hifilite.acoustic.models import AcousticModel, parse_arch
+from hifilite.acoustic.checkpoint import load_acoustic
 from hifilite.acoustic.search import (
     Arch, SearchSpace, fit_predictor, heldout_spearman, measure_latency_ms, rank_candidates,
 )
@@ -86,8 +87,8 @@ def test_predictor_ranks_a_toy_table():
 def test_latency_is_single_thread_and_orders_models():
     import torch
 
-    big = AcousticModel(**parse_arch("fastspeech2;hidden=128").to_dict())
-    small = AcousticModel(**parse_arch("id/sep1;hidden=16").to_dict())
+    big = AcousticModel.from_config(parse_arch("fastspeech2;hidden=128"))
+    small = AcousticModel.from_config(parse_arch("id/sep1;hidden=16"))
     threads = torch.get_num_threads()
     slow = measure_latency_ms(big, phonemes=32, repeats=2)
     fast = measure_latency_ms(small, phonemes=32, repeats=2)

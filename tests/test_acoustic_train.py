@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from hifilite.data.features import AcousticDataset, collate, prepare_features, read_stats
-from hifilite.acoustic.models import AcousticModel, load_acoustic, parse_arch
+from hifilite.acoustic.models import AcousticModel, parse_arch
+from hifilite.acoustic.checkpoint import load_acoustic
 from hifilite.acoustic.task import losses, masked_mean
 from hifilite.cli import main
 
@@ -27,7 +28,7 @@ def corpus(tmp_path_factory):
 def test_masked_losses_ignore_padding(corpus):
     ds = AcousticDataset(corpus, "train")
     batch = collate([ds[0], ds[1]])
-    model = AcousticModel(**parse_arch(ARCH, n_mels=80).to_dict())
+    model = AcousticModel.from_config(parse_arch(ARCH, n_mels=80))
     out = model(batch["ids"], batch["src_lens"], durations=batch["durations"], pitch=batch["pitch"],
                 energy=batch["energy"])
     terms = losses(out, batch)

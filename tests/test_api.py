@@ -6,7 +6,7 @@ import soundfile as sf
 import torch
 
 import hifilite
-from hifilite.config import GeneratorConfig, MelConfig, to_dict
+from hifilite.config import GeneratorConfig, MelConfig
 from hifilite.errors import AudioError, DataError
 from hifilite.vocoder.api import Vocoder
 from hifilite.vocoder.generator import Generator
@@ -68,7 +68,7 @@ def test_vocoder_rejects_inconsistent_configs():
     gen_cfg = GeneratorConfig(upsample_initial_channel=32, upsample_rates=(8, 8, 4), upsample_kernel_sizes=(16, 16, 8),
                               resblock="2", resblock_kernel_sizes=(3,), resblock_dilation_sizes=((1, 2),))
     with pytest.raises(hifilite.errors.ConfigError, match="hop"):
-        Vocoder(Generator(**to_dict(gen_cfg)), gen_cfg, MelConfig(hop_length=200, n_fft=1000, win_length=1000))
+        Vocoder(Generator.from_config(gen_cfg), gen_cfg, MelConfig(hop_length=200, n_fft=1000, win_length=1000))
 
 
 @pytest.mark.parametrize("name,made_by", [("joe-lite", "hifilite train"), ("joe-tiny", "hifilite compress distil")])

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from hifilite.config import GENERATOR_PRESETS, to_dict
+from hifilite.config import GENERATOR_PRESETS
 from hifilite.errors import ConfigError, ModelNotFoundError
 from hifilite.evaluate.bench import bench_models, bench_table, markdown_table
 from hifilite.evaluate.macs import count_macs, count_macs_by_layer, macs_per_second
@@ -59,7 +59,7 @@ def test_mac_counter_follows_the_forward_pass():
 
 def test_v1_macs_per_second_matches_the_paper_figure():
     """DESIGN.md: V1 spends ~26.5 GMAC per second of audio, ~97 % of it in the resblocks."""
-    gen = Generator(**to_dict(GENERATOR_PRESETS["v1"]))
+    gen = Generator.from_config(GENERATOR_PRESETS["v1"])
     mps = macs_per_second(gen, sample_rate=22050, hop_length=gen.hop_length)
     assert mps == pytest.approx(26.5e9, rel=0.02)
     by_layer = count_macs_by_layer(gen, torch.zeros(1, 80, 32))
@@ -70,7 +70,7 @@ def test_v1_macs_per_second_matches_the_paper_figure():
 def test_smaller_presets_cost_less():
     mps = {}
     for name in ("v2", "v3"):
-        gen = Generator(**to_dict(GENERATOR_PRESETS[name]))
+        gen = Generator.from_config(GENERATOR_PRESETS[name])
         mps[name] = macs_per_second(gen, sample_rate=22050, hop_length=gen.hop_length)
     assert 1e9 < mps["v2"] < mps["v3"] < 3e9
 

@@ -37,7 +37,7 @@ def _jik_config(cfg: GeneratorConfig) -> dict:
 @pytest.fixture
 def jik_checkpoint(tmp_path):
     torch.manual_seed(0)
-    gen = Generator(**to_dict(TINY)).eval()
+    gen = Generator.from_config(TINY).eval()
     torch.save({"generator": _to_jik876(gen)}, tmp_path / "g_00001000")
     (tmp_path / "config.json").write_text(json.dumps(_jik_config(TINY)))
     return tmp_path / "g_00001000", gen
@@ -98,7 +98,7 @@ def test_checkpoint_with_pickled_code_is_refused(tmp_path, capsys):
 @pytest.mark.parametrize("keep_wn", [True, False])
 def test_safetensors_roundtrip_is_self_describing(tmp_path, keep_wn):
     torch.manual_seed(1)
-    gen = Generator(**to_dict(TINY)).eval()
+    gen = Generator.from_config(TINY).eval()
     if not keep_wn:
         gen.remove_weight_norm()
     mel_cfg = MelConfig(fmax=7600.0)
@@ -153,7 +153,7 @@ def test_vocoder_source_resolves_without_loading(jik_checkpoint, tmp_path):
     run.mkdir()
     with pytest.raises(ModelNotFoundError, match="no generator.safetensors"):
         vocoder_source(run)
-    save_generator(run / "generator.safetensors", Generator(**to_dict(TINY)), TINY, MelConfig())
+    save_generator(run / "generator.safetensors", Generator.from_config(TINY), TINY, MelConfig())
     assert vocoder_source(run).files == [run / "generator.safetensors"]
     with pytest.raises(ModelNotFoundError, match="lj-v1"):
         vocoder_source(tmp_path / "missing.safetensors")

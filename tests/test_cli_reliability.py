@@ -21,7 +21,7 @@ import typer
 
 from fixtures_corpora import make_folder, make_ljspeech, make_vctk_092, write_audio
 from hifilite.cli import app, main
-from hifilite.config import GeneratorConfig, MelConfig, to_dict
+from hifilite.config import GeneratorConfig, MelConfig
 from hifilite.vocoder.checkpoint import save_generator
 from hifilite.vocoder.generator import Generator
 
@@ -32,7 +32,7 @@ TINY = GeneratorConfig(upsample_initial_channel=32, upsample_rates=(8, 8, 4), up
 @pytest.fixture
 def model(tmp_path):
     torch.manual_seed(0)
-    return str(save_generator(tmp_path / "tiny.safetensors", Generator(**to_dict(TINY)), TINY, MelConfig()))
+    return str(save_generator(tmp_path / "tiny.safetensors", Generator.from_config(TINY), TINY, MelConfig()))
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import torch
 from typer.testing import CliRunner
 
 from hifilite.cli import app
-from hifilite.config import GeneratorConfig, MelConfig, to_dict
+from hifilite.config import GeneratorConfig, MelConfig
 from hifilite.vocoder.checkpoint import save_generator
 from hifilite.vocoder.generator import Generator
 
@@ -18,7 +18,7 @@ TINY = GeneratorConfig(upsample_initial_channel=32, upsample_rates=(8, 8, 4), up
 @pytest.fixture
 def model(tmp_path):
     torch.manual_seed(0)
-    return str(save_generator(tmp_path / "tiny.safetensors", Generator(**to_dict(TINY)), TINY, MelConfig()))
+    return str(save_generator(tmp_path / "tiny.safetensors", Generator.from_config(TINY), TINY, MelConfig()))
 
 
 def test_vocode_files_and_folders(tmp_path, model):

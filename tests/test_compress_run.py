@@ -4,7 +4,7 @@ import json
 
 import torch
 
-from hifilite.config import GeneratorConfig, MelConfig, to_dict
+from hifilite.config import GeneratorConfig, MelConfig
 from hifilite.vocoder.generator import Generator
 
 TEACHER = GeneratorConfig(upsample_initial_channel=32, upsample_rates=(8, 8, 4), upsample_kernel_sizes=(16, 16, 8),
@@ -21,7 +21,7 @@ def test_compress_run_one_iteration(tmp_path):
     from fixtures_corpora import make_ljspeech
 
     torch.manual_seed(0)
-    teacher = save_generator(tmp_path / "teacher.safetensors", Generator(**to_dict(TEACHER)).eval().remove_weight_norm(),
+    teacher = save_generator(tmp_path / "teacher.safetensors", Generator.from_config(TEACHER).eval().remove_weight_norm(),
                              TEACHER, MelConfig())
     corpus = make_ljspeech(tmp_path / "lj", seconds=0.3)
     (tmp_path / "train.yaml").write_text("batch_size: 2\nsegment_size: 2048\nnum_workers: 0\n"

@@ -5,7 +5,7 @@ import torch
 
 import hifilite
 from hifilite.compress.decompose import decompose, truncate
-from hifilite.config import GENERATOR_PRESETS, GeneratorConfig, to_dict
+from hifilite.config import GENERATOR_PRESETS, GeneratorConfig
 from hifilite.errors import ConfigError
 from hifilite.vocoder.checkpoint import save_generator
 from hifilite.config import MelConfig
@@ -18,7 +18,7 @@ SMALL = GeneratorConfig(upsample_initial_channel=64, upsample_rates=(8, 8, 4), u
 @pytest.fixture(scope="module")
 def teacher():
     torch.manual_seed(0)
-    return Generator(**to_dict(SMALL)).eval()
+    return Generator.from_config(SMALL).eval()
 
 
 MEL = torch.randn(1, 80, 24, generator=torch.Generator().manual_seed(1)) * 2 - 5
@@ -76,7 +76,7 @@ def test_v1_topology_sizes():
 
     sizes = []
     for form, rank in (("lowrank", 128), ("lowrank", 64), ("separable", 2), ("separable", 1)):
-        g = Generator(**to_dict(dataclasses.replace(cfg, resblock_conv=form, resblock_rank=rank)))
+        g = Generator.from_config(dataclasses.replace(cfg, resblock_conv=form, resblock_rank=rank))
         sizes.append(sum(p.numel() for p in g.parameters()))
     assert 13.9e6 > sizes[0] > sizes[1] and sizes[2] > sizes[3]
     assert sizes[3] < 13.9e6 / 3  # the resblocks hold most of V1: separable students are far smaller

@@ -56,7 +56,7 @@ def make_model(tmp_path, kind: str, std: float = 0.05) -> str:
     """A random generator whose weights are large enough that the audio is far from zero."""
     torch.manual_seed(0)
     cfg = TINY[kind]
-    gen = Generator(**to_dict(cfg))
+    gen = Generator.from_config(cfg)
     with torch.no_grad():
         for name, p in gen.named_parameters():
             if "original1" in name or name.endswith("weight"):  # weight-norm direction / plain weights
@@ -295,7 +295,7 @@ def test_cli_vocode_stream_file_and_stdout(tmp_path, exported):
 def test_bench_backends_side_by_side(tmp_path):
     from hifilite.evaluate.bench import bench_models, markdown_table
 
-    gen = Generator(**to_dict(TINY["istft"]))
+    gen = Generator.from_config(TINY["istft"])
     rows = bench_models([gen], seconds=0.3, repeats=1, warmup=0, isolate=False, backends=("torch", "onnx", "onnx-int8"),
                         thread_counts=[1, 2], long_seconds=3.0, stream_frames=4)
     assert [(r["backend"], r["threads"]) for r in rows] == [

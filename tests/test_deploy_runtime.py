@@ -12,7 +12,7 @@ import soundfile as sf
 import torch
 
 from hifilite.audio import MelSpectrogram
-from hifilite.config import GeneratorConfig, MelConfig, to_dict
+from hifilite.config import GeneratorConfig, MelConfig
 from hifilite.deploy.export import export_onnx
 from hifilite.runtime import LogMel
 from hifilite.vocoder.api import load_vocoder
@@ -59,7 +59,7 @@ BLOCK_TORCH = textwrap.dedent("""
 def test_runtime_vocodes_without_torch(tmp_path):
     torch.manual_seed(0)
     cfg = GeneratorConfig(upsample_initial_channel=32)
-    gen = Generator(**to_dict(cfg))
+    gen = Generator.from_config(cfg)
     with torch.no_grad():
         for name, p in gen.named_parameters():
             if "original1" in name:

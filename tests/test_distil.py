@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hifilite.compress.decompose import decompose
-from hifilite.config import GeneratorConfig, MelConfig, TrainConfig, to_dict
+from hifilite.config import GeneratorConfig, MelConfig, TrainConfig
 from hifilite.errors import ConfigError
 from hifilite.train.distributed import DistEnv
 from hifilite.vocoder.task import GanVocoderTask
@@ -34,7 +34,7 @@ def _batch():
 
 def test_pure_distillation_learns_the_teacher_and_skips_discriminators():
     torch.manual_seed(0)
-    teacher = Generator(**to_dict(TEACHER)).eval()
+    teacher = Generator.from_config(TEACHER).eval()
     student, cfg = decompose(teacher, TEACHER, "lowrank", 4)
     task = _task(student, cfg, teacher, PURE)
     batch = _batch()
@@ -49,9 +49,9 @@ def test_pure_distillation_learns_the_teacher_and_skips_discriminators():
 
 def test_feature_projections_when_widths_differ():
     torch.manual_seed(0)
-    teacher = Generator(**to_dict(TEACHER)).eval()
+    teacher = Generator.from_config(TEACHER).eval()
     narrow = dataclasses.replace(TEACHER, upsample_initial_channel=32)
-    task = _task(Generator(**to_dict(narrow)), narrow, teacher, PURE)
+    task = _task(Generator.from_config(narrow), narrow, teacher, PURE)
     assert [type(p).__name__ for p in task.projections] == ["Conv1d"] * 3
     out = task.train_step(_batch(), 0)
     assert float(out["distil/feat"]) > 0
@@ -61,7 +61,7 @@ def test_feature_projections_when_widths_differ():
 
 def test_teacher_stays_idle_when_no_distillation_term_is_weighted():
     torch.manual_seed(0)
-    teacher = Generator(**to_dict(TEACHER)).eval()
+    teacher = Generator.from_config(TEACHER).eval()
     calls = []
     teacher.register_forward_hook(lambda *_: calls.append(1))
     student, cfg = decompose(teacher, TEACHER, "lowrank", 4)
@@ -74,7 +74,7 @@ def test_teacher_stays_idle_when_no_distillation_term_is_weighted():
 
 def test_distil_terms_need_a_teacher():
     with pytest.raises(ConfigError, match="teacher"):
-        GanVocoderTask(generator=Generator(**to_dict(TEACHER)), gen_config=TEACHER, mel_config=MelConfig(),
+        GanVocoderTask(generator=Generator.from_config(TEACHER), gen_config=TEACHER, mel_config=MelConfig(),
                        train_config=TrainConfig(loss_weights=PURE))
 
 
@@ -89,7 +89,7 @@ def test_compress_distil_cli_end_to_end(tmp_path):
     from fixtures_corpora import make_ljspeech
 
     torch.manual_seed(0)
-    teacher_path = save_generator(tmp_path / "teacher.safetensors", Generator(**to_dict(TEACHER)).eval().remove_weight_norm(),
+    teacher_path = save_generator(tmp_path / "teacher.safetensors", Generator.from_config(TEACHER).eval().remove_weight_norm(),
                                   TEACHER, MelConfig())
     corpus = make_ljspeech(tmp_path / "lj")
     run = tmp_path / "run"
@@ -121,7 +121,7 @@ def test_teacher_cache_aligns_with_the_recording_and_feeds_distillation(tmp_path
     from fixtures_corpora import make_ljspeech
 
     torch.manual_seed(0)
-    teacher_path = save_generator(tmp_path / "t.safetensors", Generator(**to_dict(TEACHER)).eval().remove_weight_norm(),
+    teacher_path = save_generator(tmp_path / "t.safetensors", Generator.from_config(TEACHER).eval().remove_weight_norm(),
                                   TEACHER, MelConfig())
     corpus = make_ljspeech(tmp_path / "lj", seconds=0.5)
     utts = load_split(corpus, "train")
@@ -148,7 +148,7 @@ def test_teacher_cache_aligns_with_the_recording_and_feeds_distillation(tmp_path
     start = int(np.argmin([np.abs(rec[s:s + 6144] - item["audio"].numpy()).sum() for s in range(0, len(rec) - 6144, 256)]))
     assert np.abs(rec[start * 256:start * 256 + 6144] - item["audio"].numpy()).max() < 1e-6
 
-    task = _task(Generator(**to_dict(TEACHER)), TEACHER, voc.generator, {**PURE, "distil/feat": 0.0})
+    task = _task(Generator.from_config(TEACHER), TEACHER, voc.generator, {**PURE, "distil/feat": 0.0})
     ds.segment_size = 2048
     batch = {k: torch.stack([ds[(i, 0)][k] for i in range(2)]) for k in ("audio", "mel", "teacher")}
     calls = []
@@ -161,7 +161,7 @@ def test_distillation_with_discriminators_trains_both():
     """Fine-tuning by distillation + GAN (`--adversarial`): teacher terms, LSGAN and feature matching
     in one objective, and the discriminators take their own step."""
     torch.manual_seed(0)
-    teacher = Generator(**to_dict(TEACHER)).eval()
+    teacher = Generator.from_config(TEACHER).eval()
     student, cfg = decompose(teacher, TEACHER, "lowrank", 4)
     weights = {**PURE, "mel/loss": 10.0, "adv/gen": 1.0, "adv/feat": 2.0}
     task = _task(student, cfg, teacher, weights)

@@ -10,7 +10,7 @@ import torch
 from hifilite.audio import MelSpectrogram
 from hifilite.compress.augmented import AugmentedDistilTask
 from hifilite.compress.decompose import decompose
-from hifilite.config import GeneratorConfig, MelConfig, TrainConfig, to_dict
+from hifilite.config import GeneratorConfig, MelConfig, TrainConfig
 from hifilite.data.augment import Augment, AugmentConfig
 from hifilite.errors import ConfigError
 from hifilite.train.distributed import DistEnv
@@ -45,7 +45,7 @@ def _batch() -> dict:
 
 def _task(seed: int = 5) -> tuple[AugmentedDistilTask, Generator]:
     torch.manual_seed(0)
-    teacher = Generator(**to_dict(TEACHER)).eval()
+    teacher = Generator.from_config(TEACHER).eval()
     student, cfg = decompose(teacher, TEACHER, "lowrank", 4)
     task = AugmentedDistilTask(generator=student, gen_config=cfg, mel_config=MelConfig(),
                                train_config=TrainConfig(loss_weights=WEIGHTS), teacher=teacher,
@@ -64,7 +64,7 @@ def test_step_targets_are_the_teacher_of_the_augmented_input() -> None:
     augmented = torch.from_numpy(Augment(ALWAYS, seed=5)(batch["audio"].numpy(), step))
     assert not torch.allclose(augmented, batch["audio"], atol=1e-3)
     torch.testing.assert_close(recording_target, augmented.unsqueeze(1))  # the recording's terms: augmented
-    mel = MelSpectrogram(**to_dict(MelConfig()))
+    mel = MelSpectrogram.from_config(MelConfig())
     with torch.no_grad():
         expected = teacher(mel(augmented))
         clean = teacher(mel(batch["audio"]))
@@ -96,7 +96,7 @@ def test_compress_distil_cli_with_augment_and_a_mixture(tmp_path) -> None:
     from hifilite.vocoder.checkpoint import save_generator
 
     torch.manual_seed(0)
-    teacher = save_generator(tmp_path / "t.safetensors", Generator(**to_dict(TEACHER)).eval().remove_weight_norm(),
+    teacher = save_generator(tmp_path / "t.safetensors", Generator.from_config(TEACHER).eval().remove_weight_norm(),
                              TEACHER, MelConfig())
     a, b = make_ljspeech(tmp_path / "a" / "lj", seconds=0.3), make_ljspeech(tmp_path / "b" / "lj", seconds=0.3)
     config = tmp_path / "c.yaml"

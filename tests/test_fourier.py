@@ -109,7 +109,7 @@ def test_backward_and_one_optimiser_step():
     torch.manual_seed(0)
     gen = build_generator(TINY).train()
     target = torch.from_numpy(speechy(0.3))[: 20 * 256][None]
-    mel = MelSpectrogram(**to_dict(MelConfig()))(target)
+    mel = MelSpectrogram.from_config(MelConfig())(target)
     opt = torch.optim.AdamW(gen.parameters(), 1e-3)
     before = [p.detach().clone() for p in gen.parameters()]
     loss = (gen(mel).squeeze(1) - target).abs().mean() + GroupDelayLoss()(gen(mel), target)
@@ -321,7 +321,7 @@ def test_compress_run_fourier_family(tmp_path):
     t_cfg = GeneratorConfig(upsample_initial_channel=32, upsample_rates=(8, 8, 4), upsample_kernel_sizes=(16, 16, 8),
                             resblock="2", resblock_kernel_sizes=(3, 5), resblock_dilation_sizes=((1, 2), (2, 6)))
     teacher = save_generator(tmp_path / "teacher.safetensors",
-                             Generator(**to_dict(t_cfg)).eval().remove_weight_norm(), t_cfg, MelConfig())
+                             Generator.from_config(t_cfg).eval().remove_weight_norm(), t_cfg, MelConfig())
     corpus = make_ljspeech(tmp_path / "lj", seconds=0.3)
     (tmp_path / "train.yaml").write_text("batch_size: 2\nsegment_size: 2048\nnum_workers: 0\n"
                                          "validation_items: 1\ncheckpoint_interval: 1\n")
@@ -379,7 +379,7 @@ def test_compress_distil_cli_trains_the_preset_with_phase_terms(tmp_path):
     t_cfg = GeneratorConfig(upsample_initial_channel=32, upsample_rates=(8, 8, 4), upsample_kernel_sizes=(16, 16, 8),
                             resblock="2", resblock_kernel_sizes=(3, 5), resblock_dilation_sizes=((1, 2), (2, 6)))
     teacher = save_generator(tmp_path / "teacher.safetensors",
-                             Generator(**to_dict(t_cfg)).eval().remove_weight_norm(), t_cfg, MelConfig())
+                             Generator.from_config(t_cfg).eval().remove_weight_norm(), t_cfg, MelConfig())
     corpus = make_ljspeech(tmp_path / "lj", seconds=0.3)
     run = tmp_path / "run"
     res = CliRunner().invoke(app, [

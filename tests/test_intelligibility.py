@@ -96,13 +96,13 @@ def test_recogniser_hears_nothing_in_noise():
 
 @pytest.mark.slow
 def test_recogniser_understands_clear_speech_and_not_noise():
-    from hifilite.evaluate.tts_bench import _piper_speak, piper_voice
+    from hifilite.evaluate.speaking import piper_speak, piper_voice
     from hifilite.evaluate.intelligibility import intelligibility
 
     voice, _ = piper_voice(threads=1)
     sr = int(voice.config.sample_rate)
     texts = ["Where did you leave the keys to the car?", "The museum closes at 5 on Sundays."]
-    wavs = [_piper_speak(voice, t) for t in texts]
+    wavs = [piper_speak(voice, t) for t in texts]
     res = intelligibility(texts, wavs, sr)
     assert res["wer"] <= 0.25, res["rows"]
     assert 0 < res["asr_xrt"] < math.inf

@@ -8,7 +8,7 @@ import soundfile as sf
 import torch
 
 from hifilite.audio import MelSpectrogram, ReflectFramer, audio_blocks, load_audio, stream_log_mel
-from hifilite.config import GeneratorConfig, MelConfig, to_dict
+from hifilite.config import GeneratorConfig, MelConfig
 from hifilite.errors import AudioError
 from hifilite.vocoder.api import Vocoder
 from hifilite.vocoder.generator import Generator
@@ -75,7 +75,7 @@ def test_framer_rejects_too_short_signals():
 
 def test_vocoder_mel_chunks_match_and_vocoding_streams_the_same_audio(tmp_path):
     torch.manual_seed(0)
-    voc = Vocoder(Generator(**to_dict(TINY)), TINY, MelConfig()).eval()
+    voc = Vocoder(Generator.from_config(TINY), TINY, MelConfig()).eval()
     path = write_signal(tmp_path / "y.wav", 16000 * 3 + 5, 16000)
     whole, _ = load_audio(path, 22050)
     ref = voc.mel_fn(torch.from_numpy(whole)[None])

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from hifilite.config import GENERATOR_PRESETS, GeneratorConfig, to_dict
+from hifilite.config import GENERATOR_PRESETS, GeneratorConfig
 from hifilite.vocoder.discriminators import MultiPeriodDiscriminator, MultiScaleDiscriminator
 from hifilite.vocoder.generator import Generator
 from hifilite.vocoder.losses import (
@@ -22,7 +22,7 @@ TINY = GeneratorConfig(upsample_initial_channel=32, upsample_rates=(8, 8, 4), up
 
 @pytest.mark.parametrize("preset", ["v1", "v2", "v3"])
 def test_preset_parameter_counts(preset):
-    gen = Generator(**to_dict(GENERATOR_PRESETS[preset])).remove_weight_norm()
+    gen = Generator.from_config(GENERATOR_PRESETS[preset]).remove_weight_norm()
     n = sum(p.numel() for p in gen.parameters())
     assert n == EXPECTED_PARAMS[preset]
     assert f"{n / 1e6:.2f}" == {"v1": "13.93", "v2": "0.93", "v3": "1.46"}[preset]
@@ -30,7 +30,7 @@ def test_preset_parameter_counts(preset):
 
 @pytest.mark.parametrize("preset", ["v2", "v3"])
 def test_forward_shape_and_range(preset):
-    gen = Generator(**to_dict(GENERATOR_PRESETS[preset])).eval()
+    gen = Generator.from_config(GENERATOR_PRESETS[preset]).eval()
     with torch.no_grad():
         y = gen(torch.randn(2, 80, 12))
     assert y.shape == (2, 1, 12 * 256)
@@ -38,7 +38,7 @@ def test_forward_shape_and_range(preset):
 
 
 def test_remove_weight_norm_preserves_output():
-    gen = Generator(**to_dict(TINY)).eval()
+    gen = Generator.from_config(TINY).eval()
     mel = torch.randn(1, 80, 10)
     with torch.no_grad():
         before = gen(mel)
@@ -49,7 +49,7 @@ def test_remove_weight_norm_preserves_output():
 
 
 def test_return_features_gives_each_stage():
-    gen = Generator(**to_dict(TINY))
+    gen = Generator.from_config(TINY)
     y, feats = gen(torch.randn(1, 80, 5), return_features=True)
     assert [f.shape for f in feats] == [(1, 16, 40), (1, 8, 320), (1, 4, 1280)]
     assert y.shape == (1, 1, 1280)
@@ -58,7 +58,7 @@ def test_return_features_gives_each_stage():
 @pytest.mark.parametrize("preset", ["v3", "lite"])
 def test_receptive_field_is_an_upper_bound(preset):
     """Changing a mel frame further away than the reported context never changes the output."""
-    gen = Generator(**to_dict(GENERATOR_PRESETS[preset])).eval().remove_weight_norm()
+    gen = Generator.from_config(GENERATOR_PRESETS[preset]).eval().remove_weight_norm()
     ctx = gen.receptive_field_frames()
     mel = torch.randn(1, 80, 2 * ctx + 12)
     mel2 = mel.clone()
@@ -72,7 +72,7 @@ def test_receptive_field_is_an_upper_bound(preset):
 
 def test_discriminators_and_losses_backward():
     torch.manual_seed(0)
-    gen = Generator(**to_dict(TINY))
+    gen = Generator.from_config(TINY)
     mpd, msd = MultiPeriodDiscriminator(), MultiScaleDiscriminator()
     assert len(mpd.discriminators) == 5 and len(msd.discriminators) == 3
     assert hasattr(msd.discriminators[0].convs[0], "weight_orig")  # spectral norm on the first scale
@@ -128,7 +128,7 @@ def test_istft_head_is_the_inverse_stft():
 def test_lite_preset_shape_size_and_backward():
     cfg = GENERATOR_PRESETS["lite"]
     assert cfg.hop_length == 256
-    gen = Generator(**to_dict(cfg))
+    gen = Generator.from_config(cfg)
     y, feats = gen(torch.randn(2, 80, 9), return_features=True)
     assert y.shape == (2, 1, 9 * 256) and len(feats) == 2
     y.square().mean().backward()

@@ -96,7 +96,7 @@ def test_a_truncated_cached_export_is_rebuilt(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
     import torch
 
-    from hifilite.config import GeneratorConfig, MelConfig, to_dict
+    from hifilite.config import GeneratorConfig, MelConfig
     from hifilite.deploy.cache import vocoder_onnx
     from hifilite.errors import ModelNotFoundError
     from hifilite.runtime import OnnxVocoder
@@ -106,7 +106,7 @@ def test_a_truncated_cached_export_is_rebuilt(tmp_path, monkeypatch):
     tiny = GeneratorConfig(upsample_initial_channel=16, upsample_rates=(8, 8, 4), upsample_kernel_sizes=(16, 16, 8),
                            resblock="2", resblock_kernel_sizes=(3,), resblock_dilation_sizes=((1, 2),))
     torch.manual_seed(0)
-    model = save_generator(tmp_path / "tiny.safetensors", Generator(**to_dict(tiny)), tiny, MelConfig())
+    model = save_generator(tmp_path / "tiny.safetensors", Generator.from_config(tiny), tiny, MelConfig())
     monkeypatch.setenv("HIFILITE_CACHE", str(tmp_path / "cache"))
     mel = np.full((1, 80, 20), -4.0, dtype=np.float32)
     first = vocoder_onnx(model)

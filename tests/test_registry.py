@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import hifilite.registry as registry
-from hifilite.acoustic.models import AcousticModel, load_acoustic, parse_arch, save_acoustic
+from hifilite.acoustic.models import AcousticModel, parse_arch
+from hifilite.acoustic.checkpoint import load_acoustic, save_acoustic
 from hifilite.errors import CheckpointError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +30,7 @@ def test_ship_and_load_by_name(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "ASSETS", assets)
     shutil.copy(ROOT / "src" / "hifilite" / "assets" / "joe-lite.safetensors", assets)  # a vocoder: not listed
     (assets / "junk.safetensors").write_bytes(b"\xff" * 20)
-    model = AcousticModel(**parse_arch("sep5/sep9;hidden=16;n_bins=8").to_dict())
+    model = AcousticModel.from_config(parse_arch("sep5/sep9;hidden=16;n_bins=8"))
     run = save_acoustic(tmp_path / "run" / "acoustic.safetensors", model, symbols={"kind": "espeak"}, stats={},
                         mel={"n_mels": 80}, extra={"step": 7})
     out = _tool().ship(run.parent, "tiny-ls", command="hifilite acoustic train --steps 7", data="joe-sub",

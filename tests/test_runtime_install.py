@@ -63,7 +63,7 @@ def test_runtime_extra_runs_onnx_vocoder_and_tts_without_torch(tmp_path):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("piper")
     from hifilite.deploy.acoustic_export import export_onnx as export_acoustic
-    from hifilite.acoustic.models import load_acoustic
+    from hifilite.acoustic.checkpoint import load_acoustic
     from hifilite.deploy.export import export_onnx as export_vocoder
     from hifilite.runtime import OnnxTTS, OnnxVocoder
 

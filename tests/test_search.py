@@ -7,7 +7,7 @@ import torch
 
 from hifilite.compress.decompose import decompose
 from hifilite.compress.search import SearchLimits, rank_choices, run_search
-from hifilite.config import GeneratorConfig, MelConfig, to_dict
+from hifilite.config import GeneratorConfig, MelConfig
 from hifilite.vocoder.generator import Generator
 
 SMALL = GeneratorConfig(upsample_initial_channel=32, upsample_rates=(8, 8, 4), upsample_kernel_sizes=(16, 16, 8),
@@ -20,7 +20,7 @@ def test_rank_choices():
 
 def test_search_writes_front_and_resumes(tmp_path):
     torch.manual_seed(0)
-    teacher = Generator(**to_dict(SMALL)).eval()
+    teacher = Generator.from_config(SMALL).eval()
     supernet, cfg = decompose(teacher, SMALL, "lowrank")
     mels = [torch.randn(1, 80, 12, generator=torch.Generator().manual_seed(i)) * 2 - 5 for i in range(2)]
     kwargs = dict(supernet=supernet, config=cfg, teacher=teacher, mels=mels, mel_config=MelConfig(),
@@ -38,7 +38,7 @@ def test_search_writes_front_and_resumes(tmp_path):
 
 def test_size_limit_prunes(tmp_path):
     torch.manual_seed(0)
-    teacher = Generator(**to_dict(SMALL)).eval()
+    teacher = Generator.from_config(SMALL).eval()
     supernet, cfg = decompose(teacher, SMALL, "lowrank")
     study, _ = run_search(supernet=supernet, config=cfg, teacher=teacher, mels=[torch.zeros(1, 80, 8) - 5],
                           mel_config=MelConfig(), out_dir=tmp_path, trials=3, progress=False,
@@ -57,7 +57,7 @@ def test_search_and_extract_cli(tmp_path):
     from fixtures_corpora import make_ljspeech
 
     torch.manual_seed(0)
-    teacher = Generator(**to_dict(SMALL)).eval()
+    teacher = Generator.from_config(SMALL).eval()
     supernet, cfg = decompose(teacher, SMALL, "lowrank")
     t_path = save_generator(tmp_path / "t.safetensors", teacher, SMALL, MelConfig())
     s_path = save_generator(tmp_path / "s.safetensors", supernet, cfg, MelConfig())

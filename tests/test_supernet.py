@@ -8,7 +8,7 @@ import torch
 import hifilite
 from hifilite.compress.decompose import decompose
 from hifilite.compress.supernet import extract, sample_ranks, set_active_ranks, stage_max_ranks
-from hifilite.config import GeneratorConfig, MelConfig, to_dict
+from hifilite.config import GeneratorConfig, MelConfig
 from hifilite.errors import ConfigError
 from hifilite.vocoder.checkpoint import save_generator
 from hifilite.vocoder.generator import Generator
@@ -21,7 +21,7 @@ MEL = torch.randn(1, 80, 16, generator=torch.Generator().manual_seed(2)) * 2 - 5
 @pytest.fixture(scope="module", params=["lowrank", "separable"])
 def supernet(request):
     torch.manual_seed(0)
-    teacher = Generator(**to_dict(SMALL)).eval()
+    teacher = Generator.from_config(SMALL).eval()
     return decompose(teacher, SMALL, request.param)
 
 
@@ -69,7 +69,7 @@ def test_sandwich_training_step_improves_small_and_large_paths():
     from hifilite.train.loop import TaskContext
 
     torch.manual_seed(0)
-    teacher = Generator(**to_dict(SMALL)).eval()
+    teacher = Generator.from_config(SMALL).eval()
     gen, cfg = decompose(teacher, SMALL, "lowrank", 16)
     gen.train()
     weights = {"mel/loss": 0.0, "adv/gen": 0.0, "adv/feat": 0.0, "distil/mel": 45.0, "distil/stft": 1.0}
@@ -97,12 +97,12 @@ def test_extract_from_a_weight_normed_supernet():
     import dataclasses
 
     from hifilite.compress.supernet import extract, set_active_ranks
-    from hifilite.config import GENERATOR_PRESETS, to_dict
+    from hifilite.config import GENERATOR_PRESETS
     from hifilite.vocoder.generator import Generator
 
     torch.manual_seed(0)
     cfg = dataclasses.replace(GENERATOR_PRESETS["lite"], upsample_initial_channel=32, resblock_conv="lowrank")
-    sn = Generator(**to_dict(cfg)).eval()
+    sn = Generator.from_config(cfg).eval()
     mel = torch.randn(1, 80, 6)
     with torch.no_grad():
         set_active_ranks(sn, (4, 2))

@@ -10,7 +10,8 @@ import soundfile as sf
 import torch
 
 from hifilite.data.features import prepare_features
-from hifilite.acoustic.models import AcousticModel, parse_arch, save_acoustic
+from hifilite.acoustic.models import AcousticModel, parse_arch
+from hifilite.acoustic.checkpoint import save_acoustic
 from hifilite.tts.synthesis import Synthesizer
 from hifilite.acoustic.task import config_for_corpus, model_stats
 from hifilite.data.features import read_stats
@@ -28,7 +29,7 @@ def model_path(tmp_path_factory):
     prepare_features(root, progress=False)
     stats = read_stats(root)
     torch.manual_seed(0)
-    model = AcousticModel(**config_for_corpus(parse_arch("sep5/sep5;hidden=16;n_bins=8"), stats).to_dict())
+    model = AcousticModel.from_config(config_for_corpus(parse_arch("sep5/sep5;hidden=16;n_bins=8"), stats))
     with torch.no_grad():
         model.duration.linear.bias.fill_(1.0)  # ~1.7 frames per id
     return save_acoustic(root / "m.safetensors", model, symbols=stats["symbols"], stats=model_stats(stats),
@@ -80,21 +81,21 @@ def small_vocoder(tmp_path_factory):
     """A narrow V2-style generator saved in our format (a file: exportable and cacheable)."""
     import dataclasses
 
-    from hifilite.config import GENERATOR_PRESETS, MelConfig, to_dict
+    from hifilite.config import GENERATOR_PRESETS, MelConfig
     from hifilite.vocoder.checkpoint import save_generator
     from hifilite.vocoder.generator import Generator
 
     pytest.importorskip("onnxruntime")
     torch.manual_seed(0)
     cfg = dataclasses.replace(GENERATOR_PRESETS["v2"], upsample_initial_channel=32)
-    gen = Generator(**to_dict(cfg))
+    gen = Generator.from_config(cfg)
     gen.remove_weight_norm()
     return save_generator(tmp_path_factory.mktemp("voc") / "small.safetensors", gen, cfg, MelConfig())
 
 
 def test_onnx_tts_equals_torch(model_path, small_vocoder, tmp_path):
     from hifilite.deploy.acoustic_export import export_onnx as export_acoustic
-    from hifilite.acoustic.models import load_acoustic
+    from hifilite.acoustic.checkpoint import load_acoustic
     from hifilite.deploy.export import export_onnx as export_vocoder
     from hifilite.runtime import OnnxTTS
 
@@ -134,7 +135,7 @@ def test_tts_cli_onnx_backend_caches_exports(model_path, small_vocoder, tmp_path
     assert [p.stat().st_mtime_ns for p in exports] == stamps
     assert sorted((tmp_path / "cache" / "onnx").glob("*.onnx")) == exports
     # a changed checkpoint is a new export, not the stale graph
-    from hifilite.acoustic.models import load_acoustic
+    from hifilite.acoustic.checkpoint import load_acoustic
 
     loaded = load_acoustic(model)
     with torch.no_grad():

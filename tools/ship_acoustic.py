@@ -12,7 +12,7 @@ import argparse
 import re
 from pathlib import Path
 
-from hifilite.acoustic.models import load_acoustic, save_acoustic
+from hifilite.acoustic.checkpoint import load_acoustic, save_acoustic
 from hifilite.registry import ASSETS
 
 

@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import soundfile as sf
 
+from .config import MelConfig, to_dict
 from .errors import AudioError
 from .io import atomic_write
 
@@ -302,6 +303,16 @@ def _mel_module():
             )
             self.register_buffer("mel_basis", torch.from_numpy(basis).float(), persistent=False)
             self.register_buffer("window", torch.hann_window(win_length), persistent=False)
+
+        @classmethod
+        def from_config(cls, config: MelConfig) -> "MelSpectrogram":
+            """The front-end of `config` (`MelConfig.loss_variant()` for the loss mel)."""
+            return cls(**to_dict(config))
+
+        @property
+        def config(self) -> MelConfig:
+            return MelConfig(sample_rate=self.sample_rate, n_fft=self.n_fft, hop_length=self.hop_length,
+                             win_length=self.win_length, n_mels=self.n_mels, fmin=self.fmin, fmax=self.fmax)
 
         def magnitude(self, wav: torch.Tensor, padded: bool = False) -> torch.Tensor:
             """Linear STFT magnitude (B, n_fft // 2 + 1, frames). `padded=True`: `wav` is already a

@@ -11,7 +11,7 @@ import json
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence, TypeVar
+from typing import Any, Mapping, Sequence, TypeVar
 
 from .errors import ConfigError
 
@@ -33,6 +33,38 @@ class MelConfig:
     def loss_variant(self) -> "MelConfig":
         """The mel used inside the mel-L1 loss: identical but fmax = Nyquist."""
         return dataclasses.replace(self, fmax=None)
+
+
+# What a mel's producer and its consumer must agree on (an acoustic model and a vocoder, a corpus and
+# a generator); the rest of the front-end (fmin, fmax, window) shapes the values, not the layout.
+MEL_PAIRING_KEYS = ("sample_rate", "hop_length", "n_mels")
+
+
+def mel_config(value: "MelConfig | Mapping[str, Any]", where: str = "mel") -> "MelConfig":
+    """A `MelConfig` from itself or from stored settings (checkpoint metadata, corpus statistics,
+    ONNX sidecars), whose unknown keys are an error."""
+    return value if isinstance(value, MelConfig) else from_dict(MelConfig, dict(value), where)
+
+
+def check_mel_pair(produced: "MelConfig | Mapping[str, Any]", expected: "MelConfig | Mapping[str, Any]",
+                   producer: str = "acoustic model", consumer: str = "vocoder") -> None:
+    """The one compatibility check between a mel's producer and its consumer (ConfigError naming the
+    first setting that differs). Mappings may carry only `MEL_PAIRING_KEYS` (an ONNX sidecar's top level)."""
+    def get(m: Any, key: str) -> int:
+        return int(getattr(m, key) if isinstance(m, MelConfig) else m[key])
+
+    for key in MEL_PAIRING_KEYS:
+        if get(produced, key) != get(expected, key):
+            raise ConfigError(f"{producer} {key} {get(produced, key)} does not match the {consumer}'s "
+                              f"{get(expected, key)}")
+
+
+def check_generator_mel(gen: "GeneratorConfig | FourierConfig", mel: "MelConfig") -> None:
+    """A generator must upsample by the mel hop and take the mel's channels."""
+    if gen.hop_length != mel.hop_length:
+        raise ConfigError(f"generator upsamples by {gen.hop_length} but the mel hop is {mel.hop_length}")
+    if gen.in_channels != mel.n_mels:
+        raise ConfigError(f"generator takes {gen.in_channels} mel channels, the mel has {mel.n_mels}")
 
 
 @dataclass(frozen=True)
@@ -151,6 +183,35 @@ GENERATOR_PRESETS: dict[str, AnyGeneratorConfig] = {
 }
 
 
+# Loss-weight defaults, one place for every task; keys are the logged metric names. A weight of 0
+# switches a term off (the discriminators are not even built when both adversarial weights are 0).
+GAN_WEIGHTS = {"mel/loss": 45.0, "adv/gen": 1.0, "adv/feat": 2.0}  # HiFi-GAN (Kong et al.)
+# Distillation from a teacher generator without discriminators (`compress distil`, `compress run`).
+DISTIL_WEIGHTS = {"distil/mel": 45.0, "distil/stft": 1.0, "distil/feat": 1.0, "mel/loss": 10.0,
+                  "adv/gen": 0.0, "adv/feat": 0.0}
+# Phase-derivative terms added for the Fourier family, whose phase is regressed rather than convolved.
+PHASE_WEIGHTS = {"distil/if": 1.0, "distil/gd": 1.0}
+# Students trained from scratch on the recordings (the `compress run` baselines).
+SCRATCH_WEIGHTS = {"mel/loss": 45.0, "stft/loss": 0.0, "adv/gen": 0.0, "adv/feat": 0.0}
+# Acoustic models (FastSpeech 2 / LightSpeech); `mel/distil` (teacher mels) defaults to 1 when present.
+ACOUSTIC_WEIGHTS = {"mel/loss": 1.0, "duration/loss": 1.0, "pitch/loss": 1.0, "energy/loss": 1.0}
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """Constructor arguments of the HiFi-GAN discriminators (`hifilite.vocoder.discriminators`):
+    the multi-period discriminator's periods and the multi-scale discriminator's number of scales."""
+
+    periods: tuple[int, ...] = (2, 3, 5, 7, 11)
+    num_scales: int = 3
+
+    def __post_init__(self) -> None:
+        if not self.periods or any(p < 1 for p in self.periods):
+            raise ConfigError(f"periods must be a non-empty list of integers >= 1, got {self.periods}")
+        if self.num_scales < 1:
+            raise ConfigError(f"num_scales must be >= 1, got {self.num_scales}")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """GAN vocoder training hyper-parameters (official HiFi-GAN values by default)."""
@@ -169,9 +230,7 @@ class TrainConfig:
     num_workers: int = 2
     keep_checkpoints: int = 3  # training checkpoints kept in run_dir/checkpoints (oldest deleted)
     validation_items: int = 16  # validation utterances per validation pass (0 = the whole split)
-    loss_weights: dict[str, float] = field(
-        default_factory=lambda: {"mel/loss": 45.0, "adv/gen": 1.0, "adv/feat": 2.0}
-    )
+    loss_weights: dict[str, float] = field(default_factory=lambda: dict(GAN_WEIGHTS))
 
 
 def _coerce(tp: Any, value: Any, where: str) -> Any:

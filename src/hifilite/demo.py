@@ -49,7 +49,7 @@ def run_demo(
     speech = None
     if tts_model:
         console.rule(f"4/{stages} text to speech: {tts_model} + joe-lite vs Piper")
-        from .evaluate.tts_bench import tts_vs_piper
+        from .evaluate.speaking import tts_vs_piper
         from .evaluate.intelligibility import heldout_sentences
 
         held = heldout_sentences()  # short to long: every k-th one spans the lengths

@@ -30,7 +30,7 @@ import torch
 from ..errors import DataError
 from ..io import atomic_write, save_npy
 from ..data.features import AcousticDataset, collate, energy_stats, read_stats, read_teacher_mel
-from .models import acoustic_file, load_acoustic
+from .checkpoint import acoustic_file, load_acoustic
 
 INFO_NAME = "teacher.json"
 

@@ -33,23 +33,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..version import __version__
-from ..errors import CheckpointError, ConfigError
-from ..io import atomic_write
-from ..registry import ACOUSTIC_FORMAT, model_files, shipped
+from ..errors import ConfigError
 
 SEP_KERNELS = (1, 5, 9, 13, 17, 21, 25)
 ATTN_HEADS = (2, 4, 8)
 OPS: tuple[str, ...] = tuple(f"sep{k}" for k in SEP_KERNELS) + tuple(f"attn{h}" for h in ATTN_HEADS) + ("ffn", "id")
-FORMAT = ACOUSTIC_FORMAT
 
 
 def check_op(op: str) -> str:
@@ -397,6 +392,11 @@ class AcousticModel(nn.Module):
         self.decoder = Stack(cfg.decoder, cfg)
         self.mel = nn.Linear(cfg.hidden, cfg.n_mels)
 
+    @classmethod
+    def from_config(cls, config: AcousticConfig) -> "AcousticModel":
+        """A freshly initialised model of `config`; `.config` is `config`."""
+        return cls(**config.to_dict())
+
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
@@ -444,69 +444,3 @@ class AcousticModel(nn.Module):
         ids = torch.as_tensor(ids, dtype=torch.long, device=self.embed.weight.device).reshape(1, -1)
         out = self.forward(ids, duration_scale=duration_scale)
         return out["mel"][0, : int(out["mel_lens"][0])].T
-
-
-# --------------------------------------------------------------------------------- checkpoints
-
-
-def save_acoustic(path: str | Path, model: AcousticModel, *, symbols: dict[str, Any], stats: dict[str, Any],
-                  mel: dict[str, Any], extra: dict[str, Any] | None = None) -> Path:
-    """One self-describing safetensors file: weights + constructor arguments, symbol table
-    (phonemizer settings), pitch/energy statistics and mel settings in the metadata."""
-    from safetensors.torch import save_file
-
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    meta = {
-        "format": FORMAT, "config": json.dumps(model.config.to_dict()), "symbols": json.dumps(symbols),
-        "stats": json.dumps(stats), "mel": json.dumps(mel), "hifilite_version": __version__,
-        "extra": json.dumps(extra or {}),
-    }
-    return atomic_write(Path(path), lambda tmp: save_file(state, tmp, metadata=meta))
-
-
-@dataclass
-class LoadedAcoustic:
-    model: AcousticModel
-    symbols: dict[str, Any]
-    stats: dict[str, Any]
-    mel: dict[str, Any]
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def acoustic_file(path: str | Path) -> Path:
-    """The safetensors file behind an acoustic model given as a file, a training run folder
-    holding `acoustic.safetensors`, or a shipped model's name (see `hifilite.registry`)."""
-    path = Path(path)
-    shipped_models = shipped("acoustic") if not path.exists() else {}
-    if str(path) in shipped_models:
-        path = model_files(shipped_models[str(path)])[0]
-    if path.is_dir():
-        path = path / "acoustic.safetensors"
-    if not path.is_file():
-        names = ", ".join(shipped_models) or "none"
-        raise CheckpointError(f"{path}: no such acoustic model file (shipped acoustic models: {names})")
-    return path
-
-
-def load_acoustic(path: str | Path) -> LoadedAcoustic:
-    """Load `save_acoustic`'s file, a training run folder holding `acoustic.safetensors`, or a
-    shipped model by name (see `hifilite.registry`)."""
-    from ..io import read_safetensors
-
-    path = acoustic_file(path)
-    state, meta = read_safetensors(path)
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a hifilite acoustic model (format {meta.get('format')!r})")
-    try:
-        cfg = AcousticConfig.from_dict(json.loads(meta["config"]))
-        loaded = LoadedAcoustic(AcousticModel(**cfg.to_dict()), json.loads(meta["symbols"]),
-                                json.loads(meta["stats"]), json.loads(meta["mel"]), json.loads(meta.get("extra", "{}")))
-    except (KeyError, json.JSONDecodeError, ConfigError) as exc:
-        raise CheckpointError(f"{path}: bad metadata ({exc})") from None
-    try:
-        loaded.model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path}: weights do not match the stored architecture ({str(exc).splitlines()[0]})") from None
-    loaded.model.eval()
-    return loaded
-

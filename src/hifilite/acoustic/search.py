@@ -270,7 +270,7 @@ def train_trial(*, data_root: Path, run_dir: Path, spec: str, train_config: Trai
                 stats: dict[str, Any], console=None) -> tuple[float, int]:
     """Train `spec` in `run_dir` up to `train_config.max_steps` (resuming what is there) and return
     (validation mel L1, parameters)."""
-    from .models import load_acoustic
+    from .checkpoint import load_acoustic
     from .task import train_acoustic
 
     command = (f"hifilite acoustic train --data {data_root} -o {run_dir} --arch '{spec}' --steps "
@@ -359,7 +359,7 @@ def run_search(*, data_root: str | Path, out_dir: str | Path, settings: SearchSe
     `final_steps`); `log` receives one line per finished stage or trial.
     """
     from ..data.features import read_stats
-    from .models import load_acoustic, save_acoustic
+    from .checkpoint import load_acoustic, save_acoustic
     from .task import config_for_corpus, model_stats
 
     settings = settings.check()
@@ -413,7 +413,7 @@ def run_search(*, data_root: str | Path, out_dir: str | Path, settings: SearchSe
         t = latencies.get(spec)
         if t is not None and tuple(t.user_attrs["input"]) == lat_key:
             return t.value, t.user_attrs["params"]
-        model = AcousticModel(**config_for_corpus(cfg, stats).to_dict())
+        model = AcousticModel.from_config(config_for_corpus(cfg, stats))
         ms = measure_latency_ms(model, settings.latency_phonemes, settings.latency_frames, settings.latency_repeats)
         arch = space.parse(spec) if spec != REFERENCE else None
         _add(latency_study, space if arch else None, arch, ms,

@@ -29,18 +29,18 @@ from typing import Any, Iterable
 
 import torch
 
-from ..config import TrainConfig, to_dict
+from ..config import ACOUSTIC_WEIGHTS, TrainConfig, mel_config, to_dict
 from ..errors import ConfigError, DataError
 from ..train.distributed import DistEnv, unwrap
 from ..train.loop import RESUMABLE_KEYS, FitResult, Task, TaskContext, Validation, fit
 from ..data.features import AcousticDataset, collate, energy_stats, read_stats
 from .distil import check_teacher
-from .models import (AcousticConfig, AcousticModel, LoadedAcoustic, acoustic_file, load_acoustic, save_acoustic,
-                     sequence_mask)
+from .models import AcousticConfig, AcousticModel, sequence_mask
+from .checkpoint import LoadedAcoustic, acoustic_file, load_acoustic, save_acoustic
 
 TERMS = ("mel/loss", "duration/loss", "pitch/loss", "energy/loss")
 DISTIL_TERM = "mel/distil"
-DEFAULT_WEIGHTS = {k: 1.0 for k in TERMS}
+DEFAULT_WEIGHTS = ACOUSTIC_WEIGHTS
 EXPORT_NAME = "acoustic.safetensors"
 
 
@@ -186,7 +186,7 @@ def _fine_tune_start(init: str, stats: dict[str, Any], console) -> LoadedAcousti
     """The model a fine-tuning run starts from; its phoneme set must be the corpus's."""
     start = load_acoustic(init)
     check_teacher(None, start.symbols, stats, init)
-    if start.mel != stats["mel"]:
+    if start.mel != mel_config(stats["mel"], "corpus statistics"):
         raise DataError(f"{init}: made for other mel settings than the corpus's ({start.mel} vs {stats['mel']})")
     # statistics the model was saved without (log energy, for older models) are not a difference
     theirs = model_stats(stats)
@@ -236,7 +236,7 @@ def train_acoustic(
     if teacher_mels is not None:
         teacher_mels = Path(teacher_mels).resolve()
     torch.manual_seed(train_config.seed)
-    model = AcousticModel(**cfg.to_dict())
+    model = AcousticModel.from_config(cfg)
     if start is not None:  # a checkpoint of this run, when there is one, replaces these weights
         model.load_state_dict(start.model.state_dict())
     train = AcousticDataset(data_root, "train", stats, teacher_mels=teacher_mels, energy=cfg.energy)

@@ -52,7 +52,7 @@ def _recorded_command(run: Path) -> str | None:
     metadata only)."""
     import json
 
-    from ..acoustic.models import acoustic_file
+    from ..acoustic.checkpoint import acoustic_file
     from ..errors import HifiliteError
     from ..io import read_safetensors_metadata
 
@@ -163,7 +163,8 @@ def teacher_mels_command(
 @acoustic_app.command()
 def info(model: Path = typer.Argument(..., help="acoustic.safetensors or a run folder.")) -> None:
     """Parameters, architecture and provenance of an acoustic model."""
-    from ..acoustic.models import arch_string, load_acoustic
+    from ..acoustic.models import arch_string
+    from ..acoustic.checkpoint import load_acoustic
 
     loaded = load_acoustic(model)
     m = loaded.model
@@ -181,7 +182,7 @@ def export_cmd(
     import numpy as np
 
     from ..deploy.acoustic_export import export_onnx, onnx_mel
-    from ..acoustic.models import load_acoustic
+    from ..acoustic.checkpoint import load_acoustic
     from ..errors import HifiliteError
 
     output_file(out, inputs=[model])

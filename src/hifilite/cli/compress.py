@@ -66,10 +66,6 @@ def _parse_ranks(ranks: str) -> tuple[int, ...]:
     return parsed
 
 
-DISTIL_WEIGHTS = {"distil/mel": 45.0, "distil/stft": 1.0, "distil/feat": 1.0, "mel/loss": 10.0,
-                  "adv/gen": 0.0, "adv/feat": 0.0}
-
-
 @compress_app.command()
 def distil(
     data: List[Path] = typer.Option(..., help="Corpus folder (LJSpeech layout, VCTK or audio folder); repeat "
@@ -102,7 +98,7 @@ def distil(
 
     from ..compress.augmented import AugmentedDistilTask
     from ..compress.decompose import decompose as run_decompose
-    from ..config import TrainConfig, from_dict, load_file, parse_weights
+    from ..config import DISTIL_WEIGHTS, TrainConfig, from_dict, load_file, parse_weights
     from ..data.augment import AugmentConfig
     from ..errors import ConfigError
     from ..train.distributed import init_distributed
@@ -112,7 +108,7 @@ def distil(
     file_cfg = load_file(config) if config else {}
     aug_section = file_cfg.pop("augment", None)  # the augmentation's own section of the config file
     train = from_dict(TrainConfig, file_cfg, str(config),
-                      base=dataclasses.replace(TrainConfig(), loss_weights=DISTIL_WEIGHTS, batch_size=8))
+                      base=dataclasses.replace(TrainConfig(), loss_weights=dict(DISTIL_WEIGHTS), batch_size=8))
     aug_config = from_dict(AugmentConfig, aug_section, f"{config}: augment") if aug_section else AugmentConfig()
     if aug_section and not augment:
         raise ConfigError(f"{config} has an 'augment' section: add --augment to use it")

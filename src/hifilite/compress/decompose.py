@@ -20,7 +20,7 @@ import dataclasses
 
 import torch
 
-from ..config import GeneratorConfig, to_dict
+from ..config import GeneratorConfig
 from ..errors import ConfigError
 from ..vocoder.generator import Generator, LowRankConv1d, SeparableConv1d
 
@@ -69,7 +69,7 @@ def decompose(
     if teacher_config.resblock_conv != "full":
         raise ConfigError("the teacher must have full resblock convolutions")
     cfg = dataclasses.replace(teacher_config, resblock_conv=form, resblock_rank=rank)
-    student = Generator(**to_dict(cfg)).remove_weight_norm()
+    student = Generator.from_config(cfg).remove_weight_norm()
     init = lowrank_init if form == "lowrank" else separable_init
     own = student.state_dict()
     for name, module in teacher.named_modules():
@@ -104,9 +104,9 @@ def truncate(
         cfg = dataclasses.replace(config, resblock_rank=rank, stage_ranks=())
     else:
         cfg = dataclasses.replace(config, stage_ranks=tuple(rank))
-    small = Generator(**to_dict(cfg)).remove_weight_norm()
+    small = Generator.from_config(cfg).remove_weight_norm()
     if any("parametrizations" in k for k in student.state_dict()):  # training copy: fuse weight norm first
-        fused = Generator(**to_dict(config))
+        fused = Generator.from_config(config)
         fused.load_state_dict(student.state_dict())
         student = fused.remove_weight_norm()
     big_state = student.state_dict()

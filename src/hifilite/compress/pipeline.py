@@ -29,18 +29,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..config import GENERATOR_PRESETS, GeneratorConfig, TrainConfig, to_dict
+from ..config import (DISTIL_WEIGHTS, GENERATOR_PRESETS, PHASE_WEIGHTS, SCRATCH_WEIGHTS, GeneratorConfig,
+                      TrainConfig, to_dict)
 from ..errors import ConfigError
 
 FAMILIES = ("decomposed", "lite", "fourier")
-DISTIL = {"distil/mel": 45.0, "distil/stft": 1.0, "distil/feat": 0.0, "mel/loss": 10.0, "stft/loss": 0.0,
-          "adv/gen": 0.0, "adv/feat": 0.0}
+# Feature distillation needs the teacher's stage count, which searched students of other families
+# do not have: the pipeline distils on the output alone.
+DISTIL = {**DISTIL_WEIGHTS, "distil/feat": 0.0, "stft/loss": 0.0}
 ABLATE = ("distil/mel", "distil/stft", "mel/loss")
-# The Fourier family's phase comes from regression, not convolution: its fine-tune adds the
-# phase-derivative terms (and its ablation drops each of them too).
-PHASE = {"distil/if": 1.0, "distil/gd": 1.0}
-SCRATCH = {"mel/loss": 45.0, "stft/loss": 0.0, "adv/gen": 0.0, "adv/feat": 0.0}
-
+PHASE = PHASE_WEIGHTS
+SCRATCH = SCRATCH_WEIGHTS
 
 @dataclass
 class RunSettings:
@@ -95,13 +94,13 @@ def _supernet(settings: RunSettings):
         cfg = GENERATOR_PRESETS["fourier"]
         return build_generator(cfg), cfg, teacher.mel_config
     cfg = dataclasses.replace(GENERATOR_PRESETS["lite"], resblock_conv="lowrank", resblock_rank=0)
-    return Generator(**to_dict(cfg)), cfg, teacher.mel_config
+    return Generator.from_config(cfg), cfg, teacher.mel_config
 
 
 def count_params(config: GeneratorConfig) -> int:
     from ..vocoder.generator import Generator
 
-    return sum(p.numel() for p in Generator(**to_dict(config)).parameters())
+    return sum(p.numel() for p in Generator.from_config(config).parameters())
 
 
 def size_matched(config: GeneratorConfig, params: int) -> GeneratorConfig:

@@ -103,14 +103,13 @@ def run_search(
     import optuna
 
     from ..audio import MelSpectrogram
-    from ..config import to_dict
     from ..evaluate.macs import macs_per_second
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     storage = storage or f"sqlite:///{(out_dir / 'study.db').resolve()}"
     choices = path_choices(supernet)
-    mel_fn = MelSpectrogram(**to_dict(mel_config.loss_variant()))
+    mel_fn = MelSpectrogram.from_config(mel_config.loss_variant())
     supernet.eval()
     teacher.eval()
     targets = teacher_mels(teacher, mels, mel_fn)

@@ -11,7 +11,7 @@
 Durations are in frames of `hop_length` (256) samples, and `sum(durations) == T`, the number of
 frames the HiFi-GAN front-end yields for the wav (`len(wav) // hop`). They come from the corpus's
 Piper alignments (exact by construction), or from Montreal Forced Aligner TextGrids, whose interval
-end times are rounded to frame boundaries with `durations_from_boundaries` (the rounding rule).
+end times are rounded to frame boundaries by `hifilite.data.alignment` (the rounding rule).
 
 Pitch: `pyworld` (DIO + StoneMask, the FastSpeech 2 recipe) when it imports; it does not import on
 machines where setuptools no longer ships `pkg_resources`, and then `librosa.pyin` (probabilistic
@@ -37,6 +37,7 @@ from torch.utils.data import Dataset
 from ..audio import load_audio
 from ..config import MelConfig, to_dict
 from .corpora import SPLITS, Utterance, corpus_splits, read_ljspeech
+from .alignment import textgrid_alignment
 from .synth import read_alignment
 from ..errors import ConfigError, DataError
 from ..io import atomic_write
@@ -44,96 +45,6 @@ from ..io import atomic_write
 FEATURE_VERSION = 2
 FEATURE_DIR = "acoustic"
 F0_MIN, F0_MAX = 60.0, 600.0  # Hz search range for speech
-
-
-# ------------------------------------------------------------------------------------ durations
-
-
-def durations_from_boundaries(
-    ends: Sequence[float], *, sample_rate: int, hop_length: int, num_frames: int | None = None,
-    tolerance: int = 2,
-) -> np.ndarray:
-    """Frame durations of consecutive intervals ending at `ends` seconds (the first starts at 0).
-
-    Rounding rule: each boundary goes to the nearest frame index, `floor(t * sr / hop + 0.5)`
-    (halves round up), and a duration is the difference of consecutive boundaries. Rounding the
-    boundaries rather than each duration keeps the error from accumulating: every boundary is
-    within half a frame of the truth and `sum(durations) == round(ends[-1])`. With `num_frames`
-    the last boundary is moved to it (the audio's frame count), which must be within `tolerance`
-    frames of the rounded end, else DataError.
-    """
-    t = np.asarray(ends, dtype=np.float64)
-    if t.ndim != 1 or t.size == 0 or np.any(np.diff(t) < 0) or t[0] < 0:
-        raise DataError("interval end times must be a non-empty, non-decreasing list of seconds >= 0")
-    bounds = np.floor(t * sample_rate / hop_length + 0.5).astype(np.int64)
-    if num_frames is not None:
-        if abs(int(bounds[-1]) - num_frames) > tolerance:
-            raise DataError(f"alignment ends at frame {int(bounds[-1])} but the audio has {num_frames} frames")
-        bounds[-1] = num_frames
-        bounds = np.minimum(bounds, num_frames)
-    durations = np.diff(np.concatenate([[0], bounds]))
-    if np.any(durations < 0):
-        raise DataError("alignment intervals end after the audio")
-    return durations
-
-
-@dataclass(frozen=True)
-class TextGridAlignment:
-    phones: list[str]
-    durations: np.ndarray  # frames per phone, sum == num_frames
-
-
-SILENCE_LABELS = ("", "sil", "sp", "spn")
-SILENCE = "sil"
-
-
-def read_textgrid(path: str | Path, tier: str = "phones") -> list[tuple[float, float, str]]:
-    """(start, end, label) intervals of one tier of a Praat TextGrid (as MFA writes them), with
-    the gaps MFA leaves for silence filled by empty labels, so the intervals tile the file."""
-    try:
-        from praatio import textgrid
-    except ImportError:
-        raise DataError("reading TextGrid files needs praatio: pip install 'hifilite[acoustic]'") from None
-    path = Path(path)
-    try:
-        tg = textgrid.openTextgrid(str(path), includeEmptyIntervals=True)
-    except Exception as exc:
-        raise DataError(f"{path}: not a readable TextGrid ({exc})") from None
-    if tier not in tg.tierNames:
-        raise DataError(f"{path}: no tier {tier!r} (tiers: {', '.join(tg.tierNames)})")
-    entries = [(float(e.start), float(e.end), str(e.label).strip()) for e in tg.getTier(tier).entries]
-    out: list[tuple[float, float, str]] = []
-    cursor = float(tg.minTimestamp)
-    for start, end, label in entries:
-        if start > cursor + 1e-6:
-            out.append((cursor, start, ""))
-        out.append((start, end, label))
-        cursor = end
-    if float(tg.maxTimestamp) > cursor + 1e-6:
-        out.append((cursor, float(tg.maxTimestamp), ""))
-    if not out:
-        raise DataError(f"{path}: tier {tier!r} is empty")
-    return out
-
-
-def textgrid_alignment(
-    path: str | Path, *, sample_rate: int, hop_length: int, num_frames: int, tier: str = "phones",
-) -> TextGridAlignment:
-    """Phones and frame durations from an MFA TextGrid; silence labels ("", sil, sp, spn) become
-    `sil`, and adjacent silences merge."""
-    intervals = read_textgrid(path, tier)
-    phones: list[str] = []
-    ends: list[float] = []
-    for _, end, label in intervals:
-        phone = SILENCE if label.lower() in SILENCE_LABELS else label
-        if phones and phone == SILENCE and phones[-1] == SILENCE:
-            ends[-1] = end
-        else:
-            phones.append(phone)
-            ends.append(end)
-    durations = durations_from_boundaries(ends, sample_rate=sample_rate, hop_length=hop_length,
-                                          num_frames=num_frames)
-    return TextGridAlignment(phones, durations)
 
 
 # -------------------------------------------------------------------------------- pitch, energy
@@ -222,7 +133,7 @@ class FeatureExtractor:
         from ..audio import MelSpectrogram
 
         self.mel_config = mel_config
-        self.mel_fn = MelSpectrogram(**to_dict(mel_config))
+        self.mel_fn = MelSpectrogram.from_config(mel_config)
         self.pitch = pitch or pitch_backend()
 
     @torch.no_grad()
@@ -509,6 +420,6 @@ def total_seconds(stats: dict[str, Any]) -> float:
 
 
 __all__ = [
-    "AcousticDataset", "FeatureExtractor", "Features", "collate", "durations_from_boundaries",
-    "prepare_features", "read_stats", "read_textgrid", "textgrid_alignment", "read_teacher_mel",
+    "AcousticDataset", "FeatureExtractor", "Features", "collate", "prepare_features", "read_stats",
+    "read_teacher_mel",
 ]

@@ -34,10 +34,9 @@ import fnmatch
 import hashlib
 import json
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from xml.etree import ElementTree
 
 import numpy as np
 
@@ -45,16 +44,14 @@ from ..audio import AUDIO_EXTENSIONS, load_audio, save_audio
 from ..errors import AudioError, ConfigError, DataError
 from ..io import atomic_write
 from .corpora import SPLIT_FILE, SPLITS
+from .transcripts import TextSource, make_text_source
 
 MANIFEST_CSV = "manifest.csv"
 MANIFEST_JSON = "manifest.json"
 MANIFEST_COLUMNS = ("id", "source", "speaker", "split", "seconds", "sample_rate", "source_rate",
                     "source_channels", "text")
 SILENCE_PEAK = 1e-4  # a clip whose peak stays below this (-80 dBFS) holds nothing to learn from
-TEXT_SOURCES = ("auto", "sidecar", "soundtheme", "none")
 IMPORT_EXTENSIONS = (*AUDIO_EXTENSIONS, ".opus", ".oga")  # libsndfile reads Opus and Vorbis in Ogg
-
-TextSource = Callable[[Path], str | None]
 
 
 @dataclass(frozen=True)
@@ -133,57 +130,6 @@ class ImportResult:
 
     def speakers(self, split: str | None = None) -> list[str]:
         return sorted({r["speaker"] for r in self.rows if split is None or r["split"] == split})
-
-
-# ----------------------------------------------------------------------------------- text sources
-
-
-def sidecar_text(path: Path) -> str | None:
-    """A `<stem>.txt` or `<stem>.lab` beside the audio file."""
-    for ext in (".txt", ".lab"):
-        side = path.with_suffix(ext)
-        if side.is_file():
-            return " ".join(side.read_text(encoding="utf-8", errors="replace").split())
-    return None
-
-
-def soundtheme_texts(root: Path) -> dict[Path, str]:
-    """Words named by KDE `*.soundtheme` files under `root`: `<sound name="ball" file="en/ball.ogg"/>`
-    gives the clip `en/ball.*` the text "ball". Keys are resolved paths without extension (the
-    themes name `.wav` files that packages ship as `.ogg`)."""
-    texts: dict[Path, str] = {}
-    for theme in sorted(Path(root).rglob("*.soundtheme")):
-        try:
-            tree = ElementTree.parse(theme)
-        except ElementTree.ParseError as exc:
-            warnings.warn(f"{theme}: not a readable sound theme ({exc}); its words are not used", stacklevel=2)
-            continue
-        for sound in tree.getroot().iter("sound"):
-            name, file = sound.get("name"), sound.get("file")
-            if name and file:
-                texts[(theme.parent / file).resolve().with_suffix("")] = name.replace("_", " ")
-    return texts
-
-
-def make_text_source(kind: str, roots: Sequence[Path]) -> TextSource:
-    """The transcript lookup for `kind`: "sidecar" (.txt/.lab beside the clip), "soundtheme"
-    (KDE sound-theme XML under the source roots), "auto" (sound themes, then sidecars), "none"."""
-    if kind not in TEXT_SOURCES:
-        raise ConfigError(f"text source must be one of {', '.join(TEXT_SOURCES)}, not {kind!r}")
-    if kind == "none":
-        return lambda path: None
-    themes: dict[Path, str] = {}
-    if kind in ("auto", "soundtheme"):
-        for root in roots:
-            themes.update(soundtheme_texts(root))
-
-    def lookup(path: Path) -> str | None:
-        text = themes.get(path.resolve().with_suffix(""))
-        if text is None and kind in ("auto", "sidecar"):
-            text = sidecar_text(path)
-        return text
-
-    return lookup
 
 
 # -------------------------------------------------------------------------------------- audio ops

@@ -17,9 +17,10 @@ import torch
 from torch import nn
 
 from ..version import __version__
+from ..config import to_dict
 from ..errors import HifiliteError
 from ..io import atomic_write
-from ..acoustic.models import LoadedAcoustic
+from ..acoustic.checkpoint import LoadedAcoustic
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-3  # log-mel units; measured ~2e-6
@@ -86,7 +87,7 @@ def export_onnx(loaded: LoadedAcoustic, path: str | Path, check: bool = True,
             path.unlink(missing_ok=True)
             raise HifiliteError(f"ONNX Runtime differs from PyTorch by {diff:.3g} (> {tolerance:g}); export refused")
     meta = {"format": "hifilite.acoustic.onnx/1", "hifilite_version": __version__, "config": model.config.to_dict(),
-            "symbols": loaded.symbols, "stats": loaded.stats, "mel": loaded.mel, "extra": loaded.extra}
+            "symbols": loaded.symbols, "stats": loaded.stats, "mel": to_dict(loaded.mel), "extra": loaded.extra}
     text = json.dumps(meta, ensure_ascii=False)
     atomic_write(Path(f"{path}.json"), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return path

@@ -101,7 +101,7 @@ def vocoder_onnx(model: str | os.PathLike) -> Path:
 def acoustic_onnx(model: str | os.PathLike) -> Path:
     """The ONNX export of an acoustic model (file, run folder or shipped name), made on first use."""
     from .acoustic_export import export_onnx
-    from ..acoustic.models import acoustic_file, load_acoustic
+    from ..acoustic.checkpoint import acoustic_file, load_acoustic
 
     source = acoustic_file(model)
     stem = str(model) if not Path(model).exists() else source.parent.name if Path(model).is_dir() else source.stem

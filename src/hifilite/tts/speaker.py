@@ -14,6 +14,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
+from ..config import MelConfig, check_mel_pair
 from ..errors import ConfigError, TextError
 from ..text import Phonemizer, check_text, normalize_text, refuse_control_characters, split_breaks, split_sentences
 
@@ -29,12 +30,9 @@ def phonemizer_for(symbols: Mapping[str, Any], source: str) -> Phonemizer:
     return Phonemizer.from_dict({**symbols, "espeak_voice": symbols.get("espeak_voice", "en-us")})
 
 
-def check_pair(acoustic_mel: Mapping[str, Any], vocoder_mel: Mapping[str, Any]) -> None:
-    """The vocoder must expect the mels the acoustic model writes."""
-    for key in ("sample_rate", "hop_length", "n_mels"):
-        if int(acoustic_mel[key]) != int(vocoder_mel[key]):
-            raise ConfigError(f"acoustic model {key} {acoustic_mel[key]} does not match the vocoder's "
-                              f"{vocoder_mel[key]}")
+def check_pair(acoustic_mel: MelConfig | Mapping[str, Any], vocoder_mel: MelConfig | Mapping[str, Any]) -> None:
+    """The vocoder must expect the mels the acoustic model writes (`hifilite.config.check_mel_pair`)."""
+    check_mel_pair(acoustic_mel, vocoder_mel, "acoustic model", "vocoder")
 
 
 class SentenceSpeaker:

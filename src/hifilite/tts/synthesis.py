@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..acoustic.models import LoadedAcoustic, load_acoustic
+from ..acoustic.checkpoint import LoadedAcoustic, load_acoustic
 from .speaker import SENTENCE_PAUSE_S, SentenceSpeaker, check_pair, phonemizer_for
 from ..text.phonemes import Phonemizer
 
@@ -33,12 +33,12 @@ class Synthesizer(SentenceSpeaker):
         loaded = load_acoustic(acoustic)
         phonemizer = phonemizer_for(loaded.symbols, str(acoustic))
         voc = load_vocoder(vocoder)
-        check_pair(loaded.mel, {"sample_rate": voc.sample_rate, "hop_length": voc.hop_length, "n_mels": voc.n_mels})
+        check_pair(loaded.mel, voc.mel_config)
         return cls(loaded, voc, phonemizer)
 
     @property
     def sample_rate(self) -> int:
-        return int(self.acoustic.mel["sample_rate"])
+        return self.acoustic.mel.sample_rate
 
     @torch.inference_mode()
     def mel_from_ids(self, ids: list[int], rate: float) -> torch.Tensor:

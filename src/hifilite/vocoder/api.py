@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from ..audio import MelSpectrogram, audio_blocks, check_log_mel_range, stream_log_mel
-from ..config import GENERATOR_PRESETS, GeneratorConfig, MelConfig, to_dict
-from ..errors import AudioError, ConfigError, DataError, ModelNotFoundError
+from ..config import GENERATOR_PRESETS, GeneratorConfig, MelConfig, check_generator_mel
+from ..errors import AudioError, DataError, ModelNotFoundError
 from ..registry import model_files, renamed_error, shipped
 from .checkpoint import load_generator, load_jik876, safe_torch_load, save_generator
 from .family import build_generator
@@ -38,16 +38,11 @@ class Vocoder(nn.Module):
         self, generator: Generator, gen_config: GeneratorConfig, mel_config: MelConfig, name: str = ""
     ) -> None:
         super().__init__()
-        if gen_config.hop_length != mel_config.hop_length:
-            raise ConfigError(
-                f"generator upsamples by {gen_config.hop_length} but the mel hop is {mel_config.hop_length}"
-            )
-        if gen_config.in_channels != mel_config.n_mels:
-            raise ConfigError(f"generator expects {gen_config.in_channels} mels, front-end gives {mel_config.n_mels}")
+        check_generator_mel(gen_config, mel_config)
         self.generator = generator
         self.gen_config = gen_config
         self.mel_config = mel_config
-        self.mel_fn = MelSpectrogram(**to_dict(mel_config))
+        self.mel_fn = MelSpectrogram.from_config(mel_config)
         self.name = name
         self.chunk_frames = DEFAULT_CHUNK_FRAMES
 

@@ -1,8 +1,8 @@
-"""Checkpoint formats: our self-describing safetensors, and import of official jik876 checkpoints.
+"""Generator checkpoints: our self-describing safetensors, and import of official jik876 checkpoints.
 
-Our format is ONE `.safetensors` file: the generator weights, and in its metadata the exact
-constructor arguments and mel settings as JSON, so a checkpoint reloads with no training, supernet
-or search code. Foreign checkpoints are read with `torch.load(weights_only=True)`: a file that
+Our format is ONE `.safetensors` file written by `hifilite.checkpoint`: the generator weights, and in
+its metadata the exact constructor arguments and mel settings as JSON, so a checkpoint reloads with
+no training, supernet or search code. Foreign checkpoints are read with `torch.load(weights_only=True)`: a file that
 needs arbitrary unpickling (and so could run code) is refused.
 """
 
@@ -15,10 +15,10 @@ from typing import Any
 
 import torch
 
-from ..version import __version__
-from ..config import AnyGeneratorConfig, GeneratorConfig, MelConfig, from_dict, generator_config, to_dict
+from ..checkpoint import load_strict, meta_json, read_model, save_model
+from ..config import AnyGeneratorConfig, GeneratorConfig, MelConfig, from_dict, generator_config, mel_config, to_dict
 from ..errors import CheckpointError, ConfigError
-from ..io import atomic_write, safe_torch_load
+from ..io import safe_torch_load
 from ..registry import VOCODER_FORMAT
 from .family import build_generator
 from .generator import Generator
@@ -53,24 +53,18 @@ def save_generator(
     mel: MelConfig,
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Write `generator` as one self-describing safetensors file (atomically).
+    """Write `generator` as one self-describing safetensors file (atomically, `hifilite.checkpoint`).
 
     Weight-norm parametrisations are kept if present (so fine-tuning resumes exactly); the
     metadata records whether they are there.
     """
-    from safetensors.torch import save_file
-
-    state = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
-    meta = {
-        "format": FORMAT,
+    return save_model(path, generator, FORMAT, {
         "class": type(generator).__name__,
         "generator": json.dumps(to_dict(gen_config)),
         "mel": json.dumps(to_dict(mel)),
         "weight_norm": json.dumps(has_weight_norm(generator)),
-        "hifilite_version": __version__,
         "extra": json.dumps(extra or {}),
-    }
-    return atomic_write(Path(path), lambda tmp: save_file(state, tmp, metadata=meta))
+    })
 
 
 def load_generator(
@@ -79,44 +73,22 @@ def load_generator(
     """Load our safetensors format. Returns (generator in eval mode, its config, mel config, extra).
 
     The config's `family` key (absent: HiFi-GAN) picks the generator class (`build_generator`)."""
-    from ..io import read_safetensors
-
     path = Path(path)
-    state, meta = read_safetensors(path)
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a hifilite generator checkpoint (format {meta.get('format')!r})")
+    state, meta = read_model(path, FORMAT, "generator checkpoint")
     try:
-        gen_config = generator_config(json.loads(meta["generator"]), "generator")
-        mel = from_dict(MelConfig, json.loads(meta["mel"]), "mel")
-        stored_wn = json.loads(meta.get("weight_norm", "false"))
-        extra = json.loads(meta.get("extra", "{}"))
+        gen_config = generator_config(meta_json(meta, "generator"), "generator")
+        mel = mel_config(meta_json(meta, "mel"), "mel")
+        stored_wn = meta_json(meta, "weight_norm", "false")
+        extra = meta_json(meta, "extra", "{}")
     except (KeyError, json.JSONDecodeError, ConfigError) as exc:
         raise CheckpointError(f"{path}: bad metadata ({exc})") from None
     gen = build_generator(gen_config)
     if not stored_wn:
         gen.remove_weight_norm()
-    _load_strict(gen, state, path)
+    load_strict(gen, state, path)
     if stored_wn and not keep_weight_norm:
         gen.remove_weight_norm()
     return gen.eval(), gen_config, mel, extra
-
-
-def _load_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
-    own = module.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    bad_shape = [k for k in set(own) & set(state) if own[k].shape != state[k].shape]
-    if missing or unexpected or bad_shape:
-        parts = []
-        if missing:
-            parts.append(f"missing {len(missing)} keys (e.g. {missing[0]})")
-        if unexpected:
-            parts.append(f"unexpected {len(unexpected)} keys (e.g. {unexpected[0]})")
-        if bad_shape:
-            k = sorted(bad_shape)[0]
-            parts.append(f"shape mismatch at {k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}")
-        raise CheckpointError(f"{path}: does not match the model: " + "; ".join(parts))
-    module.load_state_dict(state, strict=True)
 
 
 def jik876_config(data: dict[str, Any], where: str = "config.json") -> tuple[GeneratorConfig, MelConfig]:
@@ -158,8 +130,8 @@ def load_jik876(
     if not isinstance(ckpt, dict) or "generator" not in ckpt:
         raise CheckpointError(f"{ckpt_path}: expected a dict with a 'generator' state dict (official format)")
     state = {_jik_to_ours(k): v for k, v in ckpt["generator"].items()}
-    gen = Generator(**to_dict(gen_config))
-    _load_strict(gen, state, ckpt_path)
+    gen = Generator.from_config(gen_config)
+    load_strict(gen, state, ckpt_path)
     if not keep_weight_norm:
         gen.remove_weight_norm()
     return gen.eval(), gen_config, mel

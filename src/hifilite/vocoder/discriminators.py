@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn.utils import spectral_norm
 from torch.nn.utils.parametrizations import weight_norm
 
+from ..config import DiscriminatorConfig
 from .generator import LRELU_SLOPE, get_padding
 
 Scores = list[torch.Tensor]
@@ -54,7 +55,12 @@ class DiscriminatorP(nn.Module):
 class MultiPeriodDiscriminator(nn.Module):
     def __init__(self, periods: Sequence[int] = (2, 3, 5, 7, 11)):
         super().__init__()
+        self.periods = tuple(periods)
         self.discriminators = nn.ModuleList(DiscriminatorP(p) for p in periods)
+
+    @classmethod
+    def from_config(cls, config: DiscriminatorConfig) -> "MultiPeriodDiscriminator":
+        return cls(periods=config.periods)
 
     def forward(self, y: torch.Tensor, y_hat: torch.Tensor) -> tuple[Scores, Scores, Features, Features]:
         """y, y_hat (B, 1, T) -> (real scores, fake scores, real fmaps, fake fmaps)."""
@@ -97,6 +103,10 @@ class MultiScaleDiscriminator(nn.Module):
             DiscriminatorS(use_spectral_norm=(i == 0)) for i in range(num_scales)
         )
         self.meanpools = nn.ModuleList(nn.AvgPool1d(4, 2, padding=2) for _ in range(num_scales - 1))
+
+    @classmethod
+    def from_config(cls, config: DiscriminatorConfig) -> "MultiScaleDiscriminator":
+        return cls(num_scales=config.num_scales)
 
     def forward(self, y: torch.Tensor, y_hat: torch.Tensor) -> tuple[Scores, Scores, Features, Features]:
         y_d_rs, y_d_gs, fmap_rs, fmap_gs = [], [], [], []

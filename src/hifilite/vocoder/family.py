@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..config import AnyGeneratorConfig, FourierConfig, GeneratorConfig, to_dict
+from ..config import AnyGeneratorConfig, FourierConfig, GeneratorConfig
 from ..errors import ConfigError
 
 
@@ -20,13 +20,11 @@ def build_generator(config: AnyGeneratorConfig) -> nn.Module:
     if isinstance(config, FourierConfig):
         from .fourier import FourierGenerator
 
-        kwargs = to_dict(config)
-        kwargs.pop("family")
-        return FourierGenerator(**kwargs)
+        return FourierGenerator.from_config(config)
     if isinstance(config, GeneratorConfig):
         from .generator import Generator
 
-        return Generator(**to_dict(config))
+        return Generator.from_config(config)
     raise ConfigError(f"not a generator config: {type(config).__name__}")
 
 

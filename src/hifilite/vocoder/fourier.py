@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import FourierConfig, to_dict
 from .generator import istft_basis
 
 MAX_LOG_MAGNITUDE = 8.0  # exp(8) ~ 3e3, an order above a full-scale sine's STFT peak (n_fft / 4)
@@ -198,9 +199,18 @@ class FourierGenerator(nn.Module):
     def __init__(self, *, in_channels: int = 80, channels: int = 128, blocks: int = 6, mlp_ratio: float = 3.0,
                  kernel_size: int = 7, n_fft: int = 1024, hop_length: int = 256) -> None:
         super().__init__()
+        self.config = FourierConfig(in_channels=in_channels, channels=channels, blocks=blocks, mlp_ratio=mlp_ratio,
+                                    kernel_size=kernel_size, n_fft=n_fft, hop_length=hop_length)
         self.in_channels = in_channels
         self.backbone = ConvNeXtBackbone(in_channels, channels, blocks, mlp_ratio, kernel_size)
         self.head = FourierHead(channels, n_fft, hop_length)
+
+    @classmethod
+    def from_config(cls, config: FourierConfig) -> "FourierGenerator":
+        """A freshly initialised generator of `config`; `.config` is `config`."""
+        kwargs = to_dict(config)
+        kwargs.pop("family")
+        return cls(**kwargs)
 
     @property
     def hop_length(self) -> int:

@@ -14,6 +14,8 @@ from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 from torch.nn.utils.parametrize import remove_parametrizations
 
+from ..config import GeneratorConfig, to_dict
+
 LRELU_SLOPE = 0.1
 
 
@@ -213,6 +215,12 @@ class Generator(nn.Module):
         istft_hop: int = 1,
     ) -> None:
         super().__init__()
+        self.config = GeneratorConfig(
+            in_channels=in_channels, upsample_initial_channel=upsample_initial_channel,
+            upsample_rates=tuple(upsample_rates), upsample_kernel_sizes=tuple(upsample_kernel_sizes),
+            resblock=str(resblock), resblock_kernel_sizes=tuple(resblock_kernel_sizes),
+            resblock_dilation_sizes=tuple(tuple(d) for d in resblock_dilation_sizes), resblock_conv=resblock_conv,
+            resblock_rank=resblock_rank, stage_ranks=tuple(stage_ranks), istft_n_fft=istft_n_fft, istft_hop=istft_hop)
         self.num_kernels = len(resblock_kernel_sizes)
         self.num_upsamples = len(upsample_rates)
         self.upsample_rates = tuple(upsample_rates)
@@ -235,6 +243,11 @@ class Generator(nn.Module):
         self.conv_post = weight_norm(nn.Conv1d(ch, post_channels, 7, 1, padding=3))
         self.ups.apply(init_weights)
         self.conv_post.apply(init_weights)
+
+    @classmethod
+    def from_config(cls, config: GeneratorConfig) -> "Generator":
+        """A freshly initialised generator (with weight norm) of `config`; `.config` is `config`."""
+        return cls(**to_dict(config))
 
     @property
     def hop_length(self) -> int:

@@ -9,8 +9,9 @@ where `mel/loss` is the L1 between log-mels computed with fmax = Nyquist (`MelCo
 and the adversarial and feature-matching terms sum over MPD and MSD. `stft/loss` (multi-resolution
 STFT distance to the recording, off by default) helps students without adversarial training, such
 as iSTFT-head students on a CPU budget. Terms without a weight are still computed and logged, with
-weight 0, except that the discriminators are skipped entirely when both adversarial weights are 0
-(pure distillation) and `stft/loss` is only computed when weighted.
+weight 0, except that the discriminators exist only when an adversarial weight is non-zero (pure
+distillation and recording-only fine-tuning never build or checkpoint them) and `stft/loss` is only
+computed when weighted.
 
 Knowledge distillation is the same task with a frozen `teacher` generator and three more terms:
 `distil/mel` (mel L1 to the teacher's waveform), `distil/stft` (multi-resolution STFT distance to
@@ -34,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..audio import MelSpectrogram
-from ..config import GeneratorConfig, MelConfig, TrainConfig, to_dict
+from ..config import DiscriminatorConfig, GeneratorConfig, MelConfig, TrainConfig, check_generator_mel, to_dict
 from ..errors import ConfigError
 from .discriminators import MultiPeriodDiscriminator, MultiScaleDiscriminator
 from .generator import Generator
@@ -105,14 +106,7 @@ class GanVocoderTask(Task):
         teacher: Generator | None = None,
         media_items: int = 3,
     ) -> None:
-        if gen_config.hop_length != mel_config.hop_length:
-            raise ConfigError(
-                f"generator upsamples by {gen_config.hop_length} but the mel hop is {mel_config.hop_length}"
-            )
-        if gen_config.in_channels != mel_config.n_mels:
-            raise ConfigError(
-                f"generator takes {gen_config.in_channels} mel channels, the data has {mel_config.n_mels}"
-            )
+        check_generator_mel(gen_config, mel_config)
         unknown = sorted(set(train_config.loss_weights) - set(TERMS))
         if unknown:
             raise ConfigError(
@@ -123,24 +117,30 @@ class GanVocoderTask(Task):
             raise ConfigError(f"loss term(s) {', '.join(needs_teacher)} need a teacher (distillation)")
         self.teacher = teacher.eval().requires_grad_(False) if teacher is not None else None
         self.generator: nn.Module = generator
-        self.mpd: nn.Module = mpd or MultiPeriodDiscriminator()
-        self.msd: nn.Module = msd or MultiScaleDiscriminator()
         self.gen_config, self.mel_config, self.train_config = gen_config, mel_config, train_config
         self.weights = {k: float(train_config.loss_weights.get(k, 0.0)) for k in TERMS}
         self.media_items = media_items
         self._targets_logged: set[str] = set()
         self.adversarial = any(self.weights[k] for k in ADV_TERMS)
+        # The discriminators exist only when an adversarial term is weighted: pure distillation and
+        # recording-only fine-tuning never build, wrap, optimise or checkpoint them.
+        self.mpd: nn.Module | None = None
+        self.msd: nn.Module | None = None
+        if self.adversarial:
+            self.mpd = mpd or MultiPeriodDiscriminator.from_config(DiscriminatorConfig())
+            self.msd = msd or MultiScaleDiscriminator.from_config(DiscriminatorConfig())
         self.projections = nn.ModuleList()
         if self.teacher is not None and self.weights["distil/feat"]:
             self.projections = _stage_projections(generator, self.teacher, gen_config.in_channels)
 
     def setup(self, ctx: TaskContext) -> None:
         dev, cfg = ctx.device, self.train_config
-        self.mel_input = MelSpectrogram(**to_dict(self.mel_config)).to(dev)
-        self.mel_loss = MelL1Loss(MelSpectrogram(**to_dict(self.mel_config.loss_variant()))).to(dev)
+        self.mel_input = MelSpectrogram.from_config(self.mel_config).to(dev)
+        self.mel_loss = MelL1Loss(MelSpectrogram.from_config(self.mel_config.loss_variant())).to(dev)
         self.generator = ctx.wrap(self.generator.to(dev).train())
-        self.mpd = ctx.wrap(self.mpd.to(dev).train())
-        self.msd = ctx.wrap(self.msd.to(dev).train())
+        if self.adversarial:
+            self.mpd = ctx.wrap(self.mpd.to(dev).train())
+            self.msd = ctx.wrap(self.msd.to(dev).train())
         betas = (cfg.adam_b1, cfg.adam_b2)
         if self.teacher is not None:
             self.teacher = self.teacher.to(dev)
@@ -150,11 +150,13 @@ class GanVocoderTask(Task):
         self.optim_g = torch.optim.AdamW(
             itertools.chain(self.generator.parameters(), self.projections.parameters()), cfg.learning_rate, betas=betas
         )
-        self.optim_d = torch.optim.AdamW(
-            itertools.chain(self.msd.parameters(), self.mpd.parameters()), cfg.learning_rate, betas=betas
-        )
         self.sched_g = torch.optim.lr_scheduler.ExponentialLR(self.optim_g, gamma=cfg.lr_decay)
-        self.sched_d = torch.optim.lr_scheduler.ExponentialLR(self.optim_d, gamma=cfg.lr_decay)
+        self.optim_d = self.sched_d = None
+        if self.adversarial:
+            self.optim_d = torch.optim.AdamW(
+                itertools.chain(self.msd.parameters(), self.mpd.parameters()), cfg.learning_rate, betas=betas
+            )
+            self.sched_d = torch.optim.lr_scheduler.ExponentialLR(self.optim_d, gamma=cfg.lr_decay)
 
     def _input_mel(self, batch: dict[str, Any]) -> torch.Tensor:
         if "mel" in batch:
@@ -204,9 +206,10 @@ class GanVocoderTask(Task):
                     terms[name] = self.phase_losses[name](y_hat, t_hat)
             if want_feats:
                 terms["distil/feat"] = sum(F.l1_loss(p(f), t) for p, f, t in zip(unwrap(self.projections), feats, t_feats))
-        mpd, msd = unwrap(self.mpd), unwrap(self.msd)
-        with frozen(mpd, msd):
+        discriminators = (unwrap(self.mpd), unwrap(self.msd)) if self.adversarial else ()
+        with frozen(*discriminators):
             if self.adversarial:
+                mpd, msd = discriminators
                 _, p_fake, p_fr, p_fg = mpd(y, y_hat)
                 _, s_fake, s_fr, s_fg = msd(y, y_hat)
                 terms["adv/gen"] = generator_adv_loss(p_fake) + generator_adv_loss(s_fake)
@@ -253,26 +256,32 @@ class GanVocoderTask(Task):
         return Validation(metrics=metrics, audio=audio, images=images, sample_rate=self.mel_config.sample_rate)
 
     def state_dict(self) -> dict[str, Any]:
-        return {
+        state = {
             "generator": unwrap(self.generator).state_dict(),
-            "mpd": unwrap(self.mpd).state_dict(),
-            "msd": unwrap(self.msd).state_dict(),
             "projections": unwrap(self.projections).state_dict(),
             "optim_g": self.optim_g.state_dict(),
-            "optim_d": self.optim_d.state_dict(),
             "sched_g": self.sched_g.state_dict(),
-            "sched_d": self.sched_d.state_dict(),
         }
+        if self.adversarial:
+            state.update({"mpd": unwrap(self.mpd).state_dict(), "msd": unwrap(self.msd).state_dict(),
+                          "optim_d": self.optim_d.state_dict(), "sched_d": self.sched_d.state_dict()})
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a checkpoint. Discriminator state is restored when this run trains them; a
+        checkpoint without it (written by a non-adversarial run) cannot resume an adversarial one."""
         unwrap(self.generator).load_state_dict(state["generator"])
-        unwrap(self.mpd).load_state_dict(state["mpd"])
-        unwrap(self.msd).load_state_dict(state["msd"])
         unwrap(self.projections).load_state_dict(state["projections"])
         self.optim_g.load_state_dict(state["optim_g"])
-        self.optim_d.load_state_dict(state["optim_d"])
         self.sched_g.load_state_dict(state["sched_g"])
-        self.sched_d.load_state_dict(state["sched_d"])
+        if self.adversarial:
+            if "mpd" not in state:
+                raise ConfigError("this checkpoint has no discriminators (its run had no adversarial weight); "
+                                  "start adversarial training from its generator with --init instead")
+            unwrap(self.mpd).load_state_dict(state["mpd"])
+            unwrap(self.msd).load_state_dict(state["msd"])
+            self.optim_d.load_state_dict(state["optim_d"])
+            self.sched_d.load_state_dict(state["sched_d"])
 
     def export(self, run_dir: Path, step: int) -> None:
         """`run_dir/generator.safetensors`, loadable by `hifilite vocode --model` (weight norm kept,

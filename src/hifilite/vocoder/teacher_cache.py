@@ -57,7 +57,7 @@ def build_teacher_cache(
     else:
         text = json.dumps({"teacher": teacher_name, "mel": to_dict(voc.mel_config), "normalise": "peak 0.95"}, indent=2)
         atomic_write(manifest, lambda tmp: Path(tmp).write_text(text))
-    mel_fn = MelSpectrogram(**to_dict(voc.mel_config)).to(voc.device)
+    mel_fn = MelSpectrogram.from_config(voc.mel_config).to(voc.device)
     unique = {u.id: u for u in utterances}.values()  # a weighted mixture repeats utterances
     todo = [u for u in unique if not all(p.is_file() for p in teacher_cache_files(cache, u.id))]
     iterator = todo
