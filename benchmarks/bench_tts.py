@@ -38,7 +38,7 @@ from rich.console import Console
 from hifilite.evaluate.tts_bench import bench_tts
 from hifilite.evaluate.tts_report import learning_curves, markdown_report
 from hifilite.errors import HifiliteError
-from hifilite.evaluate.bench import machine_info
+from hifilite.measure import machine_info
 from hifilite.io import atomic_write
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -18,8 +18,9 @@ from pathlib import Path
 from rich.console import Console
 
 from hifilite.errors import ModelNotFoundError
+from hifilite.measure import machine_info
 from hifilite.evaluate.bench import (
-    bench_models, bench_report, bench_table, machine_info, markdown_table, write_json,
+    bench_models, bench_report, bench_table, markdown_table, write_json,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"

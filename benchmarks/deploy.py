@@ -20,7 +20,8 @@ from pathlib import Path
 from hifilite.deploy.export import export_onnx
 from hifilite.deploy.quantize import SENSITIVE, audio_files, load_mels, quantize_int8
 from hifilite.evaluate.int8 import int8_report
-from hifilite.evaluate.bench import bench_models, machine_info, markdown_table
+from hifilite.evaluate.bench import bench_models, markdown_table
+from hifilite.measure import machine_info
 from hifilite.runtime import OnnxVocoder
 
 OUT = Path(__file__).parent / "results"
@@ -79,7 +80,7 @@ def main() -> None:
     if long_rows:
         md += ["\n### Long input (%.0f s, streamed in 1024-frame chunks), lite, 1 thread\n" % args.long_seconds,
                "| backend | peak RSS MB | RSS growth MB | ×real-time |\n|---|---|---|---|\n" + "\n".join(
-                   f"| {r['backend']} | {r['long_peak_mb']:.0f} | {r['long_growth_mb']:.0f} | {r['long_rtf_x']:.1f} |"
+                   f"| {r['backend']} | {r['long_peak_mb']:.0f} | {r['long_growth_mb']:.0f} | {r['long_x_real_time']:.1f} |"
                    for r in long_rows) + "\n"]
     if quality:
         md += ["\n### int8 quality, lj-v1, %d held-out recordings, 1 thread\n" % args.eval_items,

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from hifilite.evaluate.bench import machine_info
+from hifilite.measure import machine_info
 
 OUT = Path(__file__).parent / "results"
 SENTENCES = Path(__file__).parents[1] / "src" / "hifilite" / "assets" / "sentences.txt"

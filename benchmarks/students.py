@@ -60,7 +60,8 @@ def spread(utts: list, limit: int | None) -> list:
 
 def main() -> None:
     from hifilite.data.corpora import load_split
-    from hifilite.evaluate.bench import bench_models, machine_info
+    from hifilite.evaluate.bench import bench_models
+    from hifilite.measure import machine_info
     from hifilite.evaluate.runner import SHORT_NAMES, evaluate_models
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -98,7 +99,7 @@ def main() -> None:
     speed: dict[str, list] = {}
     if not args.no_speed:
         rows = bench_models(args.models, threads=1, seconds=4.0, repeats=5, warmup=1, backends=("torch", "onnx"))
-        speed = {b: [{k: r[k] for k in ("model", "params", "macs_per_second", "rtf_x", "median_s")}
+        speed = {b: [{k: r[k] for k in ("model", "params", "macs_per_second", "x_real_time", "median_s")}
                      for r in rows if r["backend"] == b] for b in ("torch", "onnx")}
     command = "python benchmarks/students.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out = {"machine": machine_info(), "command": command, "quality": quality, "speed": speed}
@@ -120,7 +121,7 @@ def main() -> None:
                   "|---|---:|---:|---:|---:|"]
         for t, o in zip(speed["torch"], speed["onnx"]):
             lines.append(f"| {t['model']} | {t['params'] / 1e6:.2f} M | {t['macs_per_second'] / 1e9:.2f} | "
-                         f"{t['rtf_x']:.1f} | {o['rtf_x']:.1f} |")
+                         f"{t['x_real_time']:.1f} | {o['x_real_time']:.1f} |")
     lines += ["", f"Machine: {out['machine'].get('cpu', '')}, 1 thread; regenerate with `{command}`."]
     (args.out / "students.md").write_text("\n".join(lines) + "\n")
     console.print("\n".join(lines))

@@ -84,7 +84,7 @@ def main() -> None:
     from rich.console import Console
 
     from hifilite.data.corpora import load_split
-    from hifilite.evaluate.bench import machine_info
+    from hifilite.measure import machine_info
     from hifilite.evaluate.runner import evaluate_models
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -120,15 +120,16 @@ def test_onnx_export_dynamic_lengths_parity(tmp_path):
     pytest.importorskip("onnx")
     import numpy as np
 
-    from hifilite.deploy.acoustic_export import export_onnx, onnx_mel
+    from hifilite.deploy.acoustic_export import onnx_mel
+    from hifilite.deploy.export import export_onnx
     from hifilite.acoustic.checkpoint import LoadedAcoustic
 
     torch.manual_seed(0)
     model = AcousticModel.from_config(parse_arch("sep5,attn2,ffn,id/sep9,attn4", **TINY)).eval()
     with torch.no_grad():
         model.duration.linear.bias.fill_(1.0)
-    path = export_onnx(LoadedAcoustic(model, {"kind": "espeak"}, {}, {"n_mels": 8}), tmp_path / "m.onnx")
-    assert (tmp_path / "m.onnx.json").is_file()
+    path, side = export_onnx(LoadedAcoustic(model, {"kind": "espeak"}, {}, {"n_mels": 8}), tmp_path / "m.onnx")
+    assert side == tmp_path / "m.json" and side.is_file()
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     for n, scale in ((5, 1.0), (41, 0.6), (90, 1.7)):  # lengths other than the traced example's
         ids = torch.randint(0, 40, (n,)).tolist()
@@ -139,17 +140,18 @@ def test_onnx_export_dynamic_lengths_parity(tmp_path):
 
 def test_onnx_export_is_refused_when_runtime_disagrees(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
-    import hifilite.deploy.acoustic_export as export
+    import hifilite.deploy.export as export
     from hifilite.acoustic.checkpoint import LoadedAcoustic
     from hifilite.errors import HifiliteError
 
     model = AcousticModel.from_config(parse_arch("sep5/sep5", **TINY)).eval()
     loaded = LoadedAcoustic(model, {"kind": "espeak"}, {}, {"n_mels": 8})
-    assert export.parity(export.export_onnx(loaded, tmp_path / "ok.onnx", check=False), model) < 1e-4
-    monkeypatch.setattr(export, "parity", lambda path, model: 0.5)
+    path, _ = export.export_onnx(loaded, tmp_path / "ok.onnx", check=False)
+    assert export.parity(path, export.model_graph(loaded)) < 1e-4
+    monkeypatch.setattr(export, "parity", lambda path, graph: 0.5)
     with pytest.raises(HifiliteError, match="export refused"):
         export.export_onnx(loaded, tmp_path / "m.onnx")
-    assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m.onnx.json").exists()
+    assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m.json").exists()
 
 
 def test_zero_predicted_frames_give_an_empty_mel_not_a_crash():

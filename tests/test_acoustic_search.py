@@ -150,3 +150,22 @@ def test_one_iteration_search_end_to_end_and_resume(corpus, tmp_path, capsys):
     # an impossible budget is refused with the measured numbers
     assert _search(corpus, tmp_path / "s2", 2, "--max-latency-ms", "0.000001") == 1
     assert "latency budget" in capsys.readouterr().err
+
+
+def test_the_search_scores_with_the_training_runs_validation_metric(corpus):
+    """`validation_mel_l1` is the number the acoustic task logs as val/mel/loss (mean over utterances)."""
+    import torch
+
+    from hifilite.acoustic.search import validation_mel_l1
+    from hifilite.acoustic.task import AcousticTask, config_for_corpus, default_train_config
+    from hifilite.data.features import AcousticDataset, collate, read_stats
+
+    stats = read_stats(corpus)
+    torch.manual_seed(0)
+    model = AcousticModel.from_config(config_for_corpus(parse_arch("sep5/sep5;hidden=16;n_bins=8"), stats))
+    task = AcousticTask(model=model, train_config=default_train_config(), symbols=stats["symbols"], stats=stats)
+    ids = stats["splits"]["val"] or stats["splits"]["test"]
+    data = AcousticDataset(corpus, "val", stats, ids=ids, energy=model.config.energy)
+    with torch.no_grad():
+        logged = task.validate(collate([data[i]]) for i in range(len(data))).metrics["mel/loss"]
+    assert validation_mel_l1(model, corpus, stats) == pytest.approx(logged, rel=1e-6)

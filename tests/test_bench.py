@@ -90,7 +90,7 @@ def test_bench_isolated_process_returns_sane_numbers():
     assert r["isolated"] is True and r["threads"] == 1
     assert r["frames"] == 87 and r["audio_seconds"] == pytest.approx(87 * 256 / 22050)
     assert len(r["times_s"]) == 2 and all(t > 0 for t in r["times_s"])
-    assert r["rtf_x"] == pytest.approx(r["audio_seconds"] / r["median_s"])
+    assert r["x_real_time"] == pytest.approx(r["audio_seconds"] / r["median_s"])
     assert r["macs_per_second"] == macs_per_second(tiny_generator(), sample_rate=22050, hop_length=256)
     assert r["rss_peak_mb"] > r["infer_peak_mb"] >= 0 and r["rss_loaded_mb"] > 50  # torch is loaded
     # the caller's module is untouched: weight norm still in place
@@ -127,4 +127,4 @@ def test_bench_cli_writes_json(tmp_path):
     assert r.exit_code == 0, r.output
     doc = json.loads(path.read_text())
     assert doc["settings"]["threads"] == 1 and doc["machine"]["cpu_count"] >= 1
-    assert doc["results"][0]["model"] == "v2" and doc["results"][0]["rtf_x"] > 0
+    assert doc["results"][0]["model"] == "v2" and doc["results"][0]["x_real_time"] > 0

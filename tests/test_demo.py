@@ -20,7 +20,7 @@ def test_demo_writes_complete_report(tmp_path, monkeypatch):
     # the pretrained teacher really reconstructs the speech (random weights score ~1.0)
     assert mean_pesq(tmp_path / "eval" / "results.json", "lj-v1") > 1.8
     bench = json.loads((tmp_path / "bench.json").read_text())["results"]
-    assert bench[0]["model"] == "v3" and bench[0]["rtf_x"] > 0
+    assert bench[0]["model"] == "v3" and bench[0]["x_real_time"] > 0
     # text to speech with the shipped acoustic model + joe-lite, beside Piper, on the test sentences
     speech = json.loads((tmp_path / "tts.json").read_text())
     assert speech["texts"] == 2 and [r["system"].split()[0] for r in speech["systems"]] == ["hifilite", "Piper"]

@@ -301,7 +301,7 @@ def test_bench_backends_side_by_side(tmp_path):
     assert [(r["backend"], r["threads"]) for r in rows] == [
         ("torch", 1), ("torch", 2), ("onnx", 1), ("onnx", 2), ("onnx-int8", 1), ("onnx-int8", 2)]
     for r in rows:
-        assert r["rtf_x"] > 0 and r["long_seconds"] == pytest.approx(259 * 256 / SR)
+        assert r["x_real_time"] > 0 and r["long_seconds"] == pytest.approx(259 * 256 / SR)
         assert r["long_peak_mb"] > 0 and r["stream"]["first_audio_ms"] > 0
     assert len({r["params"] for r in rows}) == 1
     md = markdown_table(rows)

@@ -300,7 +300,7 @@ def test_search_over_width_and_depth(tmp_path):
                               out_dir=tmp_path, trials=3, progress=False)
     assert len(study.trials) == 3 and front
     for r in front:
-        assert r["rtf"] > 0 and r["mel_l1"] >= 0 and len(r["ranks"]) == 2
+        assert r["x_real_time"] > 0 and r["mel_l1"] >= 0 and len(r["ranks"]) == 2
         assert r["params"] == sum(p.numel() for p in build_generator(
             dataclasses.replace(cfg, channels=r["ranks"][0], blocks=r["ranks"][1])).parameters())
 
@@ -359,7 +359,7 @@ def test_export_cli_onnx_cache_and_bench(preset_model, tmp_path, monkeypatch):
     assert cached.is_file() and vocoder_onnx(path) == cached  # exported once, then reused
     rows = bench_models([str(path)], seconds=0.5, repeats=1, isolate=False, backends=("torch", "onnx"))
     assert [r["backend"] for r in rows] == ["torch", "onnx"]
-    assert all(r["params"] == 806_018 and r["rtf_x"] > 0 for r in rows)
+    assert all(r["params"] == 806_018 and r["x_real_time"] > 0 for r in rows)
     assert rows[0]["macs_per_second"] == macs_per_second(voc.generator, sample_rate=SR, hop_length=256)
 
 

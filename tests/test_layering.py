@@ -83,7 +83,7 @@ def test_the_training_loop_imports_no_model_package():
 
 # README, Layout: each package imports only from lower layers or its own layer.
 LAYERS = [
-    ("errors", "version", "io", "checkpoint", "config", "registry"),
+    ("errors", "version", "io", "checkpoint", "measure", "config", "registry"),
     ("audio", "text"),
     ("data",),
     ("train",),

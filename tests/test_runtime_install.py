@@ -62,15 +62,14 @@ def _copy_project(dest: Path) -> Path:
 def test_runtime_extra_runs_onnx_vocoder_and_tts_without_torch(tmp_path):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("piper")
-    from hifilite.deploy.acoustic_export import export_onnx as export_acoustic
     from hifilite.acoustic.checkpoint import load_acoustic
-    from hifilite.deploy.export import export_onnx as export_vocoder
+    from hifilite.deploy.export import export_onnx
     from hifilite.runtime import OnnxTTS, OnnxVocoder
 
     work = tmp_path / "work"
     work.mkdir()
-    export_vocoder("joe-tiny", work / "v.onnx")
-    export_acoustic(load_acoustic("joe-lightspeech"), work / "a.onnx")
+    export_onnx("joe-tiny", work / "v.onnx")
+    export_onnx(load_acoustic("joe-lightspeech"), work / "a.onnx")
     t = np.arange(int(0.6 * 44100)) / 44100
     sf.write(work / "in.wav", np.stack([0.3 * np.sin(2 * np.pi * 180 * t), 0.1 * np.sin(2 * np.pi * 900 * t)], 1),
              44100)  # stereo at another rate: the runtime mixes and resamples too

@@ -27,7 +27,7 @@ def test_search_writes_front_and_resumes(tmp_path):
                   out_dir=tmp_path, progress=False)
     study, front = run_search(trials=3, **kwargs)
     assert len(study.trials) == 3 and front
-    assert all(r["rtf"] > 0 and r["mel_l1"] >= 0 and len(r["ranks"]) == 3 for r in front)
+    assert all(r["x_real_time"] > 0 and r["mel_l1"] >= 0 and len(r["ranks"]) == 3 for r in front)
     # the full-rank path reproduces the teacher, so its distance is ~0 when it was sampled
     study, front = run_search(trials=5, **kwargs)  # resumes: two more trials, same storage
     stored = optuna.load_study(study_name="hifilite-search", storage=f"sqlite:///{tmp_path / 'study.db'}")

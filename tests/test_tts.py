@@ -94,15 +94,14 @@ def small_vocoder(tmp_path_factory):
 
 
 def test_onnx_tts_equals_torch(model_path, small_vocoder, tmp_path):
-    from hifilite.deploy.acoustic_export import export_onnx as export_acoustic
     from hifilite.acoustic.checkpoint import load_acoustic
-    from hifilite.deploy.export import export_onnx as export_vocoder
+    from hifilite.deploy.export import export_onnx
     from hifilite.runtime import OnnxTTS
 
     text = "Dr. Smith paid $5. Then he left!"
     torch_tts = Synthesizer.load(model_path, small_vocoder)
-    acoustic = export_acoustic(load_acoustic(model_path), tmp_path / "a.onnx")
-    vocoder, _ = export_vocoder(small_vocoder, tmp_path / "v.onnx")
+    acoustic, _ = export_onnx(load_acoustic(model_path), tmp_path / "a.onnx")
+    vocoder, _ = export_onnx(small_vocoder, tmp_path / "v.onnx")
     onnx_tts = OnnxTTS(acoustic, vocoder, threads=1)
     assert onnx_tts.sentences(text) == torch_tts.sentences(text)
     for rate in (1.0, 0.7):

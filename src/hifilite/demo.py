@@ -25,7 +25,8 @@ def run_demo(
 
     from .audio import load_audio
     from .data.synth import synthesize_corpus
-    from .evaluate.bench import bench_models, machine_info
+    from .evaluate.bench import bench_models
+    from .measure import machine_info
     from .evaluate.bench import markdown_table as bench_markdown
     from .evaluate.report import Report, plot_spectrograms
     from .evaluate.runner import SHORT_NAMES, evaluate_models

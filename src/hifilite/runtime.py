@@ -10,7 +10,7 @@
 Text to speech the same way, with an exported acoustic model (`hifilite acoustic export`):
 
     from hifilite.runtime import OnnxTTS
-    tts = OnnxTTS("acoustic.onnx", "joe-lite.onnx", threads=1)
+    tts = OnnxTTS("acoustic.onnx", "joe-lite.onnx", threads=1)   # each with its sidecar .json
     audio = tts("Dr. Smith paid $5 on May 3rd.")   # float32 at tts.sample_rate
 
 `pip install "hifilite[runtime]"` is enough for both (onnxruntime, librosa's mel basis, num2words,
@@ -27,7 +27,7 @@ import numpy as np
 
 from .tts.speaker import SentenceSpeaker, check_pair, phonemizer_for
 from .audio import audio_blocks, check_log_mel_range, stream_log_mel
-from .deploy.sidecar import LOG_CLAMP_MIN, MAGNITUDE_EPS, read_sidecar, sidecar_path
+from .deploy.sidecar import LOG_CLAMP_MIN, MAGNITUDE_EPS, read_sidecar, sidecar_of
 from .vocoder.streaming import MelStreamer
 from .errors import AudioError, ConfigError, DataError, ModelNotFoundError
 
@@ -130,25 +130,36 @@ def session(model_path: str | os.PathLike, threads: int | None = None):
         raise ModelNotFoundError(f"{model_path}: ONNX Runtime cannot load it ({reason})") from None
 
 
+def _exported(model_path: str | os.PathLike, sidecar: str | os.PathLike | None, kind: str,
+              threads: int | None, n_inputs: int) -> tuple[Path, dict[str, Any], Any]:
+    """(path, checked sidecar, session) of an exported model of `kind` taking `n_inputs` inputs;
+    the graph's inputs and output must be the ones its sidecar names."""
+    model_path = Path(model_path)
+    if not model_path.is_file():
+        raise ModelNotFoundError(f"{model_path}: no such ONNX file")
+    meta = read_sidecar(sidecar or sidecar_of(model_path), kind=kind)
+    if len(meta["inputs"]) != n_inputs:
+        raise ConfigError(f"{model_path}: a {kind} graph takes {n_inputs} input(s), the sidecar names "
+                          f"{', '.join(meta['inputs'])}")
+    sess = session(model_path, threads)
+    names = [i.name for i in sess.get_inputs()], [o.name for o in sess.get_outputs()]
+    if names != (list(meta["inputs"]), [meta["output"]]):
+        raise ConfigError(f"{model_path}: graph inputs/outputs {names} do not match the sidecar "
+                          f"({', '.join(meta['inputs'])} -> {meta['output']})")
+    return model_path, meta, sess
+
+
 class OnnxVocoder:
     """An exported vocoder (`.onnx` + sidecar JSON) with the mel front-end it was trained on."""
 
     def __init__(self, model_path: str | os.PathLike, sidecar: str | os.PathLike | None = None,
                  threads: int | None = None) -> None:
-        model_path = Path(model_path)
-        if not model_path.is_file():
-            raise ModelNotFoundError(f"{model_path}: no such ONNX file")
-        self.meta: dict[str, Any] = read_sidecar(sidecar or sidecar_path(model_path))
-        self.path = model_path
-        self.session = session(model_path, threads)
-        names = [i.name for i in self.session.get_inputs()], [o.name for o in self.session.get_outputs()]
-        if names != ([self.meta["input"]], [self.meta["output"]]):
-            raise ConfigError(f"{model_path}: graph inputs/outputs {names} do not match the sidecar "
-                              f"({self.meta['input']} -> {self.meta['output']})")
+        self.path, self.meta, self.session = _exported(model_path, sidecar, "vocoder", threads, 1)
+        self.input = self.meta["inputs"][0]
         self.mel_config = dict(self.meta["mel"])
         self.mel_fn = LogMel(**self.mel_config, clamp_min=self.meta.get("log_clamp_min", LOG_CLAMP_MIN))
         self.context = int(self.meta["receptive_field_frames"])
-        self.name = self.meta.get("name") or model_path.stem
+        self.name = self.meta.get("name") or self.path.stem
         self.chunk_frames = DEFAULT_CHUNK_FRAMES
 
     @property
@@ -209,7 +220,7 @@ class OnnxVocoder:
 
     def run(self, mel: np.ndarray) -> np.ndarray:
         """One ONNX Runtime call: (B, n_mels, frames) -> (B, frames * hop), no checks, no chunking."""
-        return self.session.run([self.meta["output"]], {self.meta["input"]: mel})[0]
+        return self.session.run([self.meta["output"]], {self.input: mel})[0]
 
     def __call__(self, mel: np.ndarray) -> np.ndarray:
         return self.infer(mel, self.chunk_frames)
@@ -240,31 +251,21 @@ def load(model_path: str | os.PathLike, threads: int | None = None) -> OnnxVocod
 
 
 class OnnxAcoustic:
-    """An exported acoustic model (`hifilite acoustic export`): phoneme ids -> (n_mels, frames)."""
+    """An exported acoustic model (`hifilite acoustic export`, sidecar JSON beside it): phoneme ids
+    -> (n_mels, frames)."""
 
-    def __init__(self, model_path: str | os.PathLike, threads: int | None = None) -> None:
-        import json
-
-        model_path = Path(model_path)
-        meta_path = Path(f"{model_path}.json")
-        if not model_path.is_file():
-            raise ModelNotFoundError(f"{model_path}: no such ONNX file")
-        try:
-            self.meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ModelNotFoundError(f"{meta_path}: cannot read the acoustic model's sidecar ({exc})") from None
-        if self.meta.get("format") != "hifilite.acoustic.onnx/1":
-            raise ConfigError(f"{meta_path}: not an acoustic model sidecar (format {self.meta.get('format')!r})")
-        self.path = model_path
-        self.session = session(model_path, threads)
+    def __init__(self, model_path: str | os.PathLike, threads: int | None = None,
+                 sidecar: str | os.PathLike | None = None) -> None:
+        self.path, self.meta, self.session = _exported(model_path, sidecar, "acoustic", threads, 2)
         self.mel_config = dict(self.meta["mel"])
         self.symbols = dict(self.meta["symbols"])
 
     def __call__(self, ids: list[int], rate: float = 1.0) -> np.ndarray:
         if not ids:
             raise DataError("no phoneme ids")
-        out = self.session.run(["mel"], {"ids": np.asarray([ids], dtype=np.int64),
-                                         "duration_scale": np.asarray([1.0 / rate], dtype=np.float32)})[0]
+        ids_name, scale_name = self.meta["inputs"]
+        out = self.session.run([self.meta["output"]], {ids_name: np.asarray([ids], dtype=np.int64),
+                                                       scale_name: np.asarray([1.0 / rate], dtype=np.float32)})[0]
         return out[0]
 
 

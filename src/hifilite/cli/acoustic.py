@@ -176,33 +176,21 @@ def info(model: Path = typer.Argument(..., help="acoustic.safetensors or a run f
 @acoustic_app.command("export")
 def export_cmd(
     model: Path = typer.Argument(..., help="acoustic.safetensors or a run folder."),
-    out: Path = typer.Option(..., "-o", "--out", help="Output .onnx (a .onnx.json is written beside it)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output .onnx (its sidecar goes beside it as .json)."),
 ) -> None:
-    """Export to ONNX with dynamic lengths and a duration-scale input; checks parity with PyTorch."""
-    import numpy as np
-
-    from ..deploy.acoustic_export import export_onnx, onnx_mel
-    from ..acoustic.checkpoint import load_acoustic
-    from ..errors import HifiliteError
+    """Export to ONNX with dynamic lengths and a duration-scale input; the export checks parity with
+    PyTorch (`hifilite.deploy.parity`) and is refused when they differ."""
+    from ..deploy.export import export_onnx
+    from ..deploy.sidecar import read_sidecar, sidecar_path
+    from ..acoustic.checkpoint import acoustic_file, load_acoustic
+    from ._options import refuse_overwriting
 
     output_file(out, inputs=[model])
-    loaded = load_acoustic(model)
-    path = export_onnx(loaded, out)
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    rng = np.random.default_rng(0)
-    worst = 0.0
-    for n, scale in ((11, 1.0), (97, 0.8)):
-        ids = rng.integers(3, loaded.model.config.num_symbols, size=n).tolist()
-        ref = loaded.model.infer(ids, scale).numpy()
-        got = onnx_mel(session, ids, scale)
-        if ref.shape != got.shape:
-            raise HifiliteError(f"ONNX parity failed: {got.shape} frames vs PyTorch {ref.shape}")
-        worst = max(worst, float(np.abs(ref - got).max()) if ref.size else 0.0)
-    if worst > 1e-3:
-        raise HifiliteError(f"ONNX parity failed: max difference {worst:.2e}")
-    console.print(f"{path}: max |ONNX - PyTorch| {worst:.1e}", highlight=False)
+    source = acoustic_file(model)
+    refuse_overwriting([out, sidecar_path(out)], [source], "choose another output path")
+    path, side = export_onnx(load_acoustic(source), out)
+    diff = read_sidecar(side, kind="acoustic")["parity_max_abs_diff"]
+    console.print(f"{path}: max |ONNX - PyTorch| {diff:.1e}", highlight=False)
 
 
 @acoustic_app.command()

@@ -159,12 +159,12 @@ def search(
     tv = load_vocoder(teacher)
     utts = load_split(data, "val")[:utterances] or load_split(data, "test")[:utterances]
     mels = [sn.mel(u.wav_path) for u in utts]
-    limits = SearchLimits(min_rtf=1.0 / max_rtf if max_rtf else None, max_macs=max_macs, max_params=max_params)
+    limits = SearchLimits(min_x_real_time=1.0 / max_rtf if max_rtf else None, max_macs=max_macs, max_params=max_params)
     _, front = run_search(supernet=sn.generator, config=sn.gen_config, teacher=tv.generator, mels=mels,
                           mel_config=sn.mel_config, out_dir=out, trials=trials, storage=storage,
                           study_name=study_name, limits=limits, seed=seed)
     for r in front:
-        console.print(f"ranks {tuple(r['ranks'])}: mel L1 {r['mel_l1']:.3f}, {r['rtf']:.1f}x real-time, "
+        console.print(f"ranks {tuple(r['ranks'])}: mel L1 {r['mel_l1']:.3f}, {r['x_real_time']:.1f}x real-time, "
                       f"{r['params'] / 1e6:.2f} M params")
     console.print(f"Pareto front: {out / 'pareto.json'}")
 

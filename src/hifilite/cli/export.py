@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -41,7 +40,7 @@ def export_cmd(
     import torch
 
     from ..deploy.export import export_onnx
-    from ..deploy.sidecar import sidecar_path
+    from ..deploy.sidecar import read_sidecar, sidecar_path
     from ..vocoder.api import vocoder_source
 
     sources = vocoder_source(model).files
@@ -51,7 +50,7 @@ def export_cmd(
                        "choose another output path")
     torch.set_num_threads(threads)
     onnx_path, side = export_onnx(model, out, opset=opset, check=check)
-    meta = json.loads(side.read_text())
+    meta = read_sidecar(side, kind="vocoder")
     diff = meta["parity_max_abs_diff"]
     console.print(f"wrote {onnx_path} and {side} (receptive field {meta['receptive_field_frames']} frames"
                   + (f", ONNX vs PyTorch max diff {diff:.2g})" if diff is not None else ")"), highlight=False)
@@ -76,7 +75,7 @@ def export_cmd(
         console.print("no evaluation files left after calibration: quality not measured", highlight=False)
         return
     report = int8_report(onnx_path, q_path, eval_files, threads=threads)
-    q_meta = json.loads(q_side.read_text())
+    q_meta = read_sidecar(q_side, kind="vocoder")
     q_meta["quality"] = {k: v for k, v in report.items() if k != "per_item"}
     q_meta["quality"]["eval_files"] = [f.name for f in eval_files]
     write_sidecar(q_side, q_meta)

@@ -179,7 +179,7 @@ def run_compression(data: str | Path, out: str | Path, settings: RunSettings, co
     teacher = load_vocoder(settings.teacher)
     val = load_split(data, "val") or load_split(data, "test")
     mels = [sn.mel(u.wav_path) for u in val[:8]]
-    limits = SearchLimits(min_rtf=1.0 / settings.max_rtf if settings.max_rtf else None,
+    limits = SearchLimits(min_x_real_time=1.0 / settings.max_rtf if settings.max_rtf else None,
                           max_macs=settings.max_macs, max_params=settings.max_params)
     _, front = run_search(supernet=sn.generator, config=sn.gen_config, teacher=teacher.generator, mels=mels,
                           mel_config=sn.mel_config, out_dir=out / "search", trials=settings.trials,
@@ -190,7 +190,7 @@ def run_compression(data: str | Path, out: str | Path, settings: RunSettings, co
     chosen = min(front, key=lambda r: r["mel_l1"])
     ranks = tuple(chosen["ranks"])
     summary["chosen"] = chosen
-    console.print(f"chosen path: ranks {ranks} ({chosen['rtf']:.1f}x real-time, mel L1 {chosen['mel_l1']:.3f})")
+    console.print(f"chosen path: ranks {ranks} ({chosen['x_real_time']:.1f}x real-time, mel L1 {chosen['mel_l1']:.3f})")
 
     console.rule(f"4/{stages} fine-tune the chosen sub-student")
     sub, sub_cfg = extract(sn.generator, sn.gen_config, ranks)  # from the fused supernet

@@ -25,7 +25,8 @@ def write_compression_report(
     ablation: Sequence[tuple[str, str]], settings, console,
 ) -> Path:
     from ..audio import load_audio
-    from ..evaluate.bench import bench_models, machine_info
+    from ..evaluate.bench import bench_models
+    from ..measure import machine_info
     from ..evaluate.report import Report, plot_spectrograms
     from ..evaluate.runner import SHORT_NAMES, evaluate_models
 
@@ -42,7 +43,7 @@ def write_compression_report(
         entry = result.summary.get(label_of.get(spec, Path(spec).stem), {}) or result.summary.get(name, {})
         b = by_path[spec]
         table.append({"model": name, "params": b["params"] / 1e6, "macs": b["macs_per_second"] / 1e9,
-                      "rtf": b["rtf_x"], **{k: _mean(entry, k) for k in metric_keys}})
+                      "x_real_time": b["x_real_time"], **{k: _mean(entry, k) for k in metric_keys}})
     summary["table"] = table
     summary["machine"] = machine_info()
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
@@ -56,7 +57,7 @@ def write_compression_report(
         f"utterances). Machine: {summary['machine'].get('cpu', '')}. Chosen path: ranks "
         f"{tuple(summary['chosen']['ranks'])}. Regenerate with `hifilite compress run` and the same options."))
     columns = [("model", "model", ""), ("params", "params M", ".3f"), ("macs", "GMAC/s", ".3f"),
-               ("rtf", "x real-time", ".1f")] + [(k, SHORT_NAMES[k], ".3f") for k in metric_keys]
+               ("x_real_time", "x real-time", ".1f")] + [(k, SHORT_NAMES[k], ".3f") for k in metric_keys]
     report.table("Models", table, columns, note=ORDER_NOTE.format(seconds=settings.bench_seconds))
     if ablation:
         base = next(r for r in table if r["model"] == "searched")

@@ -6,15 +6,13 @@ sub-student, and measures
     (lower is better; a cheap proxy that tracks PESQ for copy-synthesis), and
   - cost: single-thread median latency of the extracted sub-student on a fixed input, expressed as
     x-real-time (higher is better), with MACs per second of audio and parameters beside it.
-Constraints (`max_macs`, `max_params`, `min_rtf`) prune a trial before or after measuring. The study
+Constraints (`max_macs`, `max_params`, `min_x_real_time`) prune a trial before or after measuring. The study
 lives in Optuna storage (SQLite by default), so a search resumes and several workers can share it.
 """
 
 from __future__ import annotations
 
 import json
-import statistics
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -23,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from ..io import atomic_write
+from ..measure import probe_mel, time_call, times_real_time
 from ..vocoder.fourier import FourierGenerator
 from ..vocoder.generator import Generator
 from .supernet import extract, fourier_choices, set_active_ranks, stage_max_ranks
@@ -30,7 +29,7 @@ from .supernet import extract, fourier_choices, set_active_ranks, stage_max_rank
 
 @dataclass(frozen=True)
 class SearchLimits:
-    min_rtf: float | None = None  # x-real-time on one thread, at least
+    min_x_real_time: float | None = None  # x-real-time on one thread, at least
     max_macs: float | None = None  # MACs per second of audio, at most
     max_params: int | None = None
 
@@ -56,22 +55,17 @@ def path_choices(supernet: torch.nn.Module) -> list[list[int]]:
     return rank_choices(stage_max_ranks(supernet))
 
 
-def measure_rtf(gen: Generator, n_mels: int, hop: int, sample_rate: int, frames: int = 86, repeats: int = 3) -> float:
+def measure_x_real_time(gen: Generator, n_mels: int, hop: int, sample_rate: int, frames: int = 86, repeats: int = 3) -> float:
     """x-real-time of `gen` on one thread (median of `repeats` after one warm-up)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        mel = torch.randn(1, n_mels, frames, generator=torch.Generator().manual_seed(0)) * 2 - 5
-        times = []
+        mel = torch.from_numpy(probe_mel(n_mels, frames))
         with torch.inference_mode():
-            gen(mel)
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                gen(mel)
-                times.append(time.perf_counter() - t0)
+            timing = time_call(lambda: gen(mel), repeats=repeats, warmup=1)
     finally:
         torch.set_num_threads(threads)
-    return frames * hop / sample_rate / statistics.median(times)
+    return times_real_time(frames * hop / sample_rate, timing.median)
 
 
 def path_distance(gen: Generator, teacher: Generator | Sequence[torch.Tensor], mels: Sequence[torch.Tensor],
@@ -130,26 +124,26 @@ def run_search(
         trial.set_user_attr("ranks", list(ranks))
         if (limits.max_params and params > limits.max_params) or (limits.max_macs and macs > limits.max_macs):
             raise optuna.TrialPruned(f"over the size limit: {params} params, {macs:.3g} MAC/s")
-        rtf = measure_rtf(sub, mel_config.n_mels, mel_config.hop_length, mel_config.sample_rate)
-        trial.set_user_attr("rtf", rtf)
-        if limits.min_rtf and rtf < limits.min_rtf:
-            raise optuna.TrialPruned(f"too slow: {rtf:.1f}x real-time")
+        x_rt = measure_x_real_time(sub, mel_config.n_mels, mel_config.hop_length, mel_config.sample_rate)
+        trial.set_user_attr("x_real_time", x_rt)
+        if limits.min_x_real_time and x_rt < limits.min_x_real_time:
+            raise optuna.TrialPruned(f"too slow: {x_rt:.1f}x real-time")
         set_active_ranks(supernet, ranks)
         try:
             dist = path_distance(supernet, targets, mels, mel_fn)
         finally:
             set_active_ranks(supernet, None)
-        return dist, rtf
+        return dist, x_rt
 
     done = len([t for t in study.trials if t.state.is_finished()])
     remaining = max(0, trials - done)
     if remaining:
         study.optimize(objective, n_trials=remaining, show_progress_bar=progress)
     front = [
-        {"number": t.number, "mel_l1": t.values[0], "rtf": t.values[1], **t.user_attrs}
+        {"number": t.number, "mel_l1": t.values[0], "x_real_time": t.values[1], **t.user_attrs}
         for t in study.best_trials
     ]
-    front.sort(key=lambda r: r["rtf"])
+    front.sort(key=lambda r: r["x_real_time"])
     atomic_write(out_dir / "pareto.json", lambda tmp: Path(tmp).write_text(json.dumps(
         {"storage": storage, "study": study_name, "trials": len(study.trials), "limits": limits.__dict__,
          "choices": choices, "front": front}, indent=2)))
@@ -166,7 +160,7 @@ def _plot(study, front, path: Path) -> None:
     done = [t for t in study.trials if t.values is not None]
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.scatter([t.values[1] for t in done], [t.values[0] for t in done], s=12, c="#999", label="trials")
-    ax.plot([r["rtf"] for r in front], [r["mel_l1"] for r in front], "o-", c="C3", label="Pareto front")
+    ax.plot([r["x_real_time"] for r in front], [r["mel_l1"] for r in front], "o-", c="C3", label="Pareto front")
     ax.set_xlabel("x real-time (1 thread)")
     ax.set_ylabel("log-mel L1 to teacher")
     ax.legend()

@@ -1,29 +1,26 @@
-"""ONNX export of an acoustic model: phoneme ids -> log-mel with dynamic lengths.
+"""The ONNX graph of an acoustic model (exported by `export.export_onnx`): phoneme ids -> log-mel.
 
 The graph takes `ids` (1, N) int64 and `duration_scale` (1,) float32 (1 / speaking rate) and
 returns `mel` (1, n_mels, T), where N and T are dynamic: the length regulator is a cumulative sum,
 a comparison and a gather (see `models.length_regulate`), so the number of frames is computed
-inside the graph. The symbol table, statistics and mel settings are written beside the model as
-`<name>.onnx.json` so the file is usable without the safetensors checkpoint.
+inside the graph. The sidecar carries the symbol table, statistics and mel settings, so the file
+is usable without the safetensors checkpoint.
 """
 
 from __future__ import annotations
 
-import json
-import warnings
-from pathlib import Path
-
+import numpy as np
 import torch
 from torch import nn
 
 from ..version import __version__
-from ..config import to_dict
-from ..errors import HifiliteError
-from ..io import atomic_write
 from ..acoustic.checkpoint import LoadedAcoustic
+from .graph import Graph
+from .sidecar import ACOUSTIC_INPUTS, ACOUSTIC_OUTPUT
 
-OPSET = 17
 PARITY_TOLERANCE = 1e-3  # log-mel units; measured ~2e-6
+PROBE_LENGTHS = (1, 9, 61)  # phonemes, each at two speaking rates
+PROBE_SCALES = (1.0, 0.8)
 
 
 class _OnnxWrapper(nn.Module):
@@ -36,67 +33,36 @@ class _OnnxWrapper(nn.Module):
         return out["mel"].transpose(1, 2)
 
 
-def parity(path: str | Path, model: nn.Module, lengths: tuple[int, ...] = (1, 9, 61)) -> float:
-    """Largest |ONNX Runtime - PyTorch| over the mels of random id sequences of `lengths`, at two
-    speaking rates (the frame counts must agree too; a mismatch counts as infinite)."""
-    from ..runtime import session
-
-    sess = session(path, threads=1)
+def acoustic_graph(loaded: LoadedAcoustic) -> Graph:
+    """The graph of `loaded.model` (put in eval mode), probed on random id sequences of
+    `PROBE_LENGTHS` at the `PROBE_SCALES` (the frame counts must agree too)."""
+    model = loaded.model.eval()
+    ids_name, scale_name = ACOUSTIC_INPUTS
     gen = torch.Generator().manual_seed(0)
     n_symbols = int(model.config.num_symbols)
-    worst = 0.0
-    for n in lengths:
-        ids = torch.randint(1, n_symbols, (1, n), generator=gen)
-        for scale in (1.0, 0.8):
-            with torch.no_grad():
-                ref = model(ids, duration_scale=torch.tensor([scale]))["mel"].transpose(1, 2)[0].numpy()
-            got = onnx_mel(sess, ids[0].tolist(), scale)
-            worst = max(worst, float("inf") if got.shape != ref.shape else float(abs(got - ref).max(initial=0.0)))
-    return worst
+    probes = []
+    for n in PROBE_LENGTHS:
+        ids = torch.randint(1, n_symbols, (1, n), generator=gen).numpy()
+        probes += [{ids_name: ids, scale_name: np.asarray([s], dtype=np.float32)} for s in PROBE_SCALES]
+    return Graph(
+        kind="acoustic", name=type(model).__name__, mel=loaded.mel, module=_OnnxWrapper(model).eval(),
+        inputs=ACOUSTIC_INPUTS, output=ACOUSTIC_OUTPUT,
+        shapes={ids_name: [1, "phonemes"], scale_name: [1], ACOUSTIC_OUTPUT: [1, loaded.mel.n_mels, "frames"]},
+        example=(torch.randint(3, 40, (1, 23)), torch.ones(1)),
+        probes=probes,
+        tolerance=PARITY_TOLERANCE,
+        meta={"config": model.config.to_dict(), "symbols": loaded.symbols, "stats": loaded.stats,
+              "extra": loaded.extra},
+        doc=f"hifilite {__version__} acoustic model: {ids_name} (1, phonemes) int64, {scale_name} (1,) -> "
+            f"{ACOUSTIC_OUTPUT} (1, {loaded.mel.n_mels}, frames)",
+    )
 
 
-def export_onnx(loaded: LoadedAcoustic, path: str | Path, check: bool = True,
-                tolerance: float = PARITY_TOLERANCE) -> Path:
-    """Write `loaded.model` as ONNX (opset 17) plus `<path>.json`; returns the .onnx path.
-
-    With `check`, the export is refused (no file left behind) when ONNX Runtime and PyTorch differ
-    by more than `tolerance` on random phoneme sequences of several lengths."""
-    path = Path(path)
-    model = loaded.model.eval()
-    wrapper = _OnnxWrapper(model).eval()
-    example = (torch.randint(3, 40, (1, 23)), torch.ones(1))
-    kwargs = dict(input_names=["ids", "duration_scale"], output_names=["mel"], opset_version=OPSET,
-                  dynamic_axes={"ids": {1: "phonemes"}, "mel": {2: "frames"}})
-
-    def write(tmp: str) -> None:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer notes about Python-level branches on shapes
-            try:
-                torch.onnx.export(wrapper, example, tmp, dynamo=False, **kwargs)
-            except TypeError:  # torch versions before the `dynamo` argument
-                torch.onnx.export(wrapper, example, tmp, **kwargs)
-
-    atomic_write(path, write)
-    if check:
-        try:
-            diff = parity(path, model)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        if not diff <= tolerance:
-            path.unlink(missing_ok=True)
-            raise HifiliteError(f"ONNX Runtime differs from PyTorch by {diff:.3g} (> {tolerance:g}); export refused")
-    meta = {"format": "hifilite.acoustic.onnx/1", "hifilite_version": __version__, "config": model.config.to_dict(),
-            "symbols": loaded.symbols, "stats": loaded.stats, "mel": to_dict(loaded.mel), "extra": loaded.extra}
-    text = json.dumps(meta, ensure_ascii=False)
-    atomic_write(Path(f"{path}.json"), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    return path
-
-
-def onnx_mel(session, ids: list[int], duration_scale: float = 1.0):
+def onnx_mel(session, ids: list[int], duration_scale: float = 1.0) -> np.ndarray:
     """Run an exported model with ONNX Runtime: (n_mels, T) numpy log-mel."""
-    import numpy as np
-
-    out = session.run(["mel"], {"ids": np.asarray([ids], dtype=np.int64),
-                                "duration_scale": np.asarray([duration_scale], dtype=np.float32)})[0]
+    out = session.run([ACOUSTIC_OUTPUT], {ACOUSTIC_INPUTS[0]: np.asarray([ids], dtype=np.int64),
+                                          ACOUSTIC_INPUTS[1]: np.asarray([duration_scale], dtype=np.float32)})[0]
     return out[0]
+
+
+__all__ = ["acoustic_graph", "onnx_mel", "PARITY_TOLERANCE"]

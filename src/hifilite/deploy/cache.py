@@ -4,7 +4,7 @@
     path = acoustic_onnx("runs/ls")         # an acoustic checkpoint, a run folder or a shipped name
 
 Files live in `$HIFILITE_CACHE/onnx` (default `$XDG_CACHE_HOME/hifilite`, else `~/.cache/hifilite`),
-named `<kind>-<stem>-<digest>.onnx` with their sidecar JSON beside them. The digest covers the
+named `<kind>-<stem>-<digest>.onnx` with their sidecar `.json` beside them. The digest covers the
 source checkpoint's bytes and the hifilite version, so retraining a run folder or upgrading
 hifilite exports again instead of reusing a stale graph. Presets with random weights have no
 stable source and are refused; export them with `hifilite export`.
@@ -99,17 +99,20 @@ def vocoder_onnx(model: str | os.PathLike) -> Path:
 
 
 def acoustic_onnx(model: str | os.PathLike) -> Path:
-    """The ONNX export of an acoustic model (file, run folder or shipped name), made on first use."""
-    from .acoustic_export import export_onnx
+    """The ONNX export of an acoustic model (file, run folder or shipped name), made on first use.
+    An entry of an earlier release (sidecar `<name>.onnx.json`) does not match and is exported again."""
+    from .export import export_onnx
+    from .sidecar import sidecar_path
     from ..acoustic.checkpoint import acoustic_file, load_acoustic
 
     source = acoustic_file(model)
     stem = str(model) if not Path(model).exists() else source.parent.name if Path(model).is_dir() else source.stem
     target = _target("acoustic", Path(stem).name, [source])
-    entry = [target, Path(f"{target}.json")]
+    entry = [target, sidecar_path(target)]
     if not is_complete(target, entry):
         target.parent.mkdir(parents=True, exist_ok=True)
         export_onnx(load_acoustic(source), target)
+        Path(f"{target}.json").unlink(missing_ok=True)  # an earlier release's sidecar name
         _seal(target, entry)
     return target
 

@@ -124,7 +124,7 @@ def quantize_int8(
         raise ConfigError("the int8 model must not overwrite the fp32 model")
     if method not in CALIBRATION_METHODS:
         raise ConfigError(f"calibration method must be one of {', '.join(CALIBRATION_METHODS)}, got {method!r}")
-    meta = read_sidecar(sidecar_path(fp32_path))
+    meta = read_sidecar(sidecar_path(fp32_path), kind="vocoder")
     if meta.get("precision") != "fp32":
         raise ConfigError(f"{fp32_path}: not an fp32 export (precision {meta.get('precision')!r})")
     excluded = module_nodes(fp32_path, keep_fp32)
@@ -134,7 +134,7 @@ def quantize_int8(
     if method != "minmax":  # histogram calibrators stack activations: equal lengths needed
         shortest = min(int(m.shape[-1]) for m in calibration)
         calibration = [m[..., :shortest] for m in calibration]
-    reader = _reader(calibration, meta["input"])
+    reader = _reader(calibration, meta["inputs"][0])
     calib = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
              "percentile": CalibrationMethod.Percentile}[method]
     out.parent.mkdir(parents=True, exist_ok=True)

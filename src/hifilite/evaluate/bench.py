@@ -17,10 +17,7 @@ import copy
 import gc
 import math
 import os
-import platform
-import resource
 import statistics
-import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -30,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, HifiliteError
+from ..measure import machine_info, peak_rss_bytes, probe_mel, reset_peak_rss, rss_now_bytes, time_call
 
 ModelSpec = Any  # a name / path for `load_vocoder`, or an nn.Module (Vocoder or Generator)
 BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -65,71 +63,6 @@ class BenchSettings:
 # ----------------------------------------------------------------------------------- machine
 
 
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine_info() -> dict[str, Any]:
-    """What a reader needs to interpret timings: CPU, core counts, library versions."""
-    import torch
-
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    return {
-        "cpu": cpu_name(),
-        "cpu_count": os.cpu_count(),
-        "usable_cpus": usable,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torch_threads_default": torch.get_num_threads(),
-    }
-
-
-# -------------------------------------------------------------------------------- memory
-
-
-def _rss_now_bytes() -> int | None:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _peak_rss_bytes() -> int:
-    """The RSS high-water mark: VmHWM (which `clear_refs` resets) where Linux gives it, else
-    ru_maxrss (which keeps the process-lifetime peak)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024  # macOS reports bytes, Linux KiB
-
-
-def _reset_peak_rss() -> bool:
-    """Reset the kernel's RSS high-water mark (Linux >= 4.0), so ru_maxrss measures from now."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
 # ------------------------------------------------------------------------------- one model
 
 
@@ -158,23 +91,11 @@ def _resolve(model: ModelSpec):
     return label, module, generator, sample_rate, hop, int(n_mels)
 
 
-def fuse_weight_norm(module) -> None:
-    """Fold weight norm (parametrization or legacy hook) into plain weights, in place."""
-    from torch.nn.utils import parametrize
-
-    for m in module.modules():
-        if parametrize.is_parametrized(m, "weight"):
-            parametrize.remove_parametrizations(m, "weight", leave_parametrized=True)
-        elif hasattr(m, "weight_g") and hasattr(m, "weight_v"):
-            import torch
-
-            torch.nn.utils.remove_weight_norm(m)
-
-
 def measure(model: ModelSpec, settings: BenchSettings) -> dict[str, Any]:
     """Benchmark one model in the current process (see module doc). Returns one result row."""
     import torch
 
+    from ..vocoder.weight_norm import fuse_weight_norm
     from .macs import macs_per_second
 
     torch.set_num_threads(settings.threads)
@@ -184,10 +105,7 @@ def measure(model: ModelSpec, settings: BenchSettings) -> dict[str, Any]:
     params = sum(p.numel() for p in generator.parameters())
     frames = max(1, math.ceil(settings.seconds * sr / hop))
     audio_seconds = frames * hop / sr
-    # Log-mel-like values (natural log, speech lies in about -11 … 2); the value only matters in
-    # that it must not be denormal, which would slow the CPU down for reasons unrelated to the model.
-    g = torch.Generator().manual_seed(settings.seed)
-    mel = torch.randn(1, n_mels, frames, generator=g) * 2.0 - 5.0
+    mel = torch.from_numpy(probe_mel(n_mels, frames, settings.seed))  # speech-like, never denormal
 
     backend = None
     if settings.backend != "torch":
@@ -198,17 +116,12 @@ def measure(model: ModelSpec, settings: BenchSettings) -> dict[str, Any]:
         call, mel_in = module, mel
 
     gc.collect()
-    rss_loaded = _rss_now_bytes()
-    peak_reset = _reset_peak_rss()
-    times = []
+    rss_loaded = rss_now_bytes()
+    peak_reset = reset_peak_rss()
     with torch.inference_mode():
-        for i in range(settings.warmup + settings.repeats):
-            t0 = time.perf_counter()
-            out = call(mel_in)
-            dt = time.perf_counter() - t0
-            if i >= settings.warmup:
-                times.append(dt)
-    peak = _peak_rss_bytes()
+        timing = time_call(lambda: call(mel_in), repeats=settings.repeats, warmup=settings.warmup)
+    peak = peak_rss_bytes()
+    times, out = list(timing.seconds), timing.result
     n_out = out.shape[-1]
     if n_out != frames * hop:
         raise HifiliteError(f"{label}: produced {n_out} samples for {frames} frames x hop {hop}")
@@ -230,7 +143,7 @@ def measure(model: ModelSpec, settings: BenchSettings) -> dict[str, Any]:
         "times_s": times,
         "median_s": median,
         "min_s": min(times),
-        "rtf_x": audio_seconds / median,
+        "x_real_time": audio_seconds / median,
         "rss_loaded_mb": rss_loaded / mib if rss_loaded is not None else None,
         "rss_peak_mb": peak / mib,
         # Growth of the resident set during inference; exact only if the high-water mark could be
@@ -303,25 +216,22 @@ def _extras(backend, n_mels: int, settings: BenchSettings) -> dict[str, Any]:
         extra["stream"] = stream_latency(backend, mel, settings.stream_frames, repeats=2)
     if settings.long_seconds:
         frames = max(1, math.ceil(settings.long_seconds * backend.sample_rate / backend.hop_length))
-        g = np.random.default_rng(settings.seed)
-
         def chunks():  # made on the fly: the long mel itself is never held whole
             for s in range(0, frames, LONG_CHUNK_FRAMES):
-                n = min(LONG_CHUNK_FRAMES, frames - s)
-                yield (g.standard_normal((1, n_mels, n)) * 2.0 - 5.0).astype(np.float32)
+                yield probe_mel(n_mels, min(LONG_CHUNK_FRAMES, frames - s), seed=settings.seed + s)
 
         gc.collect()
-        before = _rss_now_bytes()
-        _reset_peak_rss()
+        before = rss_now_bytes()
+        reset_peak_rss()
         t0 = time.perf_counter()
         samples = sum(int(p.shape[-1]) for p in backend.stream(chunks(), max_frames=LONG_CHUNK_FRAMES))
         wall = time.perf_counter() - t0
         if samples != frames * backend.hop_length:
             raise HifiliteError(f"long input: {samples} samples for {frames} frames")
-        peak = _peak_rss_bytes()
+        peak = peak_rss_bytes()
         extra.update({
             "long_seconds": frames * backend.hop_length / backend.sample_rate,
-            "long_rtf_x": frames * backend.hop_length / backend.sample_rate / wall,
+            "long_x_real_time": frames * backend.hop_length / backend.sample_rate / wall,
             "long_peak_mb": peak / 1024.0**2,
             "long_growth_mb": (max(0, peak - before) / 1024.0**2) if before is not None else None,
         })
@@ -336,6 +246,8 @@ def _measure_in_worker(model: ModelSpec, settings: BenchSettings) -> dict[str, A
 
 def _portable(model: ModelSpec) -> ModelSpec:
     """A module fit for pickling to the worker: a fused copy (parametrized modules do not pickle)."""
+    from ..vocoder.weight_norm import fuse_weight_norm
+
     if isinstance(model, (str, os.PathLike)):
         return model
     model = copy.deepcopy(model)
@@ -370,7 +282,7 @@ def bench_models(
 
     Row keys: model, sample_rate, hop_length, params (weight norm fused), size_mb (fp32),
     macs_per_second, threads, audio_seconds, frames, warmup, repeats, times_s, median_s, min_s,
-    rtf_x (×real-time), rss_loaded_mb, rss_peak_mb, infer_peak_mb, peak_since_load, isolated.
+    x_real_time (×real-time), rss_loaded_mb, rss_peak_mb, infer_peak_mb, peak_since_load, isolated.
 
     With `isolate=True` (default) every model runs in its own spawned process; `isolate=False`
     measures in this process (faster to start, memory figures then include earlier models).
@@ -379,7 +291,7 @@ def bench_models(
     Deployment comparison: every model is measured once per backend in `backends` ("torch" eager,
     "onnx" fp32, "onnx-int8") and per thread count in `thread_counts` (default `[threads]`), rows
     in that order, each with a `backend` key. `long_seconds > 0` also streams a synthetic input that
-    long in chunks of 1024 frames and records `long_peak_mb` / `long_growth_mb` / `long_rtf_x`;
+    long in chunks of 1024 frames and records `long_peak_mb` / `long_growth_mb` / `long_x_real_time`;
     `stream_frames > 0` records `stream` (first-audio latency and per-chunk cost, see
     `hifilite.deploy.measure`). `calibration`: recordings for int8 calibration.
     """
@@ -451,7 +363,7 @@ def _deploy_cells(r: dict[str, Any], cols: tuple[bool, bool, bool]) -> tuple[lis
         st = r.get("stream")
         tail += ["", ""] if st is None else [f"{st['first_audio_ms']:.1f}", f"{st['per_chunk_ms']:.1f}"]
     if cols[2]:
-        tail += ["", ""] if "long_peak_mb" not in r else [f"{r['long_peak_mb']:.0f}", f"{r['long_rtf_x']:.1f}"]
+        tail += ["", ""] if "long_peak_mb" not in r else [f"{r['long_peak_mb']:.0f}", f"{r['long_x_real_time']:.1f}"]
     return head, tail
 
 
@@ -469,7 +381,7 @@ def bench_table(rows: list[dict[str, Any]], title: str | None = None):
         (["first ms", "chunk ms"] if cols[1] else []) + (["long MB", "long ×RT"] if cols[2] else [])
     for col in names:
         table.add_column(col, justify="left" if col in ("model", "backend") else "right")
-    base = rows[0]["rtf_x"] if rows else None
+    base = rows[0]["x_real_time"] if rows else None
     for r in rows:
         head, tail = _deploy_cells(r, cols)
         table.add_row(
@@ -477,8 +389,8 @@ def bench_table(rows: list[dict[str, Any]], title: str | None = None):
             f"{r['params'] / 1e6:.2f} M",
             f"{r['size_mb']:.1f}",
             f"{r['macs_per_second'] / 1e9:.2f}",
-            f"{r['rtf_x']:.1f}",
-            f"{r['rtf_x'] / base:.2f}×",
+            f"{r['x_real_time']:.1f}",
+            f"{r['x_real_time'] / base:.2f}×",
             f"{r['median_s'] * 1e3:.0f}",
             f"{r['rss_peak_mb']:.0f}",
             "" if r["infer_peak_mb"] is None else f"{r['infer_peak_mb']:.0f}",
@@ -494,13 +406,15 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
         ("params", "GMAC / s audio", "×real-time", "speed-up", "median ms", "audio s", "peak RSS MB") + \
         (("first audio ms", "ms / chunk") if cols[1] else ()) + \
         (("long-input peak RSS MB", "long ×real-time") if cols[2] else ())
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    base = rows[0]["rtf_x"] if rows else 1.0
+    from .report import render_markdown
+
+    base = rows[0]["x_real_time"] if rows else 1.0
+    body = []
     for r in rows:
         h, t = _deploy_cells(r, cols)
-        lines.append("| " + " | ".join([
+        body.append([
             r["model"], *h, f"{r['params'] / 1e6:.2f} M", f"{r['macs_per_second'] / 1e9:.2f}",
-            f"{r['rtf_x']:.1f}", f"{r['rtf_x'] / base:.2f}×", f"{r['median_s'] * 1e3:.0f}",
+            f"{r['x_real_time']:.1f}", f"{r['x_real_time'] / base:.2f}×", f"{r['median_s'] * 1e3:.0f}",
             f"{r['audio_seconds']:.2f}", f"{r['rss_peak_mb']:.0f}", *t,
-        ]) + " |")
-    return "\n".join(lines) + "\n"
+        ])
+    return render_markdown(head, body, right_align=False) + "\n"

@@ -7,8 +7,6 @@ to the recording, and of int8 to fp32) and times both on the same mel and thread
 from __future__ import annotations
 
 import os
-import statistics
-import time
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -16,17 +14,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import DataError
+from ..measure import time_call
 
 
 def time_model(voc, mel: np.ndarray, repeats: int = 3, warmup: int = 1) -> float:
     """Median seconds of one `voc.run(mel)` call."""
-    times = []
-    for i in range(warmup + repeats):
-        t0 = time.perf_counter()
-        voc.run(mel)
-        if i >= warmup:
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return time_call(lambda: voc.run(mel), repeats=repeats, warmup=warmup).median
 
 
 def int8_report(fp32_path: str | os.PathLike, int8_path: str | os.PathLike, eval_files: Sequence[Path],

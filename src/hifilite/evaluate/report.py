@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import math
 import os
-import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -29,11 +28,17 @@ def _fmt(value: Any, spec: str) -> str:
     return str(value)
 
 
+def render_markdown(head: Sequence[str], body: Sequence[Sequence[str]], right_align: bool = True) -> str:
+    """The one markdown table writer: a header row and rows of already formatted cells (GitHub
+    flavour; with `right_align`, every column but the first is right-aligned)."""
+    sep = "|" + "|".join("---" if i == 0 or not right_align else "---:" for i in range(len(head))) + "|"
+    lines = ["| " + " | ".join(head) + " |", sep, *("| " + " | ".join(cells) + " |" for cells in body)]
+    return "\n".join(lines)
+
+
 def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> str:
-    head = "| " + " | ".join(h for _, h, _ in columns) + " |"
-    sep = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(columns))) + "|"
-    body = ["| " + " | ".join(_fmt(r.get(k), f) for k, _, f in columns) + " |" for r in rows]
-    return "\n".join([head, sep, *body])
+    """Rows of values as a markdown table of `columns` (key, header, format spec)."""
+    return render_markdown([h for _, h, _ in columns], [[_fmt(r.get(k), f) for k, _, f in columns] for r in rows])
 
 
 def html_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> str:
@@ -43,28 +48,6 @@ def html_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> str
         for r in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def machine_description(threads: int | None = None) -> str:
-    """One line naming the machine a measurement ran on."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    parts = [cpu, f"{os.cpu_count()} logical cores", f"Python {platform.python_version()}"]
-    try:
-        import torch
-
-        parts.append(f"torch {torch.__version__}")
-    except ImportError:
-        pass
-    if threads is not None:
-        parts.append(f"{threads} thread(s)")
-    return ", ".join(parts)
 
 
 def plot_spectrograms(wavs: dict[str, np.ndarray], sample_rate: int, path: str | os.PathLike, title: str = "") -> Path:

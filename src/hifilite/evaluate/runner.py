@@ -191,7 +191,7 @@ def evaluate_models(
     from ..audio import load_audio, save_audio as write_wav
     from ..data.corpora import load_split
     from ..vocoder.api import load_vocoder
-    from .bench import machine_info
+    from ..measure import machine_info
 
     if not models:
         raise ConfigError("no models to evaluate")

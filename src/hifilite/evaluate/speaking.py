@@ -8,7 +8,6 @@ same sentences, with word error rate and DNSMOS beside the speed.
 from __future__ import annotations
 
 import statistics
-import time
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -16,6 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import ConfigError
+from ..measure import time_call
 
 
 def piper_voice(voice: str | Path | None = None, threads: int = 1):
@@ -105,9 +105,9 @@ def dnsmos_ovrl_of(wavs: Sequence[np.ndarray], sr: int) -> float:
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
+    """(result, seconds) of one call of `fn` (`hifilite.measure.time_call`, no warm-up)."""
+    timing = time_call(fn, repeats=1, warmup=0)
+    return timing.result, timing.median
 
 
 def speak_timed(speak: Callable[[str], np.ndarray], texts: Sequence[str],

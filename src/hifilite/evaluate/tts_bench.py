@@ -414,16 +414,15 @@ def checkpoint_wer(run: str | Path, vocoder, phonemizer, heard: _Intelligibility
 def _free_onnx(loaded: LoadedAcoustic, vocoder: str, sentences: list[Sentence], threads: int,
                workdir) -> tuple[list[np.ndarray | None], float]:
     """`hifilite tts --backend onnx` on every sentence (both models exported, ONNX Runtime only): wavs, seconds."""
-    from ..deploy.acoustic_export import export_onnx as export_acoustic
-    from ..deploy.export import export_onnx as export_vocoder
+    from ..deploy.export import export_onnx
     from ..errors import TextError
     from ..runtime import OnnxTTS
 
     folder = Path(workdir.name)
-    acoustic_path = export_acoustic(loaded, folder / f"acoustic-{len(list(folder.iterdir()))}.onnx")
+    acoustic_path, _ = export_onnx(loaded, folder / f"acoustic-{len(list(folder.iterdir()))}.onnx")
     vocoder_path = folder / f"vocoder-{Path(vocoder).stem}.onnx"
     if not vocoder_path.is_file():
-        export_vocoder(vocoder, vocoder_path)
+        export_onnx(vocoder, vocoder_path)
     tts = OnnxTTS(acoustic_path, vocoder_path, threads=threads)
     tts(sentences[0].text)  # warm-up: ONNX Runtime allocates on the first call
     return speak_timed(tts, [s.text for s in sentences], skip=(TextError,))

@@ -22,6 +22,7 @@ from ..io import safe_torch_load
 from ..registry import VOCODER_FORMAT
 from .family import build_generator
 from .generator import Generator
+from .weight_norm import has_weight_norm
 
 FORMAT = VOCODER_FORMAT
 
@@ -40,10 +41,6 @@ _JIK_TRAINING_KEYS = {
     "segment_size", "num_freq", "fmax_for_loss", "num_workers", "dist_config", "gen_istft_n_fft",
     "gen_istft_hop_size", "discriminator_periods",
 }
-
-
-def has_weight_norm(module: torch.nn.Module) -> bool:
-    return any(hasattr(m, "parametrizations") for m in module.modules())
 
 
 def save_generator(

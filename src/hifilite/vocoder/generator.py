@@ -12,9 +12,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
-from torch.nn.utils.parametrize import remove_parametrizations
 
 from ..config import GeneratorConfig, to_dict
+from .weight_norm import fuse_weight_norm
 
 LRELU_SLOPE = 0.1
 
@@ -92,12 +92,6 @@ def make_conv(channels: int, kernel_size: int, dilation: int, conv: str = "full"
     if conv == "separable":
         return SeparableConv1d(channels, kernel_size, dilation, min(rank or kernel_size, kernel_size, channels))
     raise ValueError(f"unknown resblock conv form {conv!r}")
-
-
-def _remove_weight_norm(module: nn.Module) -> None:
-    for m in module.modules():
-        if hasattr(m, "parametrizations") and "weight" in m.parametrizations:
-            remove_parametrizations(m, "weight", leave_parametrized=True)
 
 
 class ResBlock1(nn.Module):
@@ -279,8 +273,7 @@ class Generator(nn.Module):
 
     def remove_weight_norm(self) -> "Generator":
         """Fuse weight norm into plain weights for inference and export (in place)."""
-        _remove_weight_norm(self)
-        return self
+        return fuse_weight_norm(self)
 
     def receptive_field_frames(self) -> int:
         """One-sided context, in mel frames, that an output sample depends on (upper bound).
