@@ -19,7 +19,7 @@ from .graph import Graph
 from .sidecar import ACOUSTIC_INPUTS, ACOUSTIC_OUTPUT
 
 PARITY_TOLERANCE = 1e-3  # log-mel units; measured ~2e-6
-PROBE_LENGTHS = (1, 9, 61)  # phonemes, each at two speaking rates
+PROBE_LENGTHS = (1, 9, 61, 97)  # phonemes, each at two speaking rates
 PROBE_SCALES = (1.0, 0.8)
 
 
