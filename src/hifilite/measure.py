@@ -38,10 +38,6 @@ class Timing:
     def median(self) -> float:
         return statistics.median(self.seconds)
 
-    @property
-    def total(self) -> float:
-        return float(sum(self.seconds))
-
 
 def time_call(fn: Callable[[], Any], *, repeats: int = 3, warmup: int = 1) -> Timing:
     """Call `fn` `warmup + repeats` times; time the last `repeats` (wall clock, perf_counter)."""
@@ -107,17 +103,6 @@ def machine_info() -> dict[str, Any]:
     return info
 
 
-def machine_description(threads: int | None = None, info: dict[str, Any] | None = None) -> str:
-    """One line naming the machine a measurement ran on (from `machine_info`)."""
-    info = info or machine_info()
-    parts = [info["cpu"], f"{info['cpu_count']} logical cores", f"Python {info['python']}"]
-    if "torch" in info:
-        parts.append(f"torch {info['torch']}")
-    if threads is not None:
-        parts.append(f"{threads} thread{'s' if threads != 1 else ''}")
-    return ", ".join(parts)
-
-
 def rss_now_bytes() -> int | None:
     """The resident set size now (Linux /proc; None elsewhere)."""
     try:
@@ -154,4 +139,4 @@ def reset_peak_rss() -> bool:
 
 
 __all__ = ["Timing", "time_call", "times_real_time", "probe_mel", "cpu_name", "machine_info",
-           "machine_description", "rss_now_bytes", "peak_rss_bytes", "reset_peak_rss"]
+           "rss_now_bytes", "peak_rss_bytes", "reset_peak_rss"]

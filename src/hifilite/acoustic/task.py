@@ -40,14 +40,13 @@ from .checkpoint import LoadedAcoustic, acoustic_file, load_acoustic, save_acous
 
 TERMS = ("mel/loss", "duration/loss", "pitch/loss", "energy/loss")
 DISTIL_TERM = "mel/distil"
-DEFAULT_WEIGHTS = ACOUSTIC_WEIGHTS
 EXPORT_NAME = "acoustic.safetensors"
 
 
 def default_train_config() -> TrainConfig:
     """TrainConfig with the acoustic model's defaults (FastSpeech 2: batch 16, Adam 0.9/0.98)."""
     return dataclasses.replace(TrainConfig(), batch_size=16, learning_rate=1e-3, adam_b1=0.9, adam_b2=0.98,
-                               lr_decay=1.0, loss_weights=dict(DEFAULT_WEIGHTS), checkpoint_interval=1000,
+                               lr_decay=1.0, loss_weights=dict(ACOUSTIC_WEIGHTS), checkpoint_interval=1000,
                                validation_interval=500, summary_interval=50, num_workers=0, validation_items=8)
 
 

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, HifiliteError
-from ..measure import machine_info, peak_rss_bytes, probe_mel, reset_peak_rss, rss_now_bytes, time_call
+from ..measure import (machine_info, peak_rss_bytes, probe_mel, reset_peak_rss, rss_now_bytes, time_call,
+                       times_real_time)
 
 ModelSpec = Any  # a name / path for `load_vocoder`, or an nn.Module (Vocoder or Generator)
 BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -143,7 +144,7 @@ def measure(model: ModelSpec, settings: BenchSettings) -> dict[str, Any]:
         "times_s": times,
         "median_s": median,
         "min_s": min(times),
-        "x_real_time": audio_seconds / median,
+        "x_real_time": times_real_time(audio_seconds, median),
         "rss_loaded_mb": rss_loaded / mib if rss_loaded is not None else None,
         "rss_peak_mb": peak / mib,
         # Growth of the resident set during inference; exact only if the high-water mark could be
@@ -231,7 +232,7 @@ def _extras(backend, n_mels: int, settings: BenchSettings) -> dict[str, Any]:
         peak = peak_rss_bytes()
         extra.update({
             "long_seconds": frames * backend.hop_length / backend.sample_rate,
-            "long_x_real_time": frames * backend.hop_length / backend.sample_rate / wall,
+            "long_x_real_time": times_real_time(frames * backend.hop_length / backend.sample_rate, wall),
             "long_peak_mb": peak / 1024.0**2,
             "long_growth_mb": (max(0, peak - before) / 1024.0**2) if before is not None else None,
         })
