@@ -42,11 +42,11 @@ def test_bench_tts_same_sentences_and_hand_checked_numbers(corpus, monkeypatch):
     frames = [int(s.durations.sum()) * 256 / 22050 for s in sentences]
     assert a["dnsmos_ovrl_joe-lite"] == pytest.approx(1 + np.mean(frames))
     for row in (a, b):
-        assert row["acoustic_xrt"] > 0 and row["xrt_joe-lite"] > 0 and np.isfinite(row["dnsmos_ovrl_joe-lite"])
-        assert row["xrt_joe-lite"] < row["acoustic_xrt"]  # the vocoder and front-end add time
+        assert row["acoustic_x_real_time"] > 0 and row["x_real_time_joe-lite"] > 0 and np.isfinite(row["dnsmos_ovrl_joe-lite"])
+        assert row["x_real_time_joe-lite"] < row["acoustic_x_real_time"]  # the vocoder and front-end add time
     for row in (a, b):  # `hifilite tts --backend onnx` says the same amount of speech as the torch path
         torch_free, onnx_free = row["free_joe-lite"], row["free_onnx_joe-lite"]
-        assert onnx_free["spoken"] == torch_free["spoken"] and onnx_free["xrt"] > 0
+        assert onnx_free["spoken"] == torch_free["spoken"] and onnx_free["x_real_time"] > 0
         assert onnx_free["seconds"] == pytest.approx(torch_free["seconds"])
     assert a["vs_a"]["fewer_params"] == 1.0 and b["vs_a"]["fewer_params"] == pytest.approx(a["params"] / b["params"])
     # mel L1 and duration error recomputed by hand for the random-weight model `a`
@@ -79,8 +79,8 @@ def test_bench_tts_same_sentences_and_hand_checked_numbers(corpus, monkeypatch):
     assert b["mel_l1_ref_energy"] == pytest.approx(l1_energy / n, rel=1e-5)
     assert a["duration_mae_frames"] == pytest.approx(err / m, rel=1e-5)
     piper = report["piper"]
-    assert piper["params"] > 1_000_000 and piper["xrt"] > 0 and np.isfinite(piper["dnsmos_ovrl"])
-    assert a["vs_piper"]["joe-lite"] == pytest.approx(a["xrt_joe-lite"] / piper["xrt"])
+    assert piper["params"] > 1_000_000 and piper["x_real_time"] > 0 and np.isfinite(piper["dnsmos_ovrl"])
+    assert a["vs_piper"]["joe-lite"] == pytest.approx(a["x_real_time_joe-lite"] / piper["x_real_time"])
     md = markdown_report(report)
     assert "| a (`sep5/sep9;hidden=16;predictor=conv;n_bins=8`) | 0 |" in md and "Piper" in md and "copy-synthesis" in md
 
@@ -127,9 +127,9 @@ def test_tts_vs_piper_speaks_every_text_with_both(corpus, tmp_path, monkeypatch)
         import soundfile as sf
 
         lengths = [sf.info(tmp_path / "wavs" / f"{prefix}-{i}.wav").duration for i in range(2)]
-        assert row["seconds"] == pytest.approx(sum(lengths), rel=1e-3) and row["xrt"] > 0
+        assert row["seconds"] == pytest.approx(sum(lengths), rel=1e-3) and row["x_real_time"] > 0
         assert row["dnsmos_ovrl"] == pytest.approx(1.0 + np.mean(lengths), rel=1e-3)
-    assert res["speedup_vs_piper"] == pytest.approx(ours["xrt"] / piper["xrt"])
+    assert res["speedup_vs_piper"] == pytest.approx(ours["x_real_time"] / piper["x_real_time"])
     with pytest.raises(ConfigError):
         tts_vs_piper([], model=model, vocoder=voc)
 
@@ -176,7 +176,7 @@ class _Heard:
         type(self).calls = []
 
     @property
-    def xrt(self):
+    def x_real_time(self):
         return 10.0
 
     def __call__(self, wav, sr):

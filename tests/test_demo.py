@@ -24,5 +24,5 @@ def test_demo_writes_complete_report(tmp_path, monkeypatch):
     # text to speech with the shipped acoustic model + joe-lite, beside Piper, on the test sentences
     speech = json.loads((tmp_path / "tts.json").read_text())
     assert speech["texts"] == 2 and [r["system"].split()[0] for r in speech["systems"]] == ["hifilite", "Piper"]
-    assert all(r["seconds"] > 0.5 and r["xrt"] > 0 for r in speech["systems"])
+    assert all(r["seconds"] > 0.5 and r["x_real_time"] > 0 for r in speech["systems"])
     assert len(list((tmp_path / "tts").glob("*.wav"))) == 4 and "Text to speech" in text

@@ -257,6 +257,39 @@ def test_distillation_logs_weighted_phase_terms():
     assert "distil/gd" not in task.train_step(batch, 1)  # computed only when weighted
 
 
+
+def test_recording_phase_terms_without_a_teacher():
+    """`stft/if` / `stft/gd` compare the student's phase derivatives with the recording's: no teacher
+    is needed, they enter the total with their weights, and are computed only when weighted."""
+    from hifilite.config import TrainConfig
+    from hifilite.train.distributed import DistEnv
+    from hifilite.train.loop import TaskContext
+    from hifilite.vocoder.phase_losses import GroupDelayLoss, InstantaneousFrequencyLoss
+    from hifilite.vocoder.task import GanVocoderTask
+
+    torch.manual_seed(0)
+    student = build_generator(TINY)
+    weights = {"mel/loss": 45.0, "stft/loss": 1.0, "adv/gen": 0.0, "adv/feat": 0.0, "distil/mel": 0.0,
+               "distil/stft": 0.0, "distil/feat": 0.0, "stft/if": 0.5, "stft/gd": 2.0}
+    task = GanVocoderTask(generator=student, gen_config=TINY, mel_config=MelConfig(),
+                          train_config=TrainConfig(learning_rate=0.0, loss_weights=weights))
+    task.setup(TaskContext(DistEnv()))
+    audio = _voice(0.2)[:, : 16 * 256].repeat(2, 1)
+    with torch.no_grad():
+        y_hat = student(task.mel_input(audio))
+    out = task.train_step({"audio": audio}, 0)
+    y = audio.unsqueeze(1)
+    assert float(out["stft/if"]) == pytest.approx(float(InstantaneousFrequencyLoss()(y_hat, y)), rel=1e-4)
+    assert float(out["stft/gd"]) == pytest.approx(float(GroupDelayLoss()(y_hat, y)), rel=1e-4)
+    expected = sum(weights[k] * float(out[k]) for k in ("mel/loss", "stft/loss", "stft/if", "stft/gd"))
+    assert float(out["gen/total"]) == pytest.approx(expected, rel=1e-5)
+    assert "distil/mel" not in out  # no teacher, no distillation terms
+    weights["stft/gd"] = 0.0
+    task = GanVocoderTask(generator=student, gen_config=TINY, mel_config=MelConfig(),
+                          train_config=TrainConfig(loss_weights=weights))
+    task.setup(TaskContext(DistEnv()))
+    assert "stft/gd" not in task.train_step({"audio": audio}, 1)
+
 # -------------------------------------------------------------------------- supernet / search
 
 def test_supernet_paths_extract_exactly(tmp_path):

@@ -89,7 +89,7 @@ def test_recogniser_hears_nothing_in_noise():
     noise = (0.3 * rng.standard_normal(3 * 22050)).astype(np.float32)
     res = score(["Please call me back after lunch tomorrow."], [asr(noise, 22050)])
     assert res["wer"] >= 0.9
-    assert asr.seconds == pytest.approx(3.0) and 0 < asr.xrt < math.inf
+    assert asr.seconds == pytest.approx(3.0) and 0 < asr.x_real_time < math.inf
     with pytest.raises(DataError, match="NaN"):
         asr(np.full(100, np.nan, dtype=np.float32), 16000)
 
@@ -105,7 +105,7 @@ def test_recogniser_understands_clear_speech_and_not_noise():
     wavs = [piper_speak(voice, t) for t in texts]
     res = intelligibility(texts, wavs, sr)
     assert res["wer"] <= 0.25, res["rows"]
-    assert 0 < res["asr_xrt"] < math.inf
+    assert 0 < res["asr_x_real_time"] < math.inf
     noise = [np.random.default_rng(i).standard_normal(len(w)).astype(np.float32) * 0.3 for i, w in enumerate(wavs)]
     assert intelligibility(texts, noise, sr)["wer"] >= 0.9
 
@@ -129,7 +129,7 @@ def test_score_files_pairs_texts_with_files_in_natural_order(tmp_path):
     assert [f.name for f in files] == ["x-1.wav", "x-2.wav", "x-10.wav"]
     res = score_files(["One.", "Two!", "Three?"], files, recognizer=_ByLength())
     assert res["wer"] == 0.0 and [r["id"] for r in res["rows"]] == ["x-1.wav", "x-2.wav", "x-10.wav"]
-    assert res["asr_xrt"] == pytest.approx((6000 / 16000) / 0.03)
+    assert res["asr_x_real_time"] == pytest.approx((6000 / 16000) / 0.03)
     with pytest.raises(DataError, match="one audio file per text"):
         score_files(["One.", "Two!"], files, recognizer=_ByLength())
     with pytest.raises(DataError, match="no such folder"):

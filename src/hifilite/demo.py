@@ -83,7 +83,7 @@ def run_demo(
     report.text("Speed and size", bench_markdown(rows))
     if speech:
         report.table(f"Text to speech ({speech['texts']} held-out sentences)", speech["systems"],
-                     [("system", "system", ""), ("seconds", "speech s", ".1f"), ("xrt", "x real-time", ".1f"),
+                     [("system", "system", ""), ("seconds", "speech s", ".1f"), ("x_real_time", "x real-time", ".1f"),
                       ("dnsmos_ovrl", "DNSMOS OVRL", ".2f"), ("wer", "WER", ".3f"), ("cer", "CER", ".3f")],
                      note=f"{threads} thread(s), ONNX Runtime for both, text front-end included; hifilite speaks "
                           f"{speech['speedup_vs_piper']:.1f}x as fast as Piper. WER/CER: pocketsphinx's transcript "

@@ -102,7 +102,7 @@ def _evaluate_asr(texts: Optional[Path], audio: Optional[Path], data: Optional[P
         table.add_row(label, str(summary["sentences"]), str(summary["words"]),
                       *(f"{100 * summary[k]:.1f} %" if summary["sentences"] else "–" for k in ("wer", "cer")))
     console.print(table)
-    console.print(f"recogniser: pocketsphinx, {recognizer.xrt:.1f}x real time", highlight=False)
+    console.print(f"recogniser: pocketsphinx, {recognizer.x_real_time:.1f}x real time", highlight=False)
     if out is not None:
         for kind, path in write_results(result, out).items():
             console.print(f"wrote {kind}: {path}", highlight=False)

@@ -50,10 +50,20 @@ F0_MIN, F0_MAX = 60.0, 600.0  # Hz search range for speech
 # -------------------------------------------------------------------------------- pitch, energy
 
 
+def _import_pyworld():
+    """pyworld, imported without the deprecation warning its own `import pkg_resources` prints."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        import pyworld
+    return pyworld
+
+
 def pitch_backend() -> str:
     """"pyworld" if it imports here, else "pyin" (librosa)."""
     try:
-        import pyworld  # noqa: F401
+        _import_pyworld()
     except Exception:  # ImportError, or pyworld's own import of pkg_resources failing
         return "pyin"
     return "pyworld"
@@ -63,7 +73,7 @@ def frame_f0(wav: np.ndarray, sample_rate: int, hop_length: int, num_frames: int
     """F0 in Hz per mel frame (0 where unvoiced), frame i centred on sample `i * hop + hop / 2`
     like the HiFi-GAN mel's frames."""
     if backend == "pyworld":
-        import pyworld
+        pyworld = _import_pyworld()
 
         x = wav.astype(np.float64)
         period = 1000.0 * hop_length / sample_rate

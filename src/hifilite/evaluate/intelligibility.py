@@ -81,7 +81,7 @@ class Recognizer:
     """pocketsphinx's bundled US English recogniser: float audio at any rate -> lower-case words.
 
     One decoder, loaded once (about 0.3 s); `seconds` and `compute_s` accumulate the audio decoded
-    and the time it took (resampling included), so `xrt` is its speed on this machine. The
+    and the time it took (resampling included), so `x_real_time` is its speed on this machine. The
     decoder runs on the calling thread only.
     """
 
@@ -96,7 +96,7 @@ class Recognizer:
         self.compute_s = 0.0
 
     @property
-    def xrt(self) -> float:
+    def x_real_time(self) -> float:
         """Seconds of audio decoded per second of compute, so far."""
         return self.seconds / self.compute_s if self.compute_s else float("nan")
 
@@ -206,7 +206,7 @@ def score(references: Sequence[str], hypotheses: Sequence[str], ids: Sequence[st
 
 def intelligibility(texts: Sequence[str], wavs: Sequence[np.ndarray], sample_rate: int, *,
                     ids: Sequence[str] | None = None, recognizer: Recognizer | None = None) -> dict[str, Any]:
-    """Transcribe each wav and `score` it against its text; adds "asr_xrt" (the recogniser's speed
+    """Transcribe each wav and `score` it against its text; adds "asr_x_real_time" (the recogniser's speed
     on these wavs, seconds of audio per second, one thread)."""
     if len(texts) != len(wavs):
         raise ConfigError(f"{len(texts)} text(s) but {len(wavs)} wav(s)")
@@ -215,7 +215,7 @@ def intelligibility(texts: Sequence[str], wavs: Sequence[np.ndarray], sample_rat
     hypotheses = [asr(w, sample_rate) for w in wavs]
     out = score(texts, hypotheses, ids)
     spent = asr.compute_s - compute
-    out["asr_xrt"] = (asr.seconds - seconds) / spent if spent else float("nan")
+    out["asr_x_real_time"] = (asr.seconds - seconds) / spent if spent else float("nan")
     return out
 
 
@@ -271,7 +271,7 @@ def score_files(texts: Sequence[str], files: Sequence[str | Path], *,
         hypotheses.append(asr(wav, sr))
     out = score(texts, hypotheses, [Path(p).name for p in files])
     spent = asr.compute_s - compute
-    out["asr_xrt"] = (asr.seconds - seconds) / spent if spent else float("nan")
+    out["asr_x_real_time"] = (asr.seconds - seconds) / spent if spent else float("nan")
     return out
 
 

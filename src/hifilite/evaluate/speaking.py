@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import ConfigError
-from ..measure import time_call
+from ..measure import time_call, times_real_time
 
 
 def piper_voice(voice: str | Path | None = None, threads: int = 1):
@@ -81,18 +81,18 @@ def tts_vs_piper(texts: Sequence[str], *, model: str | Path, vocoder: str | Path
         for i, wav in enumerate(wavs if wav_dir is not None else []):
             save_audio(Path(wav_dir) / f"{key}-{i}.wav", wav, sr)
         seconds = sum(len(w) for w in wavs) / sr
-        row = {"system": label, "seconds": seconds, "xrt": seconds / wall,
+        row = {"system": label, "seconds": seconds, "x_real_time": times_real_time(seconds, wall),
                "dnsmos_ovrl": dnsmos_ovrl_of(wavs, sr) if dnsmos else None}
         if wer:
             heard = intelligibility(texts, wavs, sr, recognizer=asr)
             row.update(wer=heard["wer"], cer=heard["cer"], hypotheses=[r["hypothesis"] for r in heard["rows"]])
         rows.append(row)
-        log(f"{label}: {seconds:.1f} s of speech, {row['xrt']:.1f}x real-time"
+        log(f"{label}: {seconds:.1f} s of speech, {row['x_real_time']:.1f}x real-time"
             + (f", WER {100 * row['wer']:.1f} %" if wer else ""))
     out = {"systems": rows, "texts": len(texts), "threads": threads,
-           "speedup_vs_piper": rows[0]["xrt"] / rows[1]["xrt"]}
+           "speedup_vs_piper": rows[0]["x_real_time"] / rows[1]["x_real_time"]}
     if wer:
-        out["asr_xrt"] = asr.xrt
+        out["asr_x_real_time"] = asr.x_real_time
     return out
 
 

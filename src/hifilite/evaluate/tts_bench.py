@@ -57,6 +57,7 @@ from ..acoustic.models import (
     parse_arch,
 )
 from ..errors import ConfigError
+from ..measure import times_real_time
 from .speaking import (
     dnsmos_ovrl_of,
     onnx_params,
@@ -174,7 +175,7 @@ def _free_running(wavs: list[np.ndarray | None], wall: float, sr: int, dnsmos: b
     """Spoken count, seconds, x-real-time and DNSMOS of free-running speech (None: not spoken)."""
     spoken = [w for w in wavs if w is not None]
     seconds = sum(len(w) for w in spoken) / sr
-    return {"spoken": len(spoken), "seconds": seconds, "xrt": seconds / wall if wall else float("nan"),
+    return {"spoken": len(spoken), "seconds": seconds, "x_real_time": times_real_time(seconds, wall),
             "dnsmos_ovrl": dnsmos_ovrl_of(spoken, sr) if dnsmos and spoken else float("nan")}
 
 
@@ -274,12 +275,12 @@ def bench_tts(
             for name, voc in vocs.items():
                 voc(sentences[0].mel[None, :, :8])  # warm-up
                 wavs, t = _vocode_all(voc, [s.mel for s in sentences])
-                report["vocoders"][name] = {"params": sum(p.numel() for p in voc.parameters()), "xrt": seconds / t}
+                report["vocoders"][name] = {"params": sum(p.numel() for p in voc.parameters()), "x_real_time": times_real_time(seconds, t)}
                 if dnsmos and recordings:
                     report["ground_truth"][f"dnsmos_ovrl_copy_{name}"] = dnsmos_ovrl_of(wavs, sr)
                 if wer and recordings:
                     report["ground_truth"][f"wer_copy_{name}"] = heard(f"recordings through {name}", wavs, sr)
-                log(f"vocoder {name}: {seconds / t:.1f}x real-time")
+                log(f"vocoder {name}: {times_real_time(seconds, t):.1f}x real-time")
             if dnsmos and recordings:
                 report["ground_truth"]["dnsmos_ovrl_recording"] = dnsmos_ovrl_of([s.wav for s in sentences], sr)
 
@@ -317,13 +318,13 @@ def bench_tts(
                 for _ in range(acoustic_passes - 1):
                     t_pass = sum(timed(lambda: model(s.ids[None], durations=s.durations[None]))[1] for s in sentences)
                     t_acoustic = min(t_acoustic, t_pass)
-                row.update(acoustic_xrt=seconds / t_acoustic, mel_l1=l1_sum / l1_n,
+                row.update(acoustic_x_real_time=times_real_time(seconds, t_acoustic), mel_l1=l1_sum / l1_n,
                            mel_l1_ref_energy=l1_ref["energy"] / l1_n, mel_l1_ref_variance=l1_ref["variance"] / l1_n,
                            duration_mae_frames=d_err / d_n,
                            frontend_s=t_front)
                 for vname, voc in vocs.items():
                     wavs, t = _vocode_all(voc, mels)
-                    row[f"xrt_{vname}"] = seconds / (t_front + t_acoustic + t)
+                    row[f"x_real_time_{vname}"] = times_real_time(seconds, t_front + t_acoustic + t)
                     if dnsmos:
                         row[f"dnsmos_ovrl_{vname}"] = dnsmos_ovrl_of(wavs, sr)
                     if wer:
@@ -345,7 +346,7 @@ def bench_tts(
                     if wer:
                         row[f"free_onnx_{first_voc}"]["wer"] = heard(f"{label} + {first_voc}, ONNX Runtime", wavs, sr)
                 report["acoustic"].append(row)
-                log(f"{label}: {row['params']:,} params, acoustic {row['acoustic_xrt']:.1f}x real-time, "
+                log(f"{label}: {row['params']:,} params, acoustic {row['acoustic_x_real_time']:.1f}x real-time, "
                     f"mel L1 {row['mel_l1']:.3f} ({row['mel_l1_ref_energy']:.3f} with the reference energy, "
                     f"{row['mel_l1_ref_variance']:.3f} with reference pitch and energy), "
                     f"duration error {row['duration_mae_frames']:.2f} frames")
@@ -361,26 +362,26 @@ def bench_tts(
             wavs, t = speak_timed(speak, texts)
             spoken = sum(len(w) for w in wavs) / voice.config.sample_rate
             report["piper"] = {"voice": files.name, "params": onnx_params(files.model), "seconds": spoken,
-                               "xrt": spoken / t,
+                               "x_real_time": times_real_time(spoken, t),
                                "dnsmos_ovrl": dnsmos_ovrl_of(wavs, voice.config.sample_rate) if dnsmos else None}
             if wer:
                 report["piper"]["wer"] = heard(f"Piper {files.name}", wavs, int(voice.config.sample_rate))
-            log(f"piper {files.name}: {spoken / t:.1f}x real-time")
+            log(f"piper {files.name}: {times_real_time(spoken, t):.1f}x real-time")
     finally:
         torch.set_num_threads(prev_threads)
         workdir.cleanup()
     if wer:
         report["intelligibility"] = heard.results
-        report["asr_xrt"] = heard.asr.xrt
+        report["asr_x_real_time"] = heard.asr.x_real_time
     ref = report["acoustic"][0]
     for row in report["acoustic"]:
         row["vs_" + ref["name"]] = {"fewer_params": ref["params"] / row["params"],
-                                    "acoustic_speedup": row["acoustic_xrt"] / ref["acoustic_xrt"]}
+                                    "acoustic_speedup": row["acoustic_x_real_time"] / ref["acoustic_x_real_time"]}
         if report["piper"]:
-            row["vs_piper"] = {v: row[f"xrt_{v}"] / report["piper"]["xrt"] for v in vocoders}
+            row["vs_piper"] = {v: row[f"x_real_time_{v}"] / report["piper"]["x_real_time"] for v in vocoders}
             free = row.get(f"free_onnx_{vocoders[0]}")
             if free:
-                row["vs_piper_onnx"] = free["xrt"] / report["piper"]["xrt"]
+                row["vs_piper_onnx"] = free["x_real_time"] / report["piper"]["x_real_time"]
     return report
 
 

@@ -63,7 +63,7 @@ def _pct(v: Any) -> str:
 
 
 def _free_cell(free: dict[str, Any], wer: bool) -> str:
-    cell = f"{_f(free.get('xrt'), '.1f')} / {_f(free.get('dnsmos_ovrl'), '.2f')}"
+    cell = f"{_f(free.get('x_real_time'), '.1f')} / {_f(free.get('dnsmos_ovrl'), '.2f')}"
     return cell + (f" / {_pct(free.get('wer'))}" if wer else "")
 
 
@@ -86,11 +86,11 @@ def markdown_report(report: dict[str, Any]) -> str:
     ref = report["acoustic"][0]["name"]
     for r in report["acoustic"]:
         cells = [f"{r['name']} (`{r['arch']}`)", str(r["steps"]), f"{r['params'] / 1e6:.2f} M",
-                 _f(r["acoustic_xrt"], ".1f"), _f(r["mel_l1"], ".3f"),
+                 _f(r["acoustic_x_real_time"], ".1f"), _f(r["mel_l1"], ".3f"),
                  _f(r.get("mel_l1_ref_energy"), ".3f"), _f(r.get("mel_l1_ref_variance"), ".3f"),
                  _f(r["duration_mae_frames"], ".2f")]
         for v in vocs:
-            cells += [_f(r[f"xrt_{v}"], ".1f"), _f(r.get(f"dnsmos_ovrl_{v}"), ".2f")]
+            cells += [_f(r[f"x_real_time_{v}"], ".1f"), _f(r.get(f"dnsmos_ovrl_{v}"), ".2f")]
             cells += [_pct(r.get(f"wer_{v}"))] if wer else []
         free = r[f"free_{first}"]
         cells.append(f"{_free_cell(free, wer)} ({free['spoken']}/{len(report['sentences'])} spoken)")
@@ -101,7 +101,7 @@ def markdown_report(report: dict[str, Any]) -> str:
     if p:
         per_voc = 3 if wer else 2
         cells = [f"Piper {p['voice']} (VITS, ONNX Runtime)", "–", f"{p['params'] / 1e6:.2f} M"] + ["–"] * 5
-        cells += [_f(p["xrt"], ".1f"), _f(p.get("dnsmos_ovrl"), ".2f")] + ([_pct(p.get("wer"))] if wer else [])
+        cells += [_f(p["x_real_time"], ".1f"), _f(p.get("dnsmos_ovrl"), ".2f")] + ([_pct(p.get("wer"))] if wer else [])
         cells += [""] * (per_voc * (len(vocs) - 1))
         cells += [_free_cell(p, wer)] + ([_free_cell(p, wer)] if onnx else [])
         lines.append("| " + " | ".join(cells) + " |")
@@ -133,7 +133,7 @@ def markdown_report(report: dict[str, Any]) -> str:
         extra.append(f"WER of the recordings {_pct(gt['wer_recording'])}; of their copy-synthesis: "
                      + ", ".join(f"{v} {_pct(gt.get(f'wer_copy_{v}'))}" for v in vocs) + ".")
     extra.append("Vocoders alone: " + ", ".join(f"{v} {report['vocoders'][v]['params'] / 1e6:.2f} M params, "
-                                                f"{report['vocoders'][v]['xrt']:.1f}x real-time" for v in vocs) + ".")
+                                                f"{report['vocoders'][v]['x_real_time']:.1f}x real-time" for v in vocs) + ".")
     text = "\n".join(lines) + "\n\n" + " ".join(extra) + "\n"
     if wer:
         text += "\n" + wer_markdown(report)
@@ -171,7 +171,7 @@ def wer_markdown(report: dict[str, Any]) -> str:
         for step in steps:
             lines.append(f"| {step} | " + " | ".join(_pct(values[n].get(step)) for n in curves) + " |")
         parts.append("\n".join(lines) + "\n")
-    asr = report.get("asr_xrt")
+    asr = report.get("asr_x_real_time")
     parts.append(f"Recogniser: pocketsphinx (US English model of its wheel), one thread, "
                  f"{_f(asr, '.1f')}x real time here; WER = word edits / reference words over all sentences.\n")
     return "\n".join(parts)

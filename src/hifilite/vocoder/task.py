@@ -8,7 +8,8 @@ then the generator with
 where `mel/loss` is the L1 between log-mels computed with fmax = Nyquist (`MelConfig.loss_variant`)
 and the adversarial and feature-matching terms sum over MPD and MSD. `stft/loss` (multi-resolution
 STFT distance to the recording, off by default) helps students without adversarial training, such
-as iSTFT-head students on a CPU budget. Terms without a weight are still computed and logged, with
+as iSTFT-head students on a CPU budget; `stft/if` and `stft/gd` (phase-derivative errors against the
+recording's STFT, see below) are computed only when weighted. Terms without a weight are still computed and logged, with
 weight 0, except that the discriminators exist only when an adversarial weight is non-zero (pure
 distillation and recording-only fine-tuning never build or checkpoint them) and `stft/loss` is only
 computed when weighted.
@@ -44,10 +45,11 @@ from .phase_losses import GroupDelayLoss, InstantaneousFrequencyLoss
 from ..train.distributed import DistEnv, unwrap
 from ..train.loop import RESUMABLE_KEYS, FitResult, Task, TaskContext, Validation, fit
 
-TERMS = ("mel/loss", "stft/loss", "adv/gen", "adv/feat", "distil/mel", "distil/stft", "distil/feat",
-         "distil/if", "distil/gd")
+TERMS = ("mel/loss", "stft/loss", "stft/if", "stft/gd", "adv/gen", "adv/feat", "distil/mel", "distil/stft",
+         "distil/feat", "distil/if", "distil/gd")
 DISTIL_TERMS = ("distil/mel", "distil/stft", "distil/feat", "distil/if", "distil/gd")
 PHASE_TERMS = ("distil/if", "distil/gd")  # computed only when weighted
+RECORDING_PHASE_TERMS = ("stft/if", "stft/gd")  # the same against the recording; only when weighted
 ADV_TERMS = ("adv/gen", "adv/feat")
 EXPORT_NAME = "generator.safetensors"
 
@@ -145,7 +147,8 @@ class GanVocoderTask(Task):
         if self.teacher is not None:
             self.teacher = self.teacher.to(dev)
         self.mrstft = MultiResolutionSTFTLoss().to(dev)
-        self.phase_losses = {"distil/if": InstantaneousFrequencyLoss().to(dev), "distil/gd": GroupDelayLoss().to(dev)}
+        if_loss, gd_loss = InstantaneousFrequencyLoss().to(dev), GroupDelayLoss().to(dev)
+        self.phase_losses = {"distil/if": if_loss, "distil/gd": gd_loss, "stft/if": if_loss, "stft/gd": gd_loss}
         self.projections = ctx.wrap(self.projections.to(dev)) if len(self.projections) else self.projections
         self.optim_g = torch.optim.AdamW(
             itertools.chain(self.generator.parameters(), self.projections.parameters()), cfg.learning_rate, betas=betas
@@ -193,6 +196,9 @@ class GanVocoderTask(Task):
         terms = {"mel/loss": self.mel_loss(y_hat, y)}
         if self.weights["stft/loss"]:
             terms["stft/loss"] = self.mrstft(y_hat, y)
+        for name in RECORDING_PHASE_TERMS:
+            if self.weights[name]:
+                terms[name] = self.phase_losses[name](y_hat, y)
         if self.teacher is not None and any(self.weights.get(k) for k in DISTIL_TERMS):  # else the teacher is idle
             with torch.no_grad():
                 if "teacher" in batch and not want_feats:  # cached teacher output (vocoder.teacher_cache)
