@@ -44,7 +44,7 @@ DESCRIPTIONS = {
     "joe-lightspeech": "searched LightSpeech layers at width 96 (0.77 M params), trained on the 653-sentence "
                        "Piper joe corpus",
     "joe-lightspeech-3h": "joe-lightspeech fine-tuned on the 3 h joe3k corpus (3 053 Piper joe utterances)",
-    "joe-lightspeech-3h-long": "joe-lightspeech-3h trained on to 20 000 steps on the same joe3k corpus",
+    "joe-lightspeech-3h-long": "joe-lightspeech-3h trained for 20 000 more steps on the same joe3k corpus",
 }
 # Old names of shipped models: asking for one is an error that names the new one.
 RENAMED = {"lj-lite": "joe-lite", "lj-tiny": "joe-tiny"}
