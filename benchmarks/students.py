@@ -28,7 +28,7 @@ from rich.console import Console
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METRICS = ("pesq", "stoi", "logmel_l1", "mrstft", "mcd", "dnsmos")
-COLUMNS = ("pesq", "stoi", "logmel_l1", "mrstft", "mcd", "dnsmos_ovrl", "f0_cents", "vuv_f1")
+COLUMNS = ("pesq", "stoi", "logmel_l1", "mrstft", "mcd", "dnsmos_ovrl", "f0_cents", "gpe", "fpe_cents", "vuv_f1")
 
 
 def named_sets(args: argparse.Namespace) -> dict[str, Path]:

@@ -35,11 +35,27 @@ def test_pitch_errors_know_a_semitone_and_voicing() -> None:
     assert M.pitch_errors(ref[first], hum(150.0, voiced=(0.0, 0.5))[first], SR)["f0_cents"] < 15.0
 
 
+def test_octave_jumps_are_gross_errors_and_leave_the_fine_error_small() -> None:
+    ref = hum(150.0, seconds=1.6)
+    est = ref.copy()
+    cut = int(1.2 * SR)  # the last quarter an octave up: what a tracker's octave jump looks like
+    est[cut:] = hum(300.0, seconds=1.6)[cut:]
+    out = M.pitch_errors(ref, est, SR)
+    assert out["gpe"] == pytest.approx(0.25, abs=0.04)
+    assert out["fpe_cents"] < 15.0  # the frames that agree are near-exact
+    assert out["f0_cents"] > 500.0  # the RMS figure alone is swamped by the jump (1200 cents on 25 %)
+    sharp = M.pitch_errors(ref, hum(150.0 * 2 ** (1 / 12), seconds=1.6), SR)  # +100 cents: not gross
+    assert sharp["gpe"] < 0.02 and sharp["fpe_cents"] == pytest.approx(100.0, abs=15.0)
+    with pytest.warns(M.MetricWarning, match="gross pitch error"):
+        fifth = M.pitch_errors(ref, hum(150.0 * 1.5, seconds=1.6), SR)  # +50 %: gross everywhere
+    assert fifth["gpe"] == pytest.approx(1.0) and math.isnan(fifth["fpe_cents"])
+
+
 def test_pitch_is_optional_and_expands_in_compute_all() -> None:
     ref = hum(200.0)
     assert "pitch" not in M.check_metrics(None)
     out = M.compute_all(ref, ref, SR, ["pitch", "stoi"])
-    assert set(out) == {"f0_cents", "vuv_f1", "stoi"}
+    assert set(out) == {"f0_cents", "gpe", "fpe_cents", "vuv_f1", "stoi"}
     with pytest.warns(M.MetricWarning, match="reference has no voiced"):
         silent = M.pitch_errors(np.zeros(SR // 2, np.float32) + 1e-4, ref[: SR // 2], SR)
     assert math.isnan(silent["vuv_f1"])

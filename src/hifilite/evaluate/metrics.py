@@ -19,8 +19,11 @@ Metrics (name in `compute_all` → meaning, direction):
     dnsmos     non-intrusive DNSMOS P.835 of the estimate: dnsmos_ovrl/sig/bak/p808, 1 … 5, higher
     pitch      (only when asked for: a pitch tracker per signal costs about 0.5 s per second of
                audio with librosa's pYIN) f0_cents: RMS F0 error in cents over frames voiced in
-               both, lower is better; vuv_f1: F1 of the estimate's voiced/unvoiced decisions
-               against the reference's, higher is better
+               both, lower is better (dominated by the tracker's octave jumps where there are any);
+               gpe: gross pitch error, the fraction of those frames more than 20 % off, lower is
+               better; fpe_cents: fine pitch error, RMS cents over the other frames, lower is
+               better; vuv_f1: F1 of the estimate's voiced/unvoiced decisions against the
+               reference's, higher is better
 """
 
 from __future__ import annotations
@@ -247,12 +250,19 @@ def dnsmos(wav, sr: int) -> dict[str, float]:
 # --------------------------------------------------------------------------- pitch
 
 
+GROSS_PITCH_RATIO = 0.2  # |f0_est / f0_ref - 1| above this is a gross pitch error (the usual 20 %)
+
+
 def pitch_errors(ref, est, sr: int, hop: int = 256) -> dict[str, float]:
-    """F0 error and voicing agreement of `est` against `ref`: {"f0_cents", "vuv_f1"}.
+    """F0 error and voicing agreement of `est` against `ref`: {"f0_cents", "gpe", "fpe_cents", "vuv_f1"}.
 
     Both signals are tracked with the acoustic features' F0 tracker (`hifilite.data.features`:
-    WORLD DIO + StoneMask where pyworld imports, else pYIN) on the same frames. f0_cents is the
-    RMS of 1200 log2(f0_est / f0_ref) over frames voiced in both (NaN if there are none);
+    WORLD DIO + StoneMask where pyworld imports, else pYIN) on the same frames. Over the frames
+    voiced in both (all NaN if there are none): f0_cents is the RMS of 1200 log2(f0_est / f0_ref);
+    gpe is the fraction of them off by more than `GROSS_PITCH_RATIO` (octave and tracker jumps);
+    fpe_cents is the RMS cents over the rest (NaN if every frame is a gross error), the error
+    a listener hears as intonation. A tracker's octave jump on a few frames makes f0_cents
+    hundreds of cents while fpe_cents stays small, so the pair says which kind of error it is.
     vuv_f1 treats the reference's voiced frames as the positives (NaN if the reference has none).
     """
     from ..data.features import frame_f0, pitch_backend
@@ -261,7 +271,7 @@ def pitch_errors(ref, est, sr: int, hop: int = 256) -> dict[str, float]:
     frames = len(ref) // hop
     if frames < 4:
         nan = _nan("pitch", f"signal too short ({len(ref)} samples)")
-        return {"f0_cents": nan, "vuv_f1": nan}
+        return {"f0_cents": nan, "gpe": nan, "fpe_cents": nan, "vuv_f1": nan}
     backend = pitch_backend()
     f_ref = frame_f0(ref, sr, hop, frames, backend)
     f_est = frame_f0(est, sr, hop, frames, backend)
@@ -269,10 +279,16 @@ def pitch_errors(ref, est, sr: int, hop: int = 256) -> dict[str, float]:
     both = v_ref & v_est
     out = {}
     if both.any():
-        cents = 1200.0 * np.log2(f_est[both] / f_ref[both])
+        ratio = f_est[both] / f_ref[both]
+        cents = 1200.0 * np.log2(ratio)
+        gross = np.abs(ratio - 1.0) > GROSS_PITCH_RATIO
         out["f0_cents"] = float(np.sqrt(np.mean(cents ** 2)))
+        out["gpe"] = float(gross.mean())
+        out["fpe_cents"] = (float(np.sqrt(np.mean(cents[~gross] ** 2))) if (~gross).any()
+                            else _nan("fpe_cents", "every frame voiced in both is a gross pitch error"))
     else:
-        out["f0_cents"] = _nan("f0_cents", "no frame is voiced in both signals")
+        nan = _nan("f0_cents", "no frame is voiced in both signals")
+        out.update(f0_cents=nan, gpe=nan, fpe_cents=nan)
     if v_ref.any():
         tp = float(both.sum())
         out["vuv_f1"] = 2 * tp / float(v_ref.sum() + v_est.sum())
@@ -294,12 +310,12 @@ METRICS: tuple[str, ...] = (*INTRUSIVE, "dnsmos")  # the default set
 OPTIONAL_METRICS: tuple[str, ...] = ("pitch",)  # computed only when named
 EXPANDED: dict[str, tuple[str, ...]] = {
     "dnsmos": ("dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808"),
-    "pitch": ("f0_cents", "vuv_f1"),
+    "pitch": ("f0_cents", "gpe", "fpe_cents", "vuv_f1"),
 }
 HIGHER_IS_BETTER: dict[str, bool] = {
     "pesq": True, "stoi": True, "mcd": False, "logmel_l1": False, "mrstft": False,
     "dnsmos_ovrl": True, "dnsmos_sig": True, "dnsmos_bak": True, "dnsmos_p808": True,
-    "f0_cents": False, "vuv_f1": True,
+    "f0_cents": False, "gpe": False, "fpe_cents": False, "vuv_f1": True,
 }
 
 

@@ -31,7 +31,7 @@ from .metrics import EXPANDED, HIGHER_IS_BETTER, MetricWarning, check_metrics, c
 REFERENCE = "reference"
 SHORT_NAMES = {"pesq": "PESQ", "stoi": "STOI", "mcd": "MCD dB", "logmel_l1": "mel L1",
                "mrstft": "MR-STFT", "dnsmos_ovrl": "OVRL", "dnsmos_sig": "SIG", "dnsmos_bak": "BAK",
-               "dnsmos_p808": "P808", "f0_cents": "F0 cents", "vuv_f1": "V/UV F1"}
+               "dnsmos_p808": "P808", "f0_cents": "F0 cents", "gpe": "GPE", "fpe_cents": "FPE cents", "vuv_f1": "V/UV F1"}
 
 
 @dataclass
