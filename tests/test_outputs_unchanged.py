@@ -1,23 +1,36 @@
-"""The shipped models say exactly what they said: vocoders and the text-to-speech path, for fixed
-inputs, against the arrays committed in tests/data/reference_outputs.npz (see reference_outputs.py).
+"""The shipped models say what they said: vocoders and the text-to-speech path, for fixed inputs,
+against the arrays committed in tests/data/reference_outputs.npz (see reference_outputs.py).
 
-Bit for bit on the machine and torch build that wrote them; elsewhere a different vector unit may
-round differently, so there the bound is 1e-4 (a real change moves audio by far more)."""
+Any machine: within a relative RMS error of 1e-3 (hosts round differently; a real change moves the
+outputs by more, see the last test). Phoneme ids always exactly. Bit for bit against
+tests/data/reference_outputs.local.npz where this machine wrote one (`reference_outputs.py --local`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from reference_outputs import REFERENCE, compute, machine
+from reference_outputs import LOCAL_REFERENCE, REFERENCE, compute
 
 pytest.importorskip("piper", reason="the text front-end needs piper-tts")
 
+BOUND = 1e-3  # relative RMS error between hosts; the last test shows a 0.1 % weight change exceeds it
 
-@pytest.fixture(scope="module")
-def reference() -> dict[str, np.ndarray]:
-    with np.load(REFERENCE) as npz:
-        return {key: npz[key] for key in npz.files}
+
+def relative_error(got: np.ndarray, expected: np.ndarray) -> float:
+    return float(np.linalg.norm(got.astype(np.float64) - expected) / max(np.linalg.norm(expected), 1e-12))
+
+
+def load(path) -> dict[str, np.ndarray]:
+    with np.load(path) as npz:
+        return {key: npz[key] for key in npz.files if not key.startswith("machine/")}
+
+
+def keys(path) -> list[str]:
+    if not path.exists():
+        return []
+    with np.load(path) as npz:
+        return [k for k in npz.files if not k.startswith("machine/")]
 
 
 @pytest.fixture(scope="module")
@@ -25,23 +38,32 @@ def now() -> dict[str, np.ndarray]:
     return compute()
 
 
-def test_every_reference_is_recomputed(reference, now):
-    assert sorted(now) == sorted(k for k in reference if not k.startswith("machine/"))
+def test_every_reference_is_recomputed(now):
+    assert sorted(now) == sorted(keys(REFERENCE))
 
 
-@pytest.mark.parametrize("key", [k for k in np.load(REFERENCE).files if not k.startswith("machine/")])
-def test_output_unchanged(key, reference, now):
-    expected, got = reference[key], now[key]
+@pytest.mark.parametrize("key", keys(REFERENCE))
+def test_output_unchanged(key, now):
+    expected, got = load(REFERENCE)[key], now[key]
     assert got.dtype == expected.dtype and got.shape == expected.shape, (got.shape, expected.shape)
-    same_machine = all(str(reference[f"machine/{k}"]) == v for k, v in machine().items())
-    if same_machine or key.endswith("/ids"):
-        assert np.array_equal(got, expected), f"{key}: max |diff| {np.abs(got - expected).max()}"
+    if key.endswith("/ids"):
+        assert np.array_equal(got, expected), key
     else:
-        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4, err_msg=key)
+        assert relative_error(got, expected) <= BOUND, f"{key}: relative RMS error {relative_error(got, expected):.2e}"
+
+
+@pytest.mark.skipif(not LOCAL_REFERENCE.exists(),
+                    reason=f"no {LOCAL_REFERENCE.name}: run tests/reference_outputs.py --local before a redesign")
+@pytest.mark.parametrize("key", keys(LOCAL_REFERENCE) or ["-"])
+def test_output_bit_identical_on_this_machine(key, now):
+    expected = load(LOCAL_REFERENCE)[key]
+    assert key in now, f"{key} is no longer computed"
+    assert now[key].shape == expected.shape, (key, now[key].shape, expected.shape)
+    assert np.array_equal(now[key], expected), f"{key}: max |diff| {np.abs(now[key] - expected).max()}"
 
 
 def test_a_changed_model_is_noticed(now):
-    """The comparison is not vacuous: every weight scaled by 1.001 moves the audio beyond the bound."""
+    """The bound is not vacuous: every weight scaled by 1.001 moves the audio beyond it."""
     import torch
 
     from hifilite import load_vocoder
@@ -53,4 +75,4 @@ def test_a_changed_model_is_noticed(now):
             p.mul_(1.001)
         mel = voc.mel(probe_signal(voc.sample_rate))
         audio = voc(mel)[0].numpy()
-    assert np.abs(audio - now["vocoder/joe-lite/audio"]).max() > 1e-4
+    assert relative_error(audio, now["vocoder/joe-lite/audio"]) > BOUND
