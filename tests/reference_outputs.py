@@ -30,7 +30,7 @@ import numpy as np
 REFERENCE = Path(__file__).resolve().parent / "data" / "reference_outputs.npz"
 LOCAL_REFERENCE = REFERENCE.with_suffix(".local.npz")
 VOCODERS = ("lj-v1", "universal-v1", "joe-lite", "joe-tiny", "universal-lite")
-ACOUSTIC = ("joe-lightspeech", "joe-lightspeech-3h", "joe-lightspeech-3h-long")
+ACOUSTIC = ("joe-lightspeech", "joe-lightspeech-3h", "joe-lightspeech-3h-long", "joe-lightspeech-10h")
 TTS_VOCODER = "joe-lite"
 SENTENCES = ("Dr. Smith owes 13 dollars.", "Is it ready?")
 

@@ -60,7 +60,7 @@ def test_models_lists_every_shipped_model_once():
     result = CliRunner().invoke(app, ["models"])
     assert result.exit_code == 0, result.output
     for name in ("lj-v1", "universal-v1", "joe-lite", "joe-tiny", "universal-lite", "joe-lightspeech-3h",
-                 "joe-lightspeech-3h-long"):
+                 "joe-lightspeech-3h-long", "joe-lightspeech-10h"):
         assert name in result.output
     kinds = registry.shipped()
     assert {m.kind for m in kinds.values()} == {"vocoder", "acoustic"}

