@@ -8,10 +8,13 @@ PYTEST_ARGS ?=
 
 .PHONY: install demo test bench clean
 
-$(VENV)/.installed: pyproject.toml tools/torch-spec.sh
+$(VENV)/.installed: pyproject.toml tools/torch-spec.sh Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
 	$(PY) -m pip install -q -e ".[all,dev]"
+	# torchcrepe (pitch and periodicity metrics) declares torchaudio, whose wheels pin other torch
+	# builds; it needs torchaudio only to read files, so it is installed without its dependencies
+	$(PY) -m pip install -q --no-deps "torchcrepe>=0.0.22" "resampy>=0.4"
 	touch $@
 
 install: $(VENV)/.installed

@@ -10,7 +10,8 @@ Each `--data NAME=CORPUS` is scored on its test split (every clip, or `--limit` 
 speaker so that every voice / language is in).
 `--seen CORPUS` and `--unseen CORPUS` are the older spellings of `--data seen=...` and
 `--data unseen:<folder>=...`. Metrics: PESQ-wb, STOI, mel L1, MR-STFT, MCD, DNSMOS and, unless
-`--no-pitch`, F0 error in cents and V/UV F1 (`hifilite.evaluate.metrics`). Speed: params, MACs per
+`--no-pitch`, torchcrepe periodicity RMSE, V/UV F1, median cents and gross pitch error
+(`hifilite.evaluate.periodicity`) and the WORLD/pYIN F0 error and V/UV F1 (`hifilite.evaluate.metrics`). Speed: params, MACs per
 second of audio, 1-thread median x-real-time on 4 s of audio in eager PyTorch and ONNX Runtime.
 Writes OUT/students.{json,md} (default benchmarks/results).
 """
@@ -28,7 +29,8 @@ from rich.console import Console
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METRICS = ("pesq", "stoi", "logmel_l1", "mrstft", "mcd", "dnsmos")
-COLUMNS = ("pesq", "stoi", "logmel_l1", "mrstft", "mcd", "dnsmos_ovrl", "f0_cents", "gpe", "fpe_cents", "vuv_f1")
+COLUMNS = ("pesq", "stoi", "logmel_l1", "mrstft", "mcd", "dnsmos_ovrl", "periodicity", "crepe_vuv_f1", "crepe_cents",
+           "crepe_gpe", "f0_cents", "gpe", "vuv_f1")
 
 
 def named_sets(args: argparse.Namespace) -> dict[str, Path]:
@@ -80,7 +82,7 @@ def main() -> None:
     args = ap.parse_args()
     console = Console(stderr=True)
     sets = named_sets(args)
-    metrics = [*METRICS, *(() if args.no_pitch else ("pitch",))]
+    metrics = [*METRICS, *(() if args.no_pitch else ("periodicity", "pitch"))]
 
     limits = {name: args.limit for name in sets}
     for item in args.limit_for:

@@ -59,12 +59,17 @@ def check_mel_pair(produced: "MelConfig | Mapping[str, Any]", expected: "MelConf
                               f"{get(expected, key)}")
 
 
-def check_generator_mel(gen: "GeneratorConfig | FourierConfig", mel: "MelConfig") -> None:
+def check_generator_mel(gen: "AnyGeneratorConfig", mel: "MelConfig") -> None:
     """A generator must upsample by the mel hop and take the mel's channels."""
     if gen.hop_length != mel.hop_length:
         raise ConfigError(f"generator upsamples by {gen.hop_length} but the mel hop is {mel.hop_length}")
     if gen.in_channels != mel.n_mels:
         raise ConfigError(f"generator takes {gen.in_channels} mel channels, the mel has {mel.n_mels}")
+    if isinstance(gen, PriorConfig):
+        for key in ("sample_rate", "n_fft", "fmin", "fmax"):
+            if getattr(gen, key) != getattr(mel, key):
+                raise ConfigError(f"the pseudo-inverse assumes mel {key} {getattr(gen, key)}, the mel has "
+                                  f"{getattr(mel, key)}")
 
 
 @dataclass(frozen=True)
@@ -151,8 +156,55 @@ class FourierConfig:
                               "and differ from it by an even number")
 
 
-AnyGeneratorConfig = GeneratorConfig | FourierConfig
-GENERATOR_FAMILIES: dict[str, type] = {"hifigan": GeneratorConfig, "fourier": FourierConfig}
+PHASE_METHODS = ("pghi", "griffin-lim")
+
+
+@dataclass(frozen=True)
+class PriorConfig:
+    """Constructor arguments of `hifilite.vocoder.prior.PriorGenerator` (the phase-reconstruction family).
+
+    The magnitude of an `n_fft`-point Gaussian-window STFT is the mel filterbank's pseudo-inverse
+    (the prior) plus, when `channels` > 0, a log-magnitude residual from a ConvNeXt backbone at the
+    mel frame rate (`blocks` blocks of `channels`, as `FourierConfig`); the phase comes from the
+    magnitude by `phase` ("pghi": real-time phase gradient heap integration at hop `phase_hop`;
+    "griffin-lim": `iterations` of fast Griffin-Lim, Hann window). `channels` = 0 is the
+    zero-parameter floor. `family` must stay "prior".
+    """
+
+    family: str = "prior"
+    in_channels: int = 80
+    channels: int = 128
+    blocks: int = 6
+    mlp_ratio: float = 3.0
+    kernel_size: int = 7
+    n_fft: int = 1024
+    hop_length: int = 256
+    phase: str = "pghi"
+    phase_hop: int = 256
+    iterations: int = 32
+    sample_rate: int = 22050  # the mel filterbank the pseudo-inverse undoes
+    fmin: float = 0.0
+    fmax: float | None = 8000.0
+
+    def __post_init__(self) -> None:
+        if self.family != "prior":
+            raise ConfigError(f"PriorConfig.family must be 'prior', got {self.family!r}")
+        if self.in_channels < 1 or self.channels < 0 or self.blocks < 0:
+            raise ConfigError("in_channels must be >= 1, channels and blocks >= 0")
+        if not self.mlp_ratio > 0 or self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            raise ConfigError("mlp_ratio must be > 0 and kernel_size odd")
+        if self.phase not in PHASE_METHODS:
+            raise ConfigError(f"phase must be one of {', '.join(PHASE_METHODS)}, got {self.phase!r}")
+        if self.n_fft % 2 or self.hop_length < 1 or self.n_fft < 2 * self.hop_length:
+            raise ConfigError(f"n_fft {self.n_fft} must be even and at least twice hop_length {self.hop_length}")
+        if self.phase_hop < 1 or self.hop_length % self.phase_hop:
+            raise ConfigError(f"phase_hop {self.phase_hop} must divide hop_length {self.hop_length}")
+        if self.iterations < 1:
+            raise ConfigError(f"iterations must be >= 1, got {self.iterations}")
+
+
+AnyGeneratorConfig = GeneratorConfig | FourierConfig | PriorConfig
+GENERATOR_FAMILIES: dict[str, type] = {"hifigan": GeneratorConfig, "fourier": FourierConfig, "prior": PriorConfig}
 
 GENERATOR_PRESETS: dict[str, AnyGeneratorConfig] = {
     "v1": GeneratorConfig(),
@@ -180,6 +232,13 @@ GENERATOR_PRESETS: dict[str, AnyGeneratorConfig] = {
     # Frame-rate student: ConvNeXt 128 x 6 at the mel frame rate + iSTFT head (n_fft 1024, hop 256),
     # 0.81 M parameters.
     "fourier": FourierConfig(),
+    # Frame-rate magnitude network over the mel pseudo-inverse, phase by real-time PGHI (0.74 M).
+    "prior": PriorConfig(),
+}
+# Zero-parameter vocoders: the mel pseudo-inverse, phase from the magnitude. Not random: usable as is.
+SIGNAL_VOCODERS: dict[str, PriorConfig] = {
+    "pghi": PriorConfig(channels=0, blocks=0),
+    "griffin-lim": PriorConfig(channels=0, blocks=0, phase="griffin-lim"),
 }
 
 
@@ -194,6 +253,9 @@ PHASE_WEIGHTS = {"distil/if": 1.0, "distil/gd": 1.0}
 # Students trained from scratch on the recordings (the `compress run` baselines).
 SCRATCH_WEIGHTS = {"mel/loss": 45.0, "stft/loss": 0.0, "adv/gen": 0.0, "adv/feat": 0.0}
 # Acoustic models (FastSpeech 2 / LightSpeech); `mel/distil` (teacher mels) defaults to 1 when present.
+# Magnitude regression of the prior family against the recording's Gaussian-window STFT: L1 on the
+# magnitude to the power 0.3 (compressed: loud and quiet bins both count) and on log(magnitude + 1e-3).
+PRIOR_WEIGHTS = {"mag/compressed": 1.0, "mag/log": 0.5}
 ACOUSTIC_WEIGHTS = {"mel/loss": 1.0, "duration/loss": 1.0, "pitch/loss": 1.0, "energy/loss": 1.0}
 
 
@@ -231,6 +293,14 @@ class TrainConfig:
     keep_checkpoints: int = 3  # training checkpoints kept in run_dir/checkpoints (oldest deleted)
     validation_items: int = 16  # validation utterances per validation pass (0 = the whole split)
     loss_weights: dict[str, float] = field(default_factory=lambda: dict(GAN_WEIGHTS))
+
+
+def prior_train_config() -> "TrainConfig":
+    """Training defaults of the prior family (a cheap regression, not a GAN): AdamW at 1e-3, 16 crops
+    of 64 frames, data in the main process (features are in memory)."""
+    return TrainConfig(batch_size=16, segment_size=64 * 256, learning_rate=1e-3, num_workers=0,
+                       checkpoint_interval=2000, validation_interval=2000, validation_items=8,
+                       loss_weights=dict(PRIOR_WEIGHTS))
 
 
 def _coerce(tp: Any, value: Any, where: str) -> Any:
@@ -356,7 +426,7 @@ def generator_config(spec: str | dict[str, Any] | AnyGeneratorConfig, where: str
     A mapping's `family` key picks the config class (`fourier`: `FourierConfig`; absent: the HiFi-GAN
     `GeneratorConfig`); with `preset:` the family is the preset's.
     """
-    if isinstance(spec, (GeneratorConfig, FourierConfig)):
+    if isinstance(spec, (GeneratorConfig, FourierConfig, PriorConfig)):
         return spec
     if isinstance(spec, str):
         if spec in GENERATOR_PRESETS:
@@ -374,7 +444,7 @@ def generator_config(spec: str | dict[str, Any] | AnyGeneratorConfig, where: str
     if preset and preset not in GENERATOR_PRESETS:
         raise ConfigError(f"unknown generator preset {preset!r}")
     base = GENERATOR_PRESETS[preset] if preset else None
-    family = data.get("family", "fourier" if isinstance(base, FourierConfig) else "hifigan")
+    family = data.get("family", base.family if isinstance(base, (FourierConfig, PriorConfig)) else "hifigan")
     if family not in GENERATOR_FAMILIES:
         raise ConfigError(f"{where}: unknown generator family {family!r}; "
                           f"choose from {', '.join(GENERATOR_FAMILIES)}")

@@ -161,6 +161,7 @@ class OnnxVocoder:
         self.context = int(self.meta["receptive_field_frames"])
         self.name = self.meta.get("name") or self.path.stem
         self.chunk_frames = DEFAULT_CHUNK_FRAMES
+        self.phase = self.meta.get("phase")  # prior family: the graph gives log-magnitudes, the phase is ours
 
     @property
     def sample_rate(self) -> int:
@@ -219,8 +220,15 @@ class OnnxVocoder:
         return np.ascontiguousarray(mel)
 
     def run(self, mel: np.ndarray) -> np.ndarray:
-        """One ONNX Runtime call: (B, n_mels, frames) -> (B, frames * hop), no checks, no chunking."""
+        """One ONNX Runtime call: (B, n_mels, frames) -> (B, frames * hop), no checks, no chunking
+        (a prior-family graph: -> log-magnitudes (B, bins, frames))."""
         return self.session.run([self.meta["output"]], {self.input: mel})[0]
+
+    def _phase(self):
+        from .vocoder.pghi import BatchPhase
+
+        p = self.phase
+        return BatchPhase(p["n_fft"], self.hop_length, p["hop"], p["method"], p["iterations"])
 
     def __call__(self, mel: np.ndarray) -> np.ndarray:
         return self.infer(mel, self.chunk_frames)
@@ -229,9 +237,21 @@ class OnnxVocoder:
         """(B, n_mels, frames) or (n_mels, frames) -> (B, frames * hop); with `chunk_frames`, at most
         that many new frames per call plus receptive-field context (bounded memory, same result)."""
         mel = self.check_mel(mel)
+        if self.phase is not None and self.phase["method"] != "pghi":
+            short = not chunk_frames or mel.shape[-1] <= chunk_frames + 2 * self.context
+            logmag = self.run(mel) if short else np.concatenate(list(self._frames([mel], chunk_frames)), axis=-1)
+            return self._phase()(logmag)
         if not chunk_frames or mel.shape[-1] <= chunk_frames + 2 * self.context:
-            return self.run(mel)
+            return self.run(mel) if self.phase is None else self._phase()(self.run(mel))
         return np.concatenate(list(self.stream([mel], max_frames=chunk_frames)), axis=-1)
+
+    def _frames(self, mel_chunks: Iterable[np.ndarray], max_frames: int | None) -> Iterator[np.ndarray]:
+        """The graph's output over the stream: audio pieces, or log-magnitude pieces (hop 1 frame)."""
+        streamer = MelStreamer(self.run, self.context, 1 if self.phase else self.hop_length, np.concatenate,
+                               max_frames=max_frames or self.chunk_frames)
+        for chunk in mel_chunks:
+            yield from streamer.push(self.check_mel(chunk, allow_empty=True))
+        yield from streamer.finish()
 
     def stream(self, mel_chunks: Iterable[np.ndarray], max_frames: int | None = None) -> Iterator[np.ndarray]:
         """Yield audio (B, samples) as soon as it is final; the pieces concatenate to `infer(whole mel)`.
@@ -239,11 +259,17 @@ class OnnxVocoder:
         Each chunk is (B, n_mels, f) or (n_mels, f) with any f >= 0. Output for a frame is
         produced once `receptive_field_frames` frames after it have arrived (or the stream ends).
         """
-        streamer = MelStreamer(self.run, self.context, self.hop_length, np.concatenate,
-                               max_frames=max_frames or self.chunk_frames)
-        for chunk in mel_chunks:
-            yield from streamer.push(self.check_mel(chunk, allow_empty=True))
-        yield from streamer.finish()
+        if self.phase is None:
+            yield from self._frames(mel_chunks, max_frames)
+            return
+        if self.phase["method"] != "pghi":
+            raise DataError(f"{self.name}: Griffin-Lim iterates over the whole signal and cannot stream")
+        phase = self._phase()
+        for logmag in self._frames(mel_chunks, max_frames):
+            out = phase.push(logmag)
+            if out.shape[-1]:
+                yield out
+        yield phase.finish()
 
 
 def load(model_path: str | os.PathLike, threads: int | None = None) -> OnnxVocoder:

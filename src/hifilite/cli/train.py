@@ -38,7 +38,11 @@ def _resolve(
     from ..config import TrainConfig, from_dict, generator_config, train_config_with_file
     from ..errors import ConfigError
 
-    train = from_dict(TrainConfig, stored["train"], "config.json: train") if stored else TrainConfig()
+    from ..config import PriorConfig, prior_train_config
+
+    family_default = (prior_train_config() if preset and isinstance(generator_config(preset), PriorConfig)
+                      else TrainConfig())
+    train = from_dict(TrainConfig, stored["train"], "config.json: train") if stored else family_default
     train = train_config_with_file(train, config)
     train = dataclasses.replace(train, **{k: v for k, v in overrides.items() if v is not None})
     if preset and generator:
@@ -57,15 +61,17 @@ def _resolve(
 
 @app.command()
 def train(
-    data: Path = typer.Option(
+    data: list[Path] = typer.Option(
         ..., "--data", help="Corpus folder (LJSpeech layout, VCTK, or a folder of audio). Every audio file's "
-        "header is checked before the first step: unreadable files stop the run, counted and named."
+        "header is checked before the first step: unreadable files stop the run, counted and named. "
+        "The prior family (--preset prior) takes several, trained on their train splits together."
     ),
     out: Path = typer.Option(
         ..., "--out", help="Run folder: checkpoints, logs, config.json, generator.safetensors."
     ),
     preset: Optional[str] = typer.Option(
-        None, "--preset", help="Generator preset: v1, v2, v3 or lite (default v1)."
+        None, "--preset", help="Generator preset: v1, v2, v3, lite, fourier, or prior (a magnitude network over "
+        "the mel pseudo-inverse, phase by PGHI; trained by regression on recordings) (default v1)."
     ),
     generator: Optional[Path] = typer.Option(
         None, "--generator", help="YAML/JSON of generator arguments."
@@ -124,10 +130,27 @@ def train(
     train_config, gen_config, init, mel_source = _resolve(
         stored=stored, config=config, overrides=overrides, preset=preset, generator=generator, init=init, mels=mels
     )
+    from ..config import PriorConfig
+    from ..errors import ConfigError
+
+    prior = isinstance(gen_config, PriorConfig)
+    if len(data) > 1 and not prior:
+        raise ConfigError("several --data folders are for the prior family (--preset prior); "
+                          "for a GAN vocoder give one corpus")
     env = init_distributed(device)
     try:
-        result = train_gan(data_root=data, run_dir=out, gen_config=gen_config, train_config=train_config,
-                           init=init, mel_source=mel_source, env=env, resume=resume, console=console)
+        if prior:
+            import shlex
+            import sys
+
+            from ..vocoder.prior_task import train_prior
+
+            command = "hifilite " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+            result = train_prior(data_roots=data, run_dir=out, gen_config=gen_config, train_config=train_config,
+                                 init=init, env=env, resume=resume, console=console, command=command)
+        else:
+            result = train_gan(data_root=data[0], run_dir=out, gen_config=gen_config, train_config=train_config,
+                               init=init, mel_source=mel_source, env=env, resume=resume, console=console)
     finally:
         shutdown(env)
     if env.is_main:

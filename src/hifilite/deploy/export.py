@@ -5,7 +5,9 @@
 
 A vocoder (teacher, v1-v3, students, iSTFT and Fourier heads) is exported as `Generator.forward`
 with weight norm fused: input `mel` (batch, n_mels, frames) float32, output `audio` (batch,
-frames * hop) float32, batch and time axes dynamic. An acoustic model's graph is described in
+frames * hop) float32, batch and time axes dynamic. A prior-family vocoder (`pghi`, `universal-prior`)
+exports its network only, output `logmag` (batch, bins, frames); its sidecar's `phase` names the
+reconstruction the runtime runs after it (`hifilite.vocoder.pghi`, numpy). An acoustic model's graph is described in
 `acoustic_export.py`. Opset fixed (`sidecar.OPSET`). Right after export the file is run in ONNX
 Runtime against PyTorch (`parity.parity`); the difference is recorded in the sidecar and an export
 above tolerance is refused, leaving no file behind.
@@ -23,13 +25,14 @@ import torch
 from torch import nn
 
 from ..version import __version__
-from ..config import MelConfig, to_dict
+from ..config import MelConfig, PriorConfig, to_dict
 from ..errors import ConfigError, HifiliteError
 from ..measure import probe_mel
 from ..vocoder.weight_norm import fuse_weight_norm, has_weight_norm
 from .graph import Graph, write_graph
 from .parity import parity, refuse_unless_close
-from .sidecar import (FORMAT, INPUT_NAME, LOG_CLAMP_MIN, MAGNITUDE_EPS, OPSET, OUTPUT_NAME, sidecar_path,
+from .sidecar import (FORMAT, INPUT_NAME, LOG_CLAMP_MIN, MAGNITUDE_EPS, MAGNITUDE_OUTPUT, OPSET, OUTPUT_NAME,
+                      sidecar_path,
                       write_sidecar)
 
 PARITY_TOLERANCE = 1e-4  # audio samples (vocoders; acoustic models: acoustic_export.PARITY_TOLERANCE)
@@ -81,6 +84,24 @@ def vocoder_graph(model: Any) -> Graph:
         gen, mel, name, gen_config = inference_generator(voc), voc.mel_config, voc.name, to_dict(voc.gen_config)
     ctx = int(gen.receptive_field_frames())
     lengths = (1, ctx + 3, 3 * ctx + 11)
+    phase = getattr(gen, "config", None)
+    if isinstance(phase, PriorConfig):  # the network only: the phase is reconstructed by the runtime
+        bins = phase.n_fft // 2 + 1
+        return Graph(
+            kind="vocoder", name=name, mel=mel, module=gen.eval(),
+            inputs=(INPUT_NAME,), output=MAGNITUDE_OUTPUT,
+            shapes={INPUT_NAME: ["batch", mel.n_mels, "frames"], MAGNITUDE_OUTPUT: ["batch", bins, "frames"]},
+            example=(torch.from_numpy(probe_mel(mel.n_mels, 2 * ctx + 7)),),
+            probes=[{INPUT_NAME: probe_mel(mel.n_mels, n, seed=i)} for i, n in enumerate(lengths)],
+            tolerance=PARITY_TOLERANCE,
+            meta={"generator": to_dict(phase), "receptive_field_frames": ctx, "magnitude_eps": MAGNITUDE_EPS,
+                  "log_clamp_min": LOG_CLAMP_MIN,
+                  "phase": {"method": phase.phase, "n_fft": phase.n_fft, "hop": phase.phase_hop,
+                            "iterations": phase.iterations}},
+            doc=f"hifilite {__version__} vocoder network: {INPUT_NAME} (batch, n_mels, frames) -> "
+                f"{MAGNITUDE_OUTPUT} (batch, {bins}, frames), Gaussian-window log-magnitude; the phase "
+                f"({phase.phase}) is reconstructed outside the graph",
+        )
     return Graph(
         kind="vocoder", name=name, mel=mel, module=_Waveform(gen).eval(),
         inputs=(INPUT_NAME,), output=OUTPUT_NAME,

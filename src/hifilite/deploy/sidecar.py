@@ -7,7 +7,8 @@ model alike: everything needed to use the file alone.
      "opset": 17, "precision": "fp32", "parity_max_abs_diff": 1.2e-07, "params": 925770, ...}
 
 plus, for a vocoder, "receptive_field_frames", "generator" (its config), "magnitude_eps" and
-"log_clamp_min" (and "input", for runtimes of earlier releases); for an acoustic model "symbols",
+"log_clamp_min" (and "input", for runtimes of earlier releases), and for a prior-family vocoder
+"phase" ({"method", "n_fft", "hop", "iterations"}: the reconstruction after its `logmag` output); for an acoustic model "symbols",
 "config" (its constructor arguments), "stats" and "extra". `read_sidecar` checks all of that and
 also reads the sidecars of earlier releases (vocoders without "kind"; acoustic models as
 `model.onnx.json`, format "hifilite.acoustic.onnx/1"). Torch-free: standard library only.
@@ -27,6 +28,7 @@ KINDS = ("vocoder", "acoustic")
 OPSET = 17
 INPUT_NAME = "mel"  # vocoder: mel (batch, n_mels, frames) -> audio (batch, frames * hop)
 OUTPUT_NAME = "audio"
+MAGNITUDE_OUTPUT = "logmag"  # prior-family vocoders: mel -> log-magnitude (batch, bins, frames); "phase" says how
 ACOUSTIC_INPUTS = ("ids", "duration_scale")  # acoustic: ids (1, N) int64, duration_scale (1,) -> mel (1, n_mels, T)
 ACOUSTIC_OUTPUT = "mel"
 LEGACY_ACOUSTIC_FORMAT = "hifilite.acoustic.onnx/1"
@@ -113,7 +115,22 @@ def read_sidecar(path: str | os.PathLike, kind: str | None = None) -> dict[str, 
     _check_mel(path, meta)
     if meta["kind"] == "vocoder" and meta["receptive_field_frames"] < 0:
         raise ConfigError(f"{path}: receptive_field_frames must be an integer >= 0")
+    if meta["kind"] == "vocoder" and "phase" in meta:
+        _check_phase(path, meta)
     return meta
+
+
+def _check_phase(path: Path, meta: dict[str, Any]) -> None:
+    phase = meta["phase"]
+    if not isinstance(phase, dict) or phase.get("method") not in ("pghi", "griffin-lim"):
+        raise ConfigError(f"{path}: phase must be an object whose method is pghi or griffin-lim")
+    for key in ("n_fft", "hop", "iterations"):
+        if not _is(phase.get(key), int) or phase[key] < 1:
+            raise ConfigError(f"{path}: phase {key} must be an integer >= 1")
+    if meta["hop_length"] % phase["hop"] or phase["n_fft"] < 2 * meta["hop_length"]:
+        raise ConfigError(f"{path}: phase hop must divide hop_length and n_fft be at least twice it")
+    if meta["output"] != MAGNITUDE_OUTPUT:
+        raise ConfigError(f"{path}: a vocoder with a phase reconstruction outputs {MAGNITUDE_OUTPUT!r}")
 
 
 def _check_mel(path: Path, meta: dict[str, Any]) -> None:

@@ -24,6 +24,11 @@ Metrics (name in `compute_all` → meaning, direction):
                better; fpe_cents: fine pitch error, RMS cents over the other frames, lower is
                better; vuv_f1: F1 of the estimate's voiced/unvoiced decisions against the
                reference's, higher is better
+    periodicity  (only when asked for: torchcrepe `full`, about 0.3 s per second of audio and
+               signal) periodicity RMSE, crepe_vuv_f1, crepe_cents (median), crepe_rms_cents and
+               crepe_gpe by the CARGAN / Vocos protocol (`hifilite.evaluate.periodicity`): the
+               tracker that separates a vocoder following the speaker's pitch from one that emits
+               a fixed excitation
 """
 
 from __future__ import annotations
@@ -307,15 +312,17 @@ INTRUSIVE: dict[str, Callable[[np.ndarray, np.ndarray, int], float]] = {
     "mrstft": lambda ref, est, sr: mrstft_distance(ref, est),
 }
 METRICS: tuple[str, ...] = (*INTRUSIVE, "dnsmos")  # the default set
-OPTIONAL_METRICS: tuple[str, ...] = ("pitch",)  # computed only when named
+OPTIONAL_METRICS: tuple[str, ...] = ("pitch", "periodicity")  # computed only when named
 EXPANDED: dict[str, tuple[str, ...]] = {
     "dnsmos": ("dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808"),
     "pitch": ("f0_cents", "gpe", "fpe_cents", "vuv_f1"),
+    "periodicity": ("periodicity", "crepe_vuv_f1", "crepe_cents", "crepe_rms_cents", "crepe_gpe"),
 }
 HIGHER_IS_BETTER: dict[str, bool] = {
     "pesq": True, "stoi": True, "mcd": False, "logmel_l1": False, "mrstft": False,
     "dnsmos_ovrl": True, "dnsmos_sig": True, "dnsmos_bak": True, "dnsmos_p808": True,
     "f0_cents": False, "gpe": False, "fpe_cents": False, "vuv_f1": True,
+    "periodicity": False, "crepe_vuv_f1": True, "crepe_cents": False, "crepe_rms_cents": False, "crepe_gpe": False,
 }
 
 
@@ -345,6 +352,10 @@ def compute_all(ref, est, sr: int, metrics: Sequence[str] | None = None) -> dict
             out.update({f"dnsmos_{k}": v for k, v in dnsmos(est, sr).items()})
         elif name == "pitch":
             out.update(pitch_errors(ref, est, sr))
+        elif name == "periodicity":
+            from .periodicity import periodicity_errors
+
+            out.update(periodicity_errors(ref, est, sr))
         else:
             out[name] = INTRUSIVE[name](ref, est, sr)
     return out

@@ -31,7 +31,9 @@ from .metrics import EXPANDED, HIGHER_IS_BETTER, MetricWarning, check_metrics, c
 REFERENCE = "reference"
 SHORT_NAMES = {"pesq": "PESQ", "stoi": "STOI", "mcd": "MCD dB", "logmel_l1": "mel L1",
                "mrstft": "MR-STFT", "dnsmos_ovrl": "OVRL", "dnsmos_sig": "SIG", "dnsmos_bak": "BAK",
-               "dnsmos_p808": "P808", "f0_cents": "F0 cents", "gpe": "GPE", "fpe_cents": "FPE cents", "vuv_f1": "V/UV F1"}
+               "dnsmos_p808": "P808", "f0_cents": "F0 cents", "gpe": "GPE", "fpe_cents": "FPE cents", "vuv_f1": "V/UV F1",
+               "periodicity": "period. RMSE", "crepe_vuv_f1": "crepe V/UV F1", "crepe_cents": "crepe cents",
+               "crepe_rms_cents": "crepe RMS cents", "crepe_gpe": "crepe GPE"}
 
 
 @dataclass
@@ -250,7 +252,7 @@ def evaluate_models(
                 row = {"model": label, "id": u.id, "speaker": u.speaker, "notes": []}
                 try:
                     wav, sr = load_audio(u.wav_path, voc.sample_rate)
-                    est = voc(voc.mel(wav))[0].detach().cpu().numpy()
+                    est = voc(voc.mel(whole_frames(wav, voc.hop_length)))[0].detach().cpu().numpy()[: len(wav)]
                 except HifiliteError as exc:
                     row["notes"].append(str(exc))
                     row.update({k: math.nan for k in _metric_keys(names)})
@@ -258,7 +260,7 @@ def evaluate_models(
                     progress.advance(task)
                     continue
                 row["duration_s"] = len(wav) / sr
-                scores, notes = _scored(compute_all, wav[: len(est)], est, sr, names)
+                scores, notes = _scored(compute_all, wav, est, sr, names)
                 row.update(scores)
                 row["notes"] += notes
                 if save_audio:
@@ -285,6 +287,15 @@ def evaluate_models(
     if out is not None:
         result.files = write_results(result, out)
     return result
+
+
+def whole_frames(wav, hop: int):
+    """`wav` zero-padded to a whole number of mel frames (at least one more sample than it had), so a
+    vocoder's `frames * hop` samples cover the whole recording: every system is scored on all of it."""
+    import numpy as np
+
+    frames = len(wav) // hop + 1
+    return np.pad(wav, (0, frames * hop - len(wav)))
 
 
 def _metric_keys(names: Sequence[str]) -> list[str]:

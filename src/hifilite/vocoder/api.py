@@ -4,6 +4,9 @@
     mel = voc.mel("speech.wav")    # (1, n_mels, frames)
     audio = voc(mel)               # (1, frames * hop) float32 in [-1, 1]
 
+`pghi` and `griffin-lim` (zero parameters) and trained prior-family models load as a
+`SpectralVocoder`: the generator gives the STFT magnitude, the phase is reconstructed from it.
+
 Long inputs are generated in chunks with receptive-field overlap on each side, so memory stays
 bounded and the result equals whole-input inference up to float rounding.
 """
@@ -21,12 +24,14 @@ import torch
 from torch import nn
 
 from ..audio import MelSpectrogram, audio_blocks, check_log_mel_range, stream_log_mel
-from ..config import GENERATOR_PRESETS, GeneratorConfig, MelConfig, check_generator_mel
+from ..config import GENERATOR_PRESETS, SIGNAL_VOCODERS, GeneratorConfig, MelConfig, PriorConfig, check_generator_mel
 from ..errors import AudioError, DataError, ModelNotFoundError
 from ..registry import model_files, renamed_error, shipped
 from .checkpoint import load_generator, load_jik876, safe_torch_load, save_generator
 from .family import build_generator
 from .generator import Generator
+from .pghi import BatchPhase
+from .streaming import MelStreamer
 
 DEFAULT_CHUNK_FRAMES = 1024  # ~12 s at 22.05 kHz / hop 256
 
@@ -167,12 +172,76 @@ class Vocoder(nn.Module):
         return sum(p.numel() for p in self.generator.parameters())
 
 
+class SpectralVocoder(Vocoder):
+    """A `PriorGenerator` (mel -> log-magnitude frames) and the phase reconstruction its config
+    names (`hifilite.vocoder.pghi`). Magnitudes are computed in chunks with receptive-field overlap
+    like any generator's audio; streaming feeds the same `PhaseStream`s frame by frame, so it
+    equals offline inference."""
+
+    @property
+    def device(self) -> torch.device:
+        return self.generator.pinv.device
+
+    def phase(self) -> BatchPhase:
+        """A fresh phase reconstruction for one call or stream."""
+        cfg = self.gen_config
+        return BatchPhase(cfg.n_fft, cfg.hop_length, cfg.phase_hop, cfg.phase, cfg.iterations)
+
+    @torch.inference_mode()
+    def magnitude(self, mel: torch.Tensor | np.ndarray, chunk_frames: int | None = None) -> torch.Tensor:
+        """Log-magnitude (B, bins, frames); with `chunk_frames`, in chunks plus receptive-field context."""
+        mel = self._check_mel(mel)
+        if not chunk_frames or mel.shape[-1] <= chunk_frames + 2 * self.generator.receptive_field_frames():
+            return self.generator(mel)
+        return torch.cat(list(self._frames(mel, chunk_frames)), dim=-1)
+
+    def _frames(self, mel: torch.Tensor, max_frames: int) -> Iterator[torch.Tensor]:
+        def run(window: torch.Tensor) -> torch.Tensor:
+            with torch.inference_mode():
+                return self.generator(window)
+
+        frames = MelStreamer(run, self.generator.receptive_field_frames(), 1, torch.cat, max_frames=max_frames)
+        yield from frames.push(mel)
+        yield from frames.finish()
+
+    @torch.inference_mode()
+    def infer(self, mel: torch.Tensor | np.ndarray, chunk_frames: int | None = None) -> torch.Tensor:
+        """(B, n_mels, frames) -> (B, frames * hop): magnitude (chunked), then the phase."""
+        return torch.from_numpy(self.phase()(self.magnitude(mel, chunk_frames).cpu().numpy())).to(self.device)
+
+    def stream(self, mel_chunks, max_frames: int | None = None) -> Iterator[torch.Tensor]:
+        """Audio (B, samples) as it becomes final; the pieces concatenate to `infer(whole mel)`.
+        A frame's audio needs the network's receptive field of look-ahead, one more frame for its
+        phase (RTPGHI) and the half window the overlap-add spans."""
+        if self.gen_config.phase != "pghi":
+            raise DataError(f"{self.name or 'this vocoder'}: Griffin-Lim iterates over the whole signal and "
+                            "cannot stream; use a PGHI vocoder (e.g. pghi)")
+        phase = self.phase()
+
+        def run(window: torch.Tensor) -> torch.Tensor:
+            with torch.inference_mode():
+                return self.generator(window)
+
+        frames = MelStreamer(run, self.generator.receptive_field_frames(), 1, torch.cat,
+                             max_frames=max_frames or self.chunk_frames)
+        for chunk in mel_chunks:
+            chunk = torch.as_tensor(chunk, dtype=torch.float32)
+            if chunk.shape[-1] == 0:
+                continue
+            for logmag in frames.push(self._check_mel(chunk)):
+                out = phase.push(logmag.cpu().numpy())
+                if out.shape[-1]:
+                    yield torch.from_numpy(out)
+        tail = [phase.push(logmag.cpu().numpy()) for logmag in frames.finish()]
+        yield torch.from_numpy(np.concatenate([*tail, phase.finish()], axis=-1))
+
+
 @dataclass(frozen=True)
 class VocoderSource:
     """Where a vocoder given by name or path comes from, before anything is loaded.
 
-    `kind` is `"preset"` (random weights, no files), `"safetensors"` (our format) or `"jik876"`
-    (an official checkpoint and its JSON `config`)."""
+    `kind` is `"preset"` (random weights, no files), `"signal"` (a zero-parameter vocoder, no
+    files), `"safetensors"` (our format) or `"jik876"` (an official checkpoint and its JSON `config`)."""
 
     kind: str
     checkpoint: Path | None = None
@@ -194,6 +263,8 @@ def vocoder_source(name_or_path: str | os.PathLike, config: str | os.PathLike | 
         if not ckpt.is_file():
             raise ModelNotFoundError(f"{spec}: shipped file {ckpt} is missing")
         return VocoderSource("jik876" if cfg is not None else "safetensors", ckpt, cfg)
+    if spec in SIGNAL_VOCODERS and not path.exists():
+        return VocoderSource("signal")
     if spec in GENERATOR_PRESETS and not path.exists():
         return VocoderSource("preset")
     if path.is_dir():
@@ -210,7 +281,7 @@ def vocoder_source(name_or_path: str | os.PathLike, config: str | os.PathLike | 
         raise renamed
     raise ModelNotFoundError(
         f"unknown model {spec!r}: not a file, and not one of "
-        f"{', '.join(sorted([*shipped_vocoders, *GENERATOR_PRESETS]))}"
+        f"{', '.join(sorted([*shipped_vocoders, *SIGNAL_VOCODERS, *GENERATOR_PRESETS]))}"
     )
 
 
@@ -223,6 +294,7 @@ def load_vocoder(
     """A vocoder by name or path.
 
     - bundled names: `lj-v1`, `universal-v1` (official pretrained HiFi-GAN V1), and shipped students;
+    - `pghi`, `griffin-lim`: zero-parameter vocoders (mel pseudo-inverse, phase from the magnitude);
     - `v1`, `v2`, `v3`: randomly initialised presets (for benchmarks and training from scratch);
     - `*.safetensors`: our self-describing format;
     - a training-run folder holding `generator.safetensors`;
@@ -233,8 +305,8 @@ def load_vocoder(
     spec = str(name_or_path)
     source = vocoder_source(spec, config)
     mel = MelConfig()
-    if source.kind == "preset":
-        gen_cfg = GENERATOR_PRESETS[spec]
+    if source.kind in ("preset", "signal"):
+        gen_cfg = GENERATOR_PRESETS[spec] if source.kind == "preset" else SIGNAL_VOCODERS[spec]
         gen = build_generator(gen_cfg)
         if not for_training:
             gen.remove_weight_norm()
@@ -243,7 +315,8 @@ def load_vocoder(
     else:
         gen, gen_cfg, mel = load_jik876(source.checkpoint, source.config, keep_weight_norm=for_training)
     path = Path(spec)
-    voc = Vocoder(gen, gen_cfg, mel, name=spec if not path.exists() else path.stem).to(device)
+    cls = SpectralVocoder if isinstance(gen_cfg, PriorConfig) else Vocoder
+    voc = cls(gen, gen_cfg, mel, name=spec if not path.exists() else path.stem).to(device)
     if for_training:
         voc.generator.train()
     else:
@@ -255,4 +328,4 @@ def frames_for_seconds(seconds: float, mel: MelConfig = MelConfig()) -> int:
     return math.ceil(seconds * mel.sample_rate / mel.hop_length)
 
 
-__all__ = ["Vocoder", "VocoderSource", "load_vocoder", "safe_torch_load", "vocoder_source"]
+__all__ = ["SpectralVocoder", "Vocoder", "VocoderSource", "load_vocoder", "safe_torch_load", "vocoder_source"]

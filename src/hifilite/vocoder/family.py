@@ -2,6 +2,7 @@
 
     HiFi-GAN family  `GeneratorConfig` -> `Generator`          (teachers, v1-v3, lite students)
     Fourier family   `FourierConfig`   -> `FourierGenerator`   (frame-rate backbone + iSTFT head)
+    Prior family     `PriorConfig`     -> `PriorGenerator`     (mel pseudo-inverse + residual; phase by PGHI)
 
 Every place that makes a generator from a config (presets, checkpoints, training, compression) goes
 through `build_generator`, so a new family is one entry here and one config class.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..config import AnyGeneratorConfig, FourierConfig, GeneratorConfig
+from ..config import AnyGeneratorConfig, FourierConfig, GeneratorConfig, PriorConfig
 from ..errors import ConfigError
 
 
@@ -21,6 +22,10 @@ def build_generator(config: AnyGeneratorConfig) -> nn.Module:
         from .fourier import FourierGenerator
 
         return FourierGenerator.from_config(config)
+    if isinstance(config, PriorConfig):
+        from .prior import PriorGenerator
+
+        return PriorGenerator.from_config(config)
     if isinstance(config, GeneratorConfig):
         from .generator import Generator
 

@@ -1,0 +1,415 @@
+"""Phase from magnitude: real-time Phase Gradient Heap Integration (RTPGHI) and Griffin-Lim.
+
+    mag (bins, frames) at hop `a`, Gaussian window of N samples
+      -> phase derivatives from the log-magnitude (exact for a Gaussian window)
+      -> heap integration, one frame at a time, from the previous frame and along frequency
+      -> inverse FFT, dual-window overlap-add -> waveform
+
+Průša, Balazs & Søndergaard (2017), "A noniterative method for reconstruction of phase from STFT
+magnitude", give the phase gradient of a Gaussian-window STFT in terms of its log-magnitude s:
+
+    time step (frame m -> m+1, bin k):  dphi = 2 pi a k / N + (a N / gamma) * ds/dk
+    bin step (bin k -> k+1, frame m):   dphi = -(gamma / (a N)) * ds/dm + pi
+
+(`gamma` is the window's time-frequency spread, g(l) = exp(-pi l^2 / gamma); the `+ pi` is the
+half-window shift of a frame referenced at its first sample.) Průša & Holighaus (2016), "Toward
+high-quality real-time signal reconstruction from STFT magnitude", integrate them frame by frame:
+frame m's phase comes from frame m - 1's phases (time step) and, inside frame m, from louder
+neighbours (bin step), always from the loudest known bin first. ds/dm needs frame m + 1, so a frame
+is phased with one frame of look-ahead. `PhaseStream` runs exactly that, so offline reconstruction
+is the stream run to its end: streaming equals offline by construction.
+
+Frames are centred where HiFi-GAN's mel frames are (sample `offset + m * a`, offset = mel hop / 2);
+the output is normalised by the overlap of the windows that exist, so the first and last samples
+are reconstructed too. Torch-free: numpy, and numba (a dependency of librosa) for the heap.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import DataError
+
+LOG_FLOOR = math.log(1e-7)  # log-magnitude floor: silent bins must not give infinite derivatives
+DEFAULT_TOL = 1e-5  # bins quieter than tol x the loudest of the two frames get no integrated phase
+
+
+def gaussian_window(n_fft: int) -> tuple[np.ndarray, float]:
+    """A Gaussian window of `n_fft` samples that falls to 1 % at its ends, and its `gamma`
+    (g(l) = exp(-pi (l - n_fft/2)^2 / gamma))."""
+    lam2 = n_fft**2 / (8.0 * math.log(100.0))  # variance in samples^2: exp(-(n/2)^2 / (2 lam2)) = 0.01
+    n = np.arange(n_fft) - n_fft / 2
+    return np.exp(-(n**2) / (2.0 * lam2)), 2.0 * math.pi * lam2
+
+
+def _numba_jit():
+    try:
+        from numba import njit
+    except ImportError:  # pragma: no cover - numba comes with librosa
+        return lambda f: f
+    return njit(cache=True, nogil=True)
+
+
+_jit = _numba_jit()
+
+
+@_jit
+def _push(heap_v, heap_i, size, v, idx):  # pragma: no cover - compiled
+    pos = size
+    while pos > 0:
+        parent = (pos - 1) // 2
+        if heap_v[parent] >= v:
+            break
+        heap_v[pos] = heap_v[parent]
+        heap_i[pos] = heap_i[parent]
+        pos = parent
+    heap_v[pos] = v
+    heap_i[pos] = idx
+    return size + 1
+
+
+@_jit
+def _pop(heap_v, heap_i, size):  # pragma: no cover - compiled
+    top = heap_i[0]
+    size -= 1
+    if size > 0:
+        v = heap_v[size]
+        i = heap_i[size]
+        pos = 0
+        while True:
+            child = 2 * pos + 1
+            if child >= size:
+                break
+            if child + 1 < size and heap_v[child + 1] > heap_v[child]:
+                child += 1
+            if heap_v[child] <= v:
+                break
+            heap_v[pos] = heap_v[child]
+            heap_i[pos] = heap_i[child]
+            pos = child
+        heap_v[pos] = v
+        heap_i[pos] = i
+    return top, size
+
+
+@_jit
+def _integrate(s_prev, phase_prev, tgrad_prev, sig_prev, s_cur, tgrad_cur, fgrad_cur, tol_log):  # pragma: no cover
+    """One RTPGHI frame: the phases of frame m from those of frame m - 1 (float64 (F,) arrays).
+
+    `sig_prev` marks the bins of frame m - 1 whose phase was integrated. Returns (phase, sig) of
+    frame m. The heap is a max-heap on log-magnitude over entries `bin` (frame m - 1) and
+    `F + bin` (frame m); equal inputs give equal phases.
+    """
+    n = s_cur.shape[0]
+    thresh = max(s_cur.max(), s_prev.max()) + tol_log
+    phase = np.zeros(n)
+    done = np.zeros(n, dtype=np.bool_)
+    sig = s_cur > thresh
+    todo = 0
+    for k in range(n):
+        if sig[k]:
+            todo += 1
+        else:
+            done[k] = True  # too quiet to integrate: phase 0
+    heap_v = np.empty(2 * n + 2)
+    heap_i = np.empty(2 * n + 2, dtype=np.int64)
+    size = 0
+    for k in range(n):  # every integrated bin of the previous frame seeds the heap
+        if sig_prev[k]:
+            size = _push(heap_v, heap_i, size, s_prev[k], k)
+    while todo > 0:
+        if size == 0:  # nothing known reaches the rest: a new island from its loudest bin
+            best = -1
+            for k in range(n):
+                if not done[k] and (best < 0 or s_cur[k] > s_cur[best]):
+                    best = k
+            done[best] = True
+            todo -= 1
+            size = _push(heap_v, heap_i, size, s_cur[best], n + best)
+        top, size = _pop(heap_v, heap_i, size)
+        if top < n:  # a bin of the previous frame: one step forward in time
+            if not done[top]:
+                phase[top] = phase_prev[top] + 0.5 * (tgrad_prev[top] + tgrad_cur[top])
+                done[top] = True
+                todo -= 1
+                size = _push(heap_v, heap_i, size, s_cur[top], n + top)
+        else:  # a bin of this frame: one step to each neighbour in frequency
+            k = top - n
+            if k + 1 < n and not done[k + 1]:
+                phase[k + 1] = phase[k] + 0.5 * (fgrad_cur[k] + fgrad_cur[k + 1])
+                done[k + 1] = True
+                todo -= 1
+                size = _push(heap_v, heap_i, size, s_cur[k + 1], n + k + 1)
+            if k > 0 and not done[k - 1]:
+                phase[k - 1] = phase[k] - 0.5 * (fgrad_cur[k] + fgrad_cur[k - 1])
+                done[k - 1] = True
+                todo -= 1
+                size = _push(heap_v, heap_i, size, s_cur[k - 1], n + k - 1)
+    return phase, sig
+
+
+class PhaseStream:
+    """RTPGHI and overlap-add for one signal, fed magnitude frames as they arrive.
+
+    Args:
+        n_fft: FFT size and Gaussian window length (the magnitudes must be of this window).
+        frame_hop: hop of the magnitude frames pushed (the mel hop, 256).
+        hop: hop of the phase reconstruction, a divisor of `frame_hop`; frames in between are
+            linearly interpolated in magnitude (finer hops reconstruct better, at more cost).
+        offset: sample at which magnitude frame 0 is centred (HiFi-GAN's framing: frame_hop / 2).
+        tol: relative magnitude below which a bin gets no integrated phase.
+
+    `push(mag)` takes linear magnitudes (n_fft // 2 + 1, f) and returns the samples that no later
+    frame can change; `finish()` returns the rest. The output has exactly `frames * frame_hop`
+    samples, and is the same for any way of cutting the input into pushes.
+    """
+
+    def __init__(self, n_fft: int = 1024, frame_hop: int = 256, hop: int = 256, offset: int | None = None,
+                 tol: float = DEFAULT_TOL) -> None:
+        if hop < 1 or frame_hop % hop:
+            raise DataError(f"the phase hop ({hop}) must divide the frame hop ({frame_hop})")
+        if not 0 < tol < 1:
+            raise DataError(f"tol must be in (0, 1), got {tol}")
+        self.n_fft, self.frame_hop, self.hop = n_fft, frame_hop, hop
+        self.ratio = frame_hop // hop
+        self.offset = frame_hop // 2 if offset is None else offset
+        self.bins = n_fft // 2 + 1
+        self.window, gamma = gaussian_window(n_fft)
+        self.tol_log = math.log(tol)
+        self.tfac = hop * n_fft / gamma  # time step: x ds/dk
+        self.ffac = gamma / (hop * n_fft)  # bin step: x ds/dm
+        self.omega = 2.0 * math.pi * hop * np.arange(self.bins) / n_fft
+        self._mags = np.zeros((self.bins, 0))  # input frames [mag_start, received)
+        self._mag_start = 0
+        self.received = 0
+        self._grid: list[np.ndarray] = []  # log-magnitudes of grid frames [grid_start, grid_start + len)
+        self._grid_lin: list[np.ndarray] = []
+        self._grid_start = 0
+        self.phased = 0  # grid frames whose phase is known
+        self._prev: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None  # s, phase, tgrad, sig
+        self._acc = np.zeros(0)  # overlap-add numerator / denominator from sample `emitted`
+        self._den = np.zeros(0)
+        self.emitted = 0
+        self._finished = False
+
+    # ------------------------------------------------------------------------------ interface
+    def push(self, mag: np.ndarray) -> np.ndarray:
+        """Add magnitude frames (bins, f); return the output samples now final (float32)."""
+        if self._finished:
+            raise DataError("stream already finished")
+        mag = np.asarray(mag, dtype=np.float64)
+        if mag.ndim != 2 or mag.shape[0] != self.bins:
+            raise DataError(f"expected magnitudes of shape ({self.bins}, frames), got {mag.shape}")
+        if not np.isfinite(mag).all() or (mag < 0).any():
+            raise DataError("magnitudes must be finite and >= 0")
+        if mag.shape[1]:
+            self._mags = np.concatenate([self._mags, mag], axis=1)
+            self.received += mag.shape[1]
+        return self._advance(final=False)
+
+    def finish(self) -> np.ndarray:
+        """End of the input: phase the last frames and return the remaining samples."""
+        if self._finished:
+            return np.zeros(0, np.float32)
+        if self.received == 0:
+            raise DataError("the magnitude stream held no frames")
+        out = self._advance(final=True)
+        self._finished = True
+        return out
+
+    @property
+    def total_grid(self) -> int:
+        return self.received * self.ratio
+
+    # ------------------------------------------------------------------------------ internals
+    def _grid_frame(self, j: int) -> np.ndarray:
+        i0, w = divmod(j, self.ratio)
+        a = self._mags[:, min(i0, self.received - 1) - self._mag_start]
+        if w == 0:
+            return a
+        b = self._mags[:, min(i0 + 1, self.received - 1) - self._mag_start]
+        t = w / self.ratio
+        return (1.0 - t) * a + t * b
+
+    def _advance(self, final: bool) -> np.ndarray:
+        # grid frames computable now: interpolation needs input frame j // ratio + 1 (or the end)
+        made = self._grid_start + len(self._grid)
+        ready = self.total_grid if final else max(0, (self.received - 1) * self.ratio + 1)
+        for j in range(made, ready):
+            lin = self._grid_frame(j)
+            self._grid_lin.append(lin)
+            self._grid.append(np.log(np.maximum(lin, math.exp(LOG_FLOOR))))
+        made = ready
+        # frames with their look-ahead frame known (or the last one)
+        last = made if final else made - 1
+        new = []
+        for j in range(self.phased, last):
+            s = self._grid[j - self._grid_start]
+            s_prev = self._grid[j - 1 - self._grid_start] if j > 0 else s
+            s_next = self._grid[j + 1 - self._grid_start] if j + 1 < made else s
+            ds_dk = np.empty_like(s)
+            ds_dk[1:-1] = 0.5 * (s[2:] - s[:-2])
+            ds_dk[0], ds_dk[-1] = 0.5 * (s[1] - s[0]), 0.5 * (s[-1] - s[-2])
+            tgrad = self.omega + self.tfac * ds_dk
+            fgrad = math.pi - self.ffac * 0.5 * (s_next - s_prev)
+            if self._prev is None:
+                zeros = np.zeros(self.bins)
+                p_s, p_phase, p_t, p_sig = s, zeros, tgrad, np.zeros(self.bins, dtype=bool)
+            else:
+                p_s, p_phase, p_t, p_sig = self._prev
+            phase, sig = _integrate(p_s, p_phase, p_t, p_sig, s, tgrad, fgrad, self.tol_log)
+            self._prev = (s, phase, tgrad, sig)
+            new.append((j, self._grid_lin[j - self._grid_start] * np.exp(1j * phase)))
+            self.phased = j + 1
+        self._overlap_add(new)
+        # drop what no later frame needs
+        keep = max(0, self.phased - 1)
+        if keep > self._grid_start:
+            del self._grid[:keep - self._grid_start]
+            del self._grid_lin[:keep - self._grid_start]
+            self._grid_start = keep
+        keep_in = max(0, min(self.received - 1, self.phased // self.ratio))
+        if keep_in > self._mag_start:
+            self._mags = self._mags[:, keep_in - self._mag_start:]
+            self._mag_start = keep_in
+        total = self.received * self.frame_hop
+        end = total if final else min(total, self._start(self.phased))
+        return self._emit(end)
+
+    def _start(self, j: int) -> int:
+        """First sample of grid frame j's window."""
+        return self.offset + j * self.hop - self.n_fft // 2
+
+    def _overlap_add(self, frames: list[tuple[int, np.ndarray]]) -> None:
+        if not frames:
+            return
+        spectra = np.stack([x for _, x in frames])
+        segs = np.fft.irfft(spectra, n=self.n_fft, axis=-1) * self.window
+        top = self._start(frames[-1][0]) + self.n_fft
+        need = top - self.emitted
+        if need > self._acc.size:
+            self._acc = np.concatenate([self._acc, np.zeros(need - self._acc.size)])
+            self._den = np.concatenate([self._den, np.zeros(need - self._den.size)])
+        w2 = self.window**2
+        for (j, _), seg in zip(frames, segs):
+            a = self._start(j) - self.emitted
+            lo = max(0, -a)  # samples before the ones still held were emitted (or precede the signal)
+            self._acc[a + lo:a + self.n_fft] += seg[lo:]
+            self._den[a + lo:a + self.n_fft] += w2[lo:]
+
+    def _emit(self, end: int) -> np.ndarray:
+        n = max(0, end - self.emitted)
+        if n == 0:
+            return np.zeros(0, np.float32)
+        acc = self._acc[:n]
+        den = self._den[:n]
+        if acc.size < n:  # the end of the signal lies past every window (cannot happen with offset < n_fft / 2)
+            acc = np.pad(acc, (0, n - acc.size))
+            den = np.pad(den, (0, n - den.size))
+        out = np.where(den > 1e-8, acc / np.maximum(den, 1e-8), 0.0).astype(np.float32)
+        self._acc, self._den = self._acc[n:], self._den[n:]
+        self.emitted = end
+        return out
+
+
+def reconstruct(mag: np.ndarray, n_fft: int = 1024, frame_hop: int = 256, hop: int = 256,
+                tol: float = DEFAULT_TOL) -> np.ndarray:
+    """Offline RTPGHI reconstruction of magnitudes (bins, frames) -> (frames * frame_hop,) float32:
+    the stream fed everything at once."""
+    stream = PhaseStream(n_fft, frame_hop, hop, tol=tol)
+    return np.concatenate([stream.push(mag), stream.finish()])
+
+
+class BatchPhase:
+    """Log-magnitude pieces (B, bins, f) of a batch of signals -> audio pieces (B, samples), one
+    `PhaseStream` per item (or, for "griffin-lim", everything at `finish`: it is not causal)."""
+
+    def __init__(self, n_fft: int = 1024, frame_hop: int = 256, hop: int = 256, method: str = "pghi",
+                 iterations: int = 32) -> None:
+        if method not in ("pghi", "griffin-lim"):
+            raise DataError(f"unknown phase reconstruction {method!r}")
+        self.n_fft, self.frame_hop, self.hop, self.method, self.iterations = n_fft, frame_hop, hop, method, iterations
+        self.streams: list[PhaseStream] = []
+        self._held: list[np.ndarray] = []  # griffin-lim: every piece until the end
+
+    def push(self, logmag: np.ndarray) -> np.ndarray:
+        """Add frames; return the samples (B, n) now final (n may be 0)."""
+        mag = np.exp(np.asarray(logmag, dtype=np.float64))
+        if mag.ndim != 3:
+            raise DataError(f"expected log-magnitudes (batch, bins, frames), got {mag.shape}")
+        if self.method == "griffin-lim":
+            self._held.append(mag)
+            return np.zeros((mag.shape[0], 0), np.float32)
+        while len(self.streams) < mag.shape[0]:
+            self.streams.append(PhaseStream(self.n_fft, self.frame_hop, self.hop))
+        return np.stack([s.push(m) for s, m in zip(self.streams, mag)])
+
+    def finish(self) -> np.ndarray:
+        """End of input: the remaining samples (B, n)."""
+        if self.method == "griffin-lim":
+            if not self._held:
+                raise DataError("the magnitude stream held no frames")
+            mag = np.concatenate(self._held, axis=-1)
+            self._held = []
+            return np.stack([griffin_lim(m, self.n_fft, self.frame_hop, self.iterations) for m in mag])
+        if not self.streams:
+            raise DataError("the magnitude stream held no frames")
+        return np.stack([s.finish() for s in self.streams])
+
+    def __call__(self, logmag: np.ndarray) -> np.ndarray:
+        """Offline: all frames (B, bins, T) -> (B, T * frame_hop)."""
+        return np.concatenate([self.push(logmag), self.finish()], axis=-1)
+
+
+def _frames_of(wav: np.ndarray, window: np.ndarray, hop: int, offset: int, frames: int) -> np.ndarray:
+    """STFT (bins, frames) of `wav` with frames centred at offset + m * hop (zeros outside)."""
+    n_fft = window.size
+    left = n_fft // 2 - offset
+    padded = np.pad(wav, (max(0, left), n_fft))
+    start = 0 if left >= 0 else -left
+    view = np.lib.stride_tricks.sliding_window_view(padded[start:], n_fft)[::hop][:frames]
+    return np.fft.rfft(view * window, axis=-1).T
+
+
+def stft_magnitude(wav: np.ndarray, n_fft: int = 1024, hop: int = 256, offset: int | None = None,
+                   window: str = "gaussian") -> np.ndarray:
+    """|STFT| (bins, len // hop) with the framing `PhaseStream` reconstructs: frames centred at
+    offset + m * hop (offset hop / 2), Gaussian (default) or periodic Hann window, zeros outside."""
+    wav = np.asarray(wav, dtype=np.float64)
+    win = gaussian_window(n_fft)[0] if window == "gaussian" else 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+    return np.abs(_frames_of(wav, win, hop, hop // 2 if offset is None else offset, wav.size // hop))
+
+
+def griffin_lim(mag: np.ndarray, n_fft: int = 1024, hop: int = 256, iterations: int = 32,
+                momentum: float = 0.99, seed: int = 0) -> np.ndarray:
+    """Fast Griffin-Lim (Perraudin et al. 2013) from Hann-window magnitudes (bins, frames) in
+    HiFi-GAN's framing -> (frames * hop,) float32. Random initial phase from `seed`; iterative
+    over the whole signal, so it does not stream."""
+    mag = np.asarray(mag, dtype=np.float64)
+    frames = mag.shape[1]
+    length = frames * hop
+    offset = hop // 2
+    win = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+    rng = np.random.default_rng(seed)
+    angles = np.exp(2j * np.pi * rng.random(mag.shape))
+
+    def istft(spec: np.ndarray) -> np.ndarray:
+        segs = np.fft.irfft(spec.T, n=n_fft, axis=-1) * win
+        acc = np.zeros(length + 2 * n_fft)
+        den = np.zeros_like(acc)
+        for m in range(frames):  # acc[n_fft] is sample 0
+            s = n_fft + offset + m * hop - n_fft // 2
+            acc[s:s + n_fft] += segs[m]
+            den[s:s + n_fft] += win**2
+        return acc[n_fft:n_fft + length] / np.maximum(den[n_fft:n_fft + length], 1e-8)
+
+    rebuilt = np.zeros_like(angles)
+    for _ in range(iterations):
+        wav = istft(mag * angles)
+        spec = _frames_of(wav, win, hop, offset, frames)
+        tprev, rebuilt = rebuilt, spec
+        angles = rebuilt - (momentum / (1 + momentum)) * tprev
+        angles /= np.abs(angles) + 1e-16
+    return istft(mag * angles).astype(np.float32)
