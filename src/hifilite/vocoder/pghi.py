@@ -55,55 +55,24 @@ def _numba_jit():
 _jit = _numba_jit()
 
 
-@_jit
-def _push(heap_v, heap_i, size, v, idx):  # pragma: no cover - compiled
-    pos = size
-    while pos > 0:
-        parent = (pos - 1) // 2
-        if heap_v[parent] >= v:
-            break
-        heap_v[pos] = heap_v[parent]
-        heap_i[pos] = heap_i[parent]
-        pos = parent
-    heap_v[pos] = v
-    heap_i[pos] = idx
-    return size + 1
+BUCKETS = 2048  # priority levels over the integrated range (tol): about 0.05 dB apart at tol 1e-5
 
 
 @_jit
-def _pop(heap_v, heap_i, size):  # pragma: no cover - compiled
-    top = heap_i[0]
-    size -= 1
-    if size > 0:
-        v = heap_v[size]
-        i = heap_i[size]
-        pos = 0
-        while True:
-            child = 2 * pos + 1
-            if child >= size:
-                break
-            if child + 1 < size and heap_v[child + 1] > heap_v[child]:
-                child += 1
-            if heap_v[child] <= v:
-                break
-            heap_v[pos] = heap_v[child]
-            heap_i[pos] = heap_i[child]
-            pos = child
-        heap_v[pos] = v
-        heap_i[pos] = i
-    return top, size
-
-
-@_jit
-def _integrate(s_prev, phase_prev, tgrad_prev, sig_prev, s_cur, tgrad_cur, fgrad_cur, tol_log):  # pragma: no cover
+def _integrate(s_prev, phase_prev, tgrad_prev, sig_prev, s_cur, tgrad_cur, fgrad_cur, tol_log,
+               head, nxt, item):  # pragma: no cover - compiled
     """One RTPGHI frame: the phases of frame m from those of frame m - 1 (float64 (F,) arrays).
 
     `sig_prev` marks the bins of frame m - 1 whose phase was integrated. Returns (phase, sig) of
-    frame m. The heap is a max-heap on log-magnitude over entries `bin` (frame m - 1) and
-    `F + bin` (frame m); equal inputs give equal phases.
+    frame m. "Loudest known bin first" uses a bucket queue over log-magnitude (`BUCKETS` levels
+    between the threshold and the peak, last in first out within a level) instead of a binary
+    heap: the same order up to 0.05 dB, in constant time per step. Entries are `bin` (frame m - 1)
+    and `F + bin` (frame m); `head`, `nxt`, `item` are scratch arrays (BUCKETS,), (2F,), (2F,).
     """
     n = s_cur.shape[0]
-    thresh = max(s_cur.max(), s_prev.max()) + tol_log
+    top = max(s_cur.max(), s_prev.max())
+    thresh = top + tol_log
+    scale = (head.shape[0] - 1) / max(top - thresh, 1e-12)
     phase = np.zeros(n)
     done = np.zeros(n, dtype=np.bool_)
     sig = s_cur > thresh
@@ -113,12 +82,20 @@ def _integrate(s_prev, phase_prev, tgrad_prev, sig_prev, s_cur, tgrad_cur, fgrad
             todo += 1
         else:
             done[k] = True  # too quiet to integrate: phase 0
-    heap_v = np.empty(2 * n + 2)
-    heap_i = np.empty(2 * n + 2, dtype=np.int64)
+    head[:] = -1
+    count = 0
     size = 0
-    for k in range(n):  # every integrated bin of the previous frame seeds the heap
-        if sig_prev[k]:
-            size = _push(heap_v, heap_i, size, s_prev[k], k)
+    cur = 0
+    for k in range(n):  # every integrated bin of the previous frame whose bin here is pending
+        if sig_prev[k] and sig[k]:
+            b = min(head.shape[0] - 1, max(0, int((s_prev[k] - thresh) * scale)))
+            item[count] = k
+            nxt[count] = head[b]
+            head[b] = count
+            count += 1
+            size += 1
+            if b > cur:
+                cur = b
     while todo > 0:
         if size == 0:  # nothing known reaches the rest: a new island from its loudest bin
             best = -1
@@ -127,27 +104,82 @@ def _integrate(s_prev, phase_prev, tgrad_prev, sig_prev, s_cur, tgrad_cur, fgrad
                     best = k
             done[best] = True
             todo -= 1
-            size = _push(heap_v, heap_i, size, s_cur[best], n + best)
-        top, size = _pop(heap_v, heap_i, size)
-        if top < n:  # a bin of the previous frame: one step forward in time
-            if not done[top]:
-                phase[top] = phase_prev[top] + 0.5 * (tgrad_prev[top] + tgrad_cur[top])
-                done[top] = True
-                todo -= 1
-                size = _push(heap_v, heap_i, size, s_cur[top], n + top)
+            b = min(head.shape[0] - 1, max(0, int((s_cur[best] - thresh) * scale)))
+            item[count] = n + best
+            nxt[count] = head[b]
+            head[b] = count
+            count += 1
+            size += 1
+            if b > cur:
+                cur = b
+        while head[cur] < 0:
+            cur -= 1
+        e = head[cur]
+        head[cur] = nxt[e]
+        size -= 1
+        top_i = item[e]
+        if top_i < n:  # a bin of the previous frame: one step forward in time
+            k = top_i
+            if done[k]:
+                continue
+            phase[k] = phase_prev[k] + 0.5 * (tgrad_prev[k] + tgrad_cur[k])
+            done[k] = True
+            todo -= 1
+            new0, new1 = k, -1
         else:  # a bin of this frame: one step to each neighbour in frequency
-            k = top - n
+            k = top_i - n
+            new0, new1 = -1, -1
             if k + 1 < n and not done[k + 1]:
                 phase[k + 1] = phase[k] + 0.5 * (fgrad_cur[k] + fgrad_cur[k + 1])
                 done[k + 1] = True
                 todo -= 1
-                size = _push(heap_v, heap_i, size, s_cur[k + 1], n + k + 1)
+                new0 = k + 1
             if k > 0 and not done[k - 1]:
                 phase[k - 1] = phase[k] - 0.5 * (fgrad_cur[k] + fgrad_cur[k - 1])
                 done[k - 1] = True
                 todo -= 1
-                size = _push(heap_v, heap_i, size, s_cur[k - 1], n + k - 1)
+                new1 = k - 1
+        for j in (new0, new1):
+            if j >= 0:
+                b = min(head.shape[0] - 1, max(0, int((s_cur[j] - thresh) * scale)))
+                item[count] = n + j
+                nxt[count] = head[b]
+                head[b] = count
+                count += 1
+                size += 1
+                if b > cur:
+                    cur = b
     return phase, sig
+
+
+@_jit
+def _integrate_frames(S, tgrad, fgrad, s_prev, phase_prev, tgrad_prev, sig_prev, tol_log):  # pragma: no cover
+    """`_integrate` over consecutive frames (rows of S, tgrad, fgrad), each from the one before."""
+    n = S.shape[1]
+    head = np.empty(BUCKETS, dtype=np.int64)
+    nxt = np.empty(2 * n + 2, dtype=np.int64)
+    item = np.empty(2 * n + 2, dtype=np.int64)
+    phases = np.empty_like(S)
+    sigs = np.empty(S.shape, dtype=np.bool_)
+    for m in range(S.shape[0]):
+        phase, sig = _integrate(s_prev, phase_prev, tgrad_prev, sig_prev, S[m], tgrad[m], fgrad[m], tol_log,
+                                head, nxt, item)
+        phases[m] = phase
+        sigs[m] = sig
+        s_prev, phase_prev, tgrad_prev, sig_prev = S[m], phases[m], tgrad[m], sigs[m]
+    return phases, sigs
+
+
+@_jit
+def _overlap_add(acc, den, segs, starts, win2):  # pragma: no cover
+    """acc[s:s+N] += seg and den[s:s+N] += win^2 for each segment, skipping indices below 0."""
+    n = segs.shape[1]
+    for i in range(segs.shape[0]):
+        s = starts[i]
+        lo = 0 if s >= 0 else -s
+        for k in range(lo, n):
+            acc[s + k] += segs[i, k]
+            den[s + k] += win2[k]
 
 
 class PhaseStream:
@@ -184,8 +216,8 @@ class PhaseStream:
         self._mags = np.zeros((self.bins, 0))  # input frames [mag_start, received)
         self._mag_start = 0
         self.received = 0
-        self._grid: list[np.ndarray] = []  # log-magnitudes of grid frames [grid_start, grid_start + len)
-        self._grid_lin: list[np.ndarray] = []
+        self._grid = np.zeros((0, self.bins))  # log-magnitudes of grid frames [grid_start, grid_start + len)
+        self._grid_lin = np.zeros((0, self.bins))
         self._grid_start = 0
         self.phased = 0  # grid frames whose phase is known
         self._prev: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None  # s, phase, tgrad, sig
@@ -224,51 +256,35 @@ class PhaseStream:
         return self.received * self.ratio
 
     # ------------------------------------------------------------------------------ internals
-    def _grid_frame(self, j: int) -> np.ndarray:
-        i0, w = divmod(j, self.ratio)
-        a = self._mags[:, min(i0, self.received - 1) - self._mag_start]
-        if w == 0:
+    def _grid_frames(self, j0: int, j1: int) -> np.ndarray:
+        """Linear magnitudes of grid frames [j0, j1) (rows), interpolated between input frames."""
+        j = np.arange(j0, j1)
+        i0, w = np.divmod(j, self.ratio)
+        last = self.received - 1
+        a = self._mags[:, np.minimum(i0, last) - self._mag_start].T
+        if self.ratio == 1:
             return a
-        b = self._mags[:, min(i0 + 1, self.received - 1) - self._mag_start]
-        t = w / self.ratio
+        b = self._mags[:, np.minimum(i0 + 1, last) - self._mag_start].T
+        t = (w / self.ratio)[:, None]
         return (1.0 - t) * a + t * b
 
     def _advance(self, final: bool) -> np.ndarray:
         # grid frames computable now: interpolation needs input frame j // ratio + 1 (or the end)
         made = self._grid_start + len(self._grid)
         ready = self.total_grid if final else max(0, (self.received - 1) * self.ratio + 1)
-        for j in range(made, ready):
-            lin = self._grid_frame(j)
-            self._grid_lin.append(lin)
-            self._grid.append(np.log(np.maximum(lin, math.exp(LOG_FLOOR))))
-        made = ready
-        # frames with their look-ahead frame known (or the last one)
-        last = made if final else made - 1
-        new = []
-        for j in range(self.phased, last):
-            s = self._grid[j - self._grid_start]
-            s_prev = self._grid[j - 1 - self._grid_start] if j > 0 else s
-            s_next = self._grid[j + 1 - self._grid_start] if j + 1 < made else s
-            ds_dk = np.empty_like(s)
-            ds_dk[1:-1] = 0.5 * (s[2:] - s[:-2])
-            ds_dk[0], ds_dk[-1] = 0.5 * (s[1] - s[0]), 0.5 * (s[-1] - s[-2])
-            tgrad = self.omega + self.tfac * ds_dk
-            fgrad = math.pi - self.ffac * 0.5 * (s_next - s_prev)
-            if self._prev is None:
-                zeros = np.zeros(self.bins)
-                p_s, p_phase, p_t, p_sig = s, zeros, tgrad, np.zeros(self.bins, dtype=bool)
-            else:
-                p_s, p_phase, p_t, p_sig = self._prev
-            phase, sig = _integrate(p_s, p_phase, p_t, p_sig, s, tgrad, fgrad, self.tol_log)
-            self._prev = (s, phase, tgrad, sig)
-            new.append((j, self._grid_lin[j - self._grid_start] * np.exp(1j * phase)))
-            self.phased = j + 1
-        self._overlap_add(new)
+        if ready > made:
+            lin = self._grid_frames(made, ready)
+            self._grid_lin = np.concatenate([self._grid_lin, lin])
+            self._grid = np.concatenate([self._grid, np.log(np.maximum(lin, math.exp(LOG_FLOOR)))])
+        made = max(made, ready)
+        j0, j1 = self.phased, made if final else made - 1  # a frame needs its look-ahead frame (or the end)
+        if j1 > j0:
+            self._phase_frames(j0, j1, made)
         # drop what no later frame needs
         keep = max(0, self.phased - 1)
         if keep > self._grid_start:
-            del self._grid[:keep - self._grid_start]
-            del self._grid_lin[:keep - self._grid_start]
+            self._grid = self._grid[keep - self._grid_start:]
+            self._grid_lin = self._grid_lin[keep - self._grid_start:]
             self._grid_start = keep
         keep_in = max(0, min(self.received - 1, self.phased // self.ratio))
         if keep_in > self._mag_start:
@@ -278,26 +294,40 @@ class PhaseStream:
         end = total if final else min(total, self._start(self.phased))
         return self._emit(end)
 
-    def _start(self, j: int) -> int:
-        """First sample of grid frame j's window."""
-        return self.offset + j * self.hop - self.n_fft // 2
-
-    def _overlap_add(self, frames: list[tuple[int, np.ndarray]]) -> None:
-        if not frames:
-            return
-        spectra = np.stack([x for _, x in frames])
-        segs = np.fft.irfft(spectra, n=self.n_fft, axis=-1) * self.window
-        top = self._start(frames[-1][0]) + self.n_fft
-        need = top - self.emitted
+    def _phase_frames(self, j0: int, j1: int, made: int) -> None:
+        """Phase grid frames [j0, j1) (all of their neighbours below `made` are known) and add them."""
+        g0 = self._grid_start
+        G = self._grid
+        S = G[j0 - g0:j1 - g0]
+        prev = G[max(0, j0 - 1) - g0:j1 - 1 - g0] if j0 > 0 else np.concatenate([S[:1], G[:j1 - 1 - g0]])
+        nxt = G[j0 + 1 - g0:min(j1 + 1, made) - g0]
+        if nxt.shape[0] < S.shape[0]:  # the last frame: its own magnitude stands in for the next one
+            nxt = np.concatenate([nxt, S[-1:]])
+        ds_dk = np.empty_like(S)
+        ds_dk[:, 1:-1] = 0.5 * (S[:, 2:] - S[:, :-2])
+        ds_dk[:, 0], ds_dk[:, -1] = 0.5 * (S[:, 1] - S[:, 0]), 0.5 * (S[:, -1] - S[:, -2])
+        tgrad = self.omega + self.tfac * ds_dk
+        fgrad = math.pi - self.ffac * 0.5 * (nxt - prev)
+        if self._prev is None:
+            zeros = np.zeros(self.bins)
+            state = (S[0], zeros, tgrad[0], np.zeros(self.bins, dtype=np.bool_))
+        else:
+            state = self._prev
+        phases, sigs = _integrate_frames(S, tgrad, fgrad, *state, self.tol_log)
+        self._prev = (S[-1], phases[-1], tgrad[-1], sigs[-1])
+        lin = self._grid_lin[j0 - g0:j1 - g0]
+        segs = np.fft.irfft(lin * np.exp(1j * phases), n=self.n_fft, axis=-1) * self.window
+        starts = self._start(np.arange(j0, j1)) - self.emitted
+        need = int(starts[-1]) + self.n_fft
         if need > self._acc.size:
             self._acc = np.concatenate([self._acc, np.zeros(need - self._acc.size)])
             self._den = np.concatenate([self._den, np.zeros(need - self._den.size)])
-        w2 = self.window**2
-        for (j, _), seg in zip(frames, segs):
-            a = self._start(j) - self.emitted
-            lo = max(0, -a)  # samples before the ones still held were emitted (or precede the signal)
-            self._acc[a + lo:a + self.n_fft] += seg[lo:]
-            self._den[a + lo:a + self.n_fft] += w2[lo:]
+        _overlap_add(self._acc, self._den, segs, starts.astype(np.int64), self.window**2)
+        self.phased = j1
+
+    def _start(self, j):
+        """First sample of grid frame j's window."""
+        return self.offset + j * self.hop - self.n_fft // 2
 
     def _emit(self, end: int) -> np.ndarray:
         n = max(0, end - self.emitted)

@@ -51,6 +51,7 @@ class PriorGenerator(nn.Module):
                  kernel_size: int = 7, n_fft: int = 1024) -> None:
         super().__init__()
         self.bins = n_fft // 2 + 1
+        self.in_channels, self.hop_length = in_channels, n_fft // 4  # hop: set from the config
         self.backbone = (ConvNeXtBackbone(in_channels, channels, blocks, mlp_ratio, kernel_size)
                          if channels > 0 else None)
         self.head = nn.Linear(channels, self.bins) if channels > 0 else None
@@ -66,6 +67,7 @@ class PriorGenerator(nn.Module):
                   config.n_fft)
         gen.pinv.copy_(pseudo_inverse(config))
         gen.config = config
+        gen.hop_length = config.hop_length
         return gen
 
     def prior(self, mel: torch.Tensor) -> torch.Tensor:
