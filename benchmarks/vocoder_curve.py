@@ -2,7 +2,7 @@
 the run had spent to reach it.
 
     python benchmarks/vocoder_curve.py RUN --data ktuberling=/work/corpora/ktuberling \\
-        --data joe=/work/corpora/joe3k [--limit 40] [--spread] [--every 1000] [--out DIR]
+        --data joe=/work/corpora/joe3k [--limit 40] [--spread] [--every 1000] [--pitch] [--out DIR]
 
 RUN is a `hifilite train` / `hifilite compress distil` folder. Each `RUN/checkpoints/step_*.pt` is
 read with `weights_only=True`, its generator weights are put into the run's exported generator
@@ -94,6 +94,8 @@ def main() -> None:
     ap.add_argument("--spread", action="store_true", help="Take the clips across speakers.")
     ap.add_argument("--every", type=int, default=1, help="Score checkpoints whose step is a multiple of this.")
     ap.add_argument("--reference", nargs="*", default=[], help="Models scored once as horizontal lines.")
+    ap.add_argument("--pitch", action="store_true", help="Also the torchcrepe periodicity RMSE and median pitch "
+                    "error (cents) of every checkpoint.")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     args.seen, args.unseen = None, []
@@ -109,29 +111,36 @@ def main() -> None:
         for name, corpus in sets.items():
             utts = load_split(corpus, "test")
             chosen = spread(utts, args.limit) if args.spread else utts[: args.limit]
-            res = evaluate_models(paths + args.reference, corpus, split="test", metrics=["pesq"],
+            res = evaluate_models(paths + args.reference, corpus, split="test",
+                                  metrics=["pesq", "periodicity"] if args.pitch else ["pesq"],
                                   console=console, utterances=chosen)
             label = {m["spec"]: m["label"] for m in res.info["models"]}  # spec -> the summary's key
-            pesq = {spec: res.summary[label[spec]]["pesq"]["mean"] for spec in label}
+            keys = ("pesq", "periodicity", "crepe_cents") if args.pitch else ("pesq",)
+            scores = {spec: {k: res.summary[label[spec]][k]["mean"] for k in keys} for spec in label}
+            pesq = {spec: v["pesq"] for spec, v in scores.items()}
             result["quality"][name] = {
                 "corpus": str(corpus), "clips": len(chosen),
-                "per_checkpoint": [{"step": r["step"], "pesq": pesq[r["path"]]} for r in rows],
+                "per_checkpoint": [{"step": r["step"], **scores[r["path"]]} for r in rows],
                 "references": {m: pesq[m] for m in args.reference},
+                "reference_scores": {m: scores[m] for m in args.reference},
             }
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"{args.run.name}_curve"
     stem.with_suffix(".json").write_text(json.dumps(result, indent=2, default=float))
     names = list(result["quality"])
-    lines = ["| step | CPU-hours | wall hours | " + " | ".join(f"PESQ {n}" for n in names) + " |",
-             "|---:|---:|---:|" + "---:|" * len(names)]
+    cols = [(n, k) for n in names for k in ("pesq", "periodicity", "crepe_cents")
+            if k in result["quality"][n]["per_checkpoint"][0]]
+    heads = {"pesq": "PESQ", "periodicity": "periodicity RMSE", "crepe_cents": "median cents"}
+    lines = ["| step | CPU-hours | wall hours | " + " | ".join(f"{heads[k]} {n}" for n, k in cols) + " |",
+             "|---:|---:|---:|" + "---:|" * len(cols)]
     for i, r in enumerate(result["checkpoints"]):
         cpu = f"{r['cpu_seconds'] / 3600:.2f}" if r["cpu_seconds"] is not None else "–"
         wall = f"{r['train_seconds'] / 3600:.2f}" if r["train_seconds"] is not None else "–"
-        vals = [f"{result['quality'][n]['per_checkpoint'][i]['pesq']:.3f}" for n in names]
+        vals = [f"{result['quality'][n]['per_checkpoint'][i][k]:.3f}" for n, k in cols]
         lines.append(f"| {r['step']} | {cpu} | {wall} | " + " | ".join(vals) + " |")
     for n in names:
-        for ref, v in result["quality"][n]["references"].items():
-            lines.append(f"\n{ref} on {n}: PESQ {v:.3f}")
+        for ref, v in result["quality"][n]["reference_scores"].items():
+            lines.append(f"\n{ref} on {n}: " + ", ".join(f"{heads[k]} {x:.3f}" for k, x in v.items()))
     lines += ["", f"Machine: {result['machine'].get('cpu', '')}; regenerate with `{result['command']}`."]
     stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
     plot(result, stem.with_suffix(".png"))

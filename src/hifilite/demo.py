@@ -15,8 +15,8 @@ def run_demo(
     out: str | Path,
     sentences: int = 48,
     test: int = 8,
-    models: tuple[str, ...] = ("lj-v1", "joe-lite", "joe-tiny"),
-    bench_models_: tuple[str, ...] = ("v1", "v2", "v3", "joe-lite", "joe-tiny"),
+    models: tuple[str, ...] = ("lj-v1", "pghi", "joe-lite", "joe-tiny"),
+    bench_models_: tuple[str, ...] = ("v1", "v2", "v3", "pghi", "joe-lite", "joe-tiny"),
     bench_seconds: float = 4.0,
     threads: int = 1,
     tts_model: str | None = "auto",
@@ -29,6 +29,7 @@ def run_demo(
     from .measure import machine_info
     from .evaluate.bench import markdown_table as bench_markdown
     from .evaluate.report import Report, plot_spectrograms
+    from .evaluate.metrics import METRICS
     from .evaluate.runner import SHORT_NAMES, evaluate_models
 
     console = Console(stderr=True)
@@ -42,7 +43,8 @@ def run_demo(
     console.rule(f"1/{stages} corpus")
     synthesize_corpus(corpus, sentences=sentences, val=max(1, sentences // 12), test=test)
     console.rule(f"2/{stages} copy-synthesis and evaluation with {', '.join(models)}")
-    result = evaluate_models(list(models), corpus, split="test", out_dir=out / "eval", save_audio=True, console=console)
+    result = evaluate_models(list(models), corpus, split="test", out_dir=out / "eval", save_audio=True, console=console,
+                             metrics=[*METRICS, "periodicity"])
     console.rule(f"3/{stages} speed and size")
     rows = bench_models(list(bench_models_), threads=threads, seconds=bench_seconds, repeats=3, warmup=1)
     (out / "bench.json").write_text(json.dumps({"machine": machine_info(), "results": rows}, indent=2))
@@ -78,8 +80,10 @@ def run_demo(
         summary_rows.append(row)
     report.table("Copy-synthesis quality (means over the test split)", summary_rows,
                  [("model", "model", "")] + [(k, SHORT_NAMES[k], ".3f") for k in metric_keys],
-                 note="PESQ wide-band at 16 kHz; MCD from MFCC-based mel-cepstra; `reference` is the "
-                      "DNSMOS of the recordings themselves.")
+                 note="PESQ wide-band at 16 kHz; MCD from MFCC-based mel-cepstra; periodicity RMSE and the crepe "
+                      "columns from torchcrepe against the recording (a vocoder that does not follow the "
+                      "speaker's pitch shows there first); `pghi` is the zero-parameter floor (mel "
+                      "pseudo-inverse + PGHI phase); `reference` is the DNSMOS of the recordings themselves.")
     report.text("Speed and size", bench_markdown(rows))
     if speech:
         report.table(f"Text to speech ({speech['texts']} held-out sentences)", speech["systems"],

@@ -48,6 +48,8 @@ DESCRIPTIONS = {
     "universal-lite": "joe-lite fine-tuned on real speech of many voices (fillets-ng recordings + Piper joe, "
                       "augmented): better than joe-lite on voices it never heard, still far below the teachers there",
     "joe-tiny": "joe-lite with low-rank resblocks (ranks 16, 8), distilled from joe-lite: faster still",
+    "universal-pghi": "frame-rate magnitude network (0.74 M) over the mel pseudo-inverse, phase by real-time PGHI; "
+                      "trained by regression on fillets-ng recordings + Piper joe, augmented: for any voice, streams",
     "joe-lightspeech": "searched LightSpeech layers at width 96 (0.77 M params), trained on the 653-sentence "
                        "Piper joe corpus",
     "joe-lightspeech-3h": "joe-lightspeech fine-tuned on the 3 h joe3k corpus (3 053 Piper joe utterances)",

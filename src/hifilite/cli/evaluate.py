@@ -25,7 +25,7 @@ def evaluate(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for results.json, results.csv (and audio)."),
     save_audio: bool = typer.Option(False, "--save-audio", help="Also write every model's output to OUT/audio/."),
     metric: Optional[List[str]] = typer.Option(
-        None, "--metric", help="Restrict to these metrics (pesq, stoi, mcd, logmel_l1, mrstft, dnsmos; pitch: F0 RMS cents, gross and fine pitch error, V/UV F1, only when named)."),
+        None, "--metric", help="Restrict to these metrics (pesq, stoi, mcd, logmel_l1, mrstft, dnsmos; pitch: F0 RMS cents, gross and fine pitch error, V/UV F1 (WORLD or pYIN); periodicity: torchcrepe periodicity RMSE, V/UV F1, median and RMS cents, gross pitch error; the last two only when named)."),
     device: str = typer.Option("cpu", callback=device_option(), help="cpu or cuda."),
     threads: Optional[int] = typer.Option(None, min=1, help="CPU threads for torch."),
     asr: bool = typer.Option(False, "--asr", help="Intelligibility instead: WER/CER of speech against its text "

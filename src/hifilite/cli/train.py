@@ -40,8 +40,8 @@ def _resolve(
 
     from ..config import PriorConfig, prior_train_config
 
-    family_default = (prior_train_config() if preset and isinstance(generator_config(preset), PriorConfig)
-                      else TrainConfig())
+    asked = generator_config(preset or str(generator)) if (preset or generator) else None
+    family_default = prior_train_config() if isinstance(asked, PriorConfig) else TrainConfig()
     train = from_dict(TrainConfig, stored["train"], "config.json: train") if stored else family_default
     train = train_config_with_file(train, config)
     train = dataclasses.replace(train, **{k: v for k, v in overrides.items() if v is not None})
@@ -111,6 +111,9 @@ def train(
         False, "--resume", help="Continue the run in --out from its last checkpoint."
     ),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for torch."),
+    versions: int = typer.Option(3, "--versions", min=1, help="Prior family: versions of every clip in the "
+                                 "feature bank, the recording and versions - 1 augmented ones (pitch, formant, "
+                                 "speed, tilt, gain, noise)."),
 ) -> None:
     """Train a HiFi-GAN vocoder (from scratch, or fine-tune with --init)."""
     import torch
@@ -147,7 +150,8 @@ def train(
 
             command = "hifilite " + " ".join(shlex.quote(a) for a in sys.argv[1:])
             result = train_prior(data_roots=data, run_dir=out, gen_config=gen_config, train_config=train_config,
-                                 init=init, env=env, resume=resume, console=console, command=command)
+                                 init=init, versions=versions, env=env, resume=resume, console=console,
+                                 command=command)
         else:
             result = train_gan(data_root=data[0], run_dir=out, gen_config=gen_config, train_config=train_config,
                                init=init, mel_source=mel_source, env=env, resume=resume, console=console)
