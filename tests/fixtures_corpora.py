@@ -20,6 +20,17 @@ def tone(seconds: float = 0.2, sr: int = 22050, freq: float = 220.0, seed: int =
     )
 
 
+def speechy(seconds: float, seed: int = 0, sr: int = 22050) -> np.ndarray:
+    """Harmonics of a gliding pitch under a syllable envelope, plus a little noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    f0 = 130 + 25 * np.sin(2 * np.pi * 1.7 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    x = sum(np.sin(k * phase) / k for k in range(1, 25)) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
+    x = x + 0.1 * tone(seconds, sr, freq=330.0, seed=seed)[: t.size] + 0.003 * rng.standard_normal(t.size)
+    return (0.5 * x / np.abs(x).max()).astype(np.float32)
+
+
 def write_audio(path: Path, seconds: float = 0.2, sr: int = 22050, seed: int = 0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(path), tone(seconds, sr, seed=seed), sr, subtype="PCM_16")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from fixtures_corpora import tone
+from fixtures_corpora import speechy
 from hifilite.audio import MelSpectrogram
 from hifilite.config import GENERATOR_PRESETS, FourierConfig, GeneratorConfig, MelConfig, generator_config, to_dict
 from hifilite.deploy.export import export_onnx
@@ -27,17 +27,6 @@ from hifilite.vocoder.phase_losses import GroupDelayLoss, InstantaneousFrequency
 
 SR = 22050
 TINY = FourierConfig(channels=32, blocks=2, mlp_ratio=2.0)
-
-
-def speechy(seconds: float, seed: int = 0) -> np.ndarray:
-    """Harmonics of a gliding pitch under a syllable envelope, plus a little noise."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SR)) / SR
-    f0 = 130 + 25 * np.sin(2 * np.pi * 1.7 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / SR
-    x = sum(np.sin(k * phase) / k for k in range(1, 25)) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
-    x = x + 0.1 * tone(seconds, SR, freq=330.0, seed=seed)[: t.size] + 0.003 * rng.standard_normal(t.size)
-    return (0.5 * x / np.abs(x).max()).astype(np.float32)
 
 
 def loud(gen: FourierGenerator) -> FourierGenerator:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from fixtures_corpora import make_ljspeech, tone
+from fixtures_corpora import make_ljspeech, speechy
 from hifilite.config import SIGNAL_VOCODERS, MelConfig, PriorConfig
 from hifilite.deploy.export import export_onnx
 from hifilite.errors import ConfigError, DataError, HifiliteError
@@ -23,17 +23,6 @@ from hifilite.vocoder.streaming import split_frames
 
 SR = 22050
 TINY = PriorConfig(channels=32, blocks=2, mlp_ratio=2.0)
-
-
-def speechy(seconds: float, seed: int = 0) -> np.ndarray:
-    """Harmonics of a gliding pitch under a syllable envelope, plus a little noise."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SR)) / SR
-    f0 = 120 + 30 * np.sin(2 * np.pi * 1.3 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / SR
-    x = sum(np.sin(k * phase) / k for k in range(1, 30)) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
-    x = x + 0.1 * tone(seconds, SR, freq=330.0, seed=seed)[: t.size] + 0.003 * rng.standard_normal(t.size)
-    return (0.5 * x / np.abs(x).max()).astype(np.float32)
 
 
 def convergence(wav: np.ndarray, ref: np.ndarray, hop: int = 64) -> float:

@@ -59,6 +59,15 @@ BUCKETS = 2048  # priority levels over the integrated range (tol): about 0.05 dB
 
 
 @_jit
+def _enqueue(head, nxt, item, count, level, entry):  # pragma: no cover - compiled
+    """Put `entry` at priority `level` (last in, first out within a level); returns the new count."""
+    item[count] = entry
+    nxt[count] = head[level]
+    head[level] = count
+    return count + 1
+
+
+@_jit
 def _integrate(s_prev, phase_prev, tgrad_prev, sig_prev, s_cur, tgrad_cur, fgrad_cur, tol_log,
                head, nxt, item):  # pragma: no cover - compiled
     """One RTPGHI frame: the phases of frame m from those of frame m - 1 (float64 (F,) arrays).
@@ -83,19 +92,16 @@ def _integrate(s_prev, phase_prev, tgrad_prev, sig_prev, s_cur, tgrad_cur, fgrad
         else:
             done[k] = True  # too quiet to integrate: phase 0
     head[:] = -1
+    top_level = head.shape[0] - 1
     count = 0
     size = 0
     cur = 0
     for k in range(n):  # every integrated bin of the previous frame whose bin here is pending
         if sig_prev[k] and sig[k]:
-            b = min(head.shape[0] - 1, max(0, int((s_prev[k] - thresh) * scale)))
-            item[count] = k
-            nxt[count] = head[b]
-            head[b] = count
-            count += 1
+            b = min(top_level, max(0, int((s_prev[k] - thresh) * scale)))
+            count = _enqueue(head, nxt, item, count, b, k)
             size += 1
-            if b > cur:
-                cur = b
+            cur = max(cur, b)
     while todo > 0:
         if size == 0:  # nothing known reaches the rest: a new island from its loudest bin
             best = -1
@@ -104,14 +110,10 @@ def _integrate(s_prev, phase_prev, tgrad_prev, sig_prev, s_cur, tgrad_cur, fgrad
                     best = k
             done[best] = True
             todo -= 1
-            b = min(head.shape[0] - 1, max(0, int((s_cur[best] - thresh) * scale)))
-            item[count] = n + best
-            nxt[count] = head[b]
-            head[b] = count
-            count += 1
+            b = min(top_level, max(0, int((s_cur[best] - thresh) * scale)))
+            count = _enqueue(head, nxt, item, count, b, n + best)
             size += 1
-            if b > cur:
-                cur = b
+            cur = max(cur, b)
         while head[cur] < 0:
             cur -= 1
         e = head[cur]
@@ -141,14 +143,10 @@ def _integrate(s_prev, phase_prev, tgrad_prev, sig_prev, s_cur, tgrad_cur, fgrad
                 new1 = k - 1
         for j in (new0, new1):
             if j >= 0:
-                b = min(head.shape[0] - 1, max(0, int((s_cur[j] - thresh) * scale)))
-                item[count] = n + j
-                nxt[count] = head[b]
-                head[b] = count
-                count += 1
+                b = min(top_level, max(0, int((s_cur[j] - thresh) * scale)))
+                count = _enqueue(head, nxt, item, count, b, n + j)
                 size += 1
-                if b > cur:
-                    cur = b
+                cur = max(cur, b)
     return phase, sig
 
 
