@@ -73,7 +73,7 @@ def _scored(fn, *args) -> tuple[Any, list[str]]:
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per-model NaN-ignoring mean and std of every metric, with the count of NaNs."""
+    """Per-model NaN-ignoring mean, median and std of every metric, with the count of NaNs."""
     out: dict[str, dict[str, Any]] = {}
     for model in dict.fromkeys(r["model"] for r in rows):
         mine = [r for r in rows if r["model"] == model]
@@ -85,6 +85,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             ok = vals[np.isfinite(vals)]
             entry[key] = {
                 "mean": float(ok.mean()) if ok.size else math.nan,
+                "median": float(np.median(ok)) if ok.size else math.nan,  # robust to a few octave-error clips
                 "std": float(ok.std()) if ok.size else math.nan,
                 "n_nan": int(vals.size - ok.size),
             }
