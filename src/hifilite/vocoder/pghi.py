@@ -151,21 +151,25 @@ def _integrate(s_prev, phase_prev, tgrad_prev, sig_prev, s_cur, tgrad_cur, fgrad
 
 
 @_jit
-def _integrate_frames(S, tgrad, fgrad, s_prev, phase_prev, tgrad_prev, sig_prev, tol_log):  # pragma: no cover
-    """`_integrate` over consecutive frames (rows of S, tgrad, fgrad), each from the one before."""
+def _integrate_frames(S, lin, tgrad, fgrad, s_prev, phase_prev, tgrad_prev, sig_prev, tol_log):  # pragma: no cover
+    """`_integrate` over consecutive frames (rows of S, tgrad, fgrad), each from the one before.
+    Returns (phases, integrated-bin masks, spectra lin * exp(i phase))."""
     n = S.shape[1]
     head = np.empty(BUCKETS, dtype=np.int64)
     nxt = np.empty(2 * n + 2, dtype=np.int64)
     item = np.empty(2 * n + 2, dtype=np.int64)
     phases = np.empty_like(S)
     sigs = np.empty(S.shape, dtype=np.bool_)
+    spectra = np.empty(S.shape, dtype=np.complex128)
     for m in range(S.shape[0]):
         phase, sig = _integrate(s_prev, phase_prev, tgrad_prev, sig_prev, S[m], tgrad[m], fgrad[m], tol_log,
                                 head, nxt, item)
         phases[m] = phase
         sigs[m] = sig
+        for k in range(n):
+            spectra[m, k] = complex(lin[m, k] * np.cos(phase[k]), lin[m, k] * np.sin(phase[k]))
         s_prev, phase_prev, tgrad_prev, sig_prev = S[m], phases[m], tgrad[m], sigs[m]
-    return phases, sigs
+    return phases, sigs, spectra
 
 
 @_jit
@@ -311,10 +315,11 @@ class PhaseStream:
             state = (S[0], zeros, tgrad[0], np.zeros(self.bins, dtype=np.bool_))
         else:
             state = self._prev
-        phases, sigs = _integrate_frames(S, tgrad, fgrad, *state, self.tol_log)
-        self._prev = (S[-1], phases[-1], tgrad[-1], sigs[-1])
         lin = self._grid_lin[j0 - g0:j1 - g0]
-        segs = np.fft.irfft(lin * np.exp(1j * phases), n=self.n_fft, axis=-1) * self.window
+        phases, sigs, spectra = _integrate_frames(S, lin, tgrad, fgrad, *state, self.tol_log)
+        self._prev = (S[-1], phases[-1], tgrad[-1], sigs[-1])
+        segs = np.fft.irfft(spectra, n=self.n_fft, axis=-1)
+        segs *= self.window
         starts = self._start(np.arange(j0, j1)) - self.emitted
         need = int(starts[-1]) + self.n_fft
         if need > self._acc.size:
