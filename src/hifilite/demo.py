@@ -1,5 +1,6 @@
-"""The main job: synthesise a small corpus, copy-synthesise its test split with the teacher and
-the shipped student, evaluate, bench them beside v1/v2/v3, speak held-out sentences (never
+"""The main job: synthesise a small corpus, copy-synthesise its test split with the teacher, the
+zero-parameter floor (pghi) and the shipped students, evaluate (with torchcrepe periodicity),
+bench them beside v1/v2/v3, speak held-out sentences (never
 trained on) with the shipped acoustic model + joe-lite beside Piper, with the recogniser's word
 error rate, and write a report folder (markdown + HTML, spectrograms, audio)."""
 
