@@ -13,7 +13,7 @@ import torch
 from fixtures_corpora import make_ljspeech, speechy
 from hifilite.config import SIGNAL_VOCODERS, MelConfig, PriorConfig
 from hifilite.deploy.export import export_onnx
-from hifilite.errors import ConfigError, DataError, HifiliteError
+from hifilite.errors import ConfigError, DataError
 from hifilite.runtime import OnnxVocoder
 from hifilite.vocoder import pghi
 from hifilite.vocoder.api import SpectralVocoder, load_vocoder

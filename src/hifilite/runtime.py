@@ -237,15 +237,11 @@ class OnnxVocoder:
         """(B, n_mels, frames) or (n_mels, frames) -> (B, frames * hop); with `chunk_frames`, at most
         that many new frames per call plus receptive-field context (bounded memory, same result)."""
         mel = self.check_mel(mel)
-        if self.phase is not None and self.phase["method"] != "pghi":
-            short = not chunk_frames or mel.shape[-1] <= chunk_frames + 2 * self.context
-            logmag = self.run(mel) if short else np.concatenate(list(self._frames([mel], chunk_frames)), axis=-1)
-            return self._phase()(logmag)
         if not chunk_frames or mel.shape[-1] <= chunk_frames + 2 * self.context:
             return self.run(mel) if self.phase is None else self._phase()(self.run(mel))
         return np.concatenate(list(self.stream([mel], max_frames=chunk_frames)), axis=-1)
 
-    def _frames(self, mel_chunks: Iterable[np.ndarray], max_frames: int | None) -> Iterator[np.ndarray]:
+    def _graph_pieces(self, mel_chunks: Iterable[np.ndarray], max_frames: int | None) -> Iterator[np.ndarray]:
         """The graph's output over the stream: audio pieces, or log-magnitude pieces (hop 1 frame)."""
         streamer = MelStreamer(self.run, self.context, 1 if self.phase else self.hop_length, np.concatenate,
                                max_frames=max_frames or self.chunk_frames)
@@ -260,10 +256,10 @@ class OnnxVocoder:
         produced once `receptive_field_frames` frames after it have arrived (or the stream ends).
         """
         if self.phase is None:
-            yield from self._frames(mel_chunks, max_frames)
+            yield from self._graph_pieces(mel_chunks, max_frames)
             return
         phase = self._phase()  # Griffin-Lim holds every frame and gives all the audio at the end
-        for logmag in self._frames(mel_chunks, max_frames):
+        for logmag in self._graph_pieces(mel_chunks, max_frames):
             out = phase.push(logmag)
             if out.shape[-1]:
                 yield out

@@ -35,16 +35,10 @@ def _resolve(
     mels: str | None,
 ):
     """(TrainConfig, GeneratorConfig | None, init, mel source) from stored config, file and flags."""
-    from ..config import TrainConfig, from_dict, generator_config, train_config_with_file
+    from ..config import (PriorConfig, TrainConfig, from_dict, generator_config, prior_train_config,
+                          train_config_with_file)
     from ..errors import ConfigError
 
-    from ..config import PriorConfig, prior_train_config
-
-    asked = generator_config(preset or str(generator)) if (preset or generator) else None
-    family_default = prior_train_config() if isinstance(asked, PriorConfig) else TrainConfig()
-    train = from_dict(TrainConfig, stored["train"], "config.json: train") if stored else family_default
-    train = train_config_with_file(train, config)
-    train = dataclasses.replace(train, **{k: v for k, v in overrides.items() if v is not None})
     if preset and generator:
         raise ConfigError("give either --preset or --generator, not both")
     if preset or generator:
@@ -53,6 +47,10 @@ def _resolve(
         gen = generator_config(stored["generator"], "config.json: generator")
     else:
         gen = None if init else generator_config("v1")
+    family_default = prior_train_config() if isinstance(gen, PriorConfig) else TrainConfig()
+    train = from_dict(TrainConfig, stored["train"], "config.json: train") if stored else family_default
+    train = train_config_with_file(train, config)
+    train = dataclasses.replace(train, **{k: v for k, v in overrides.items() if v is not None})
     if stored:
         init = init or stored.get("init")
         mels = mels or stored.get("data", {}).get("mels")

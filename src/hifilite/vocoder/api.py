@@ -174,9 +174,9 @@ class Vocoder(nn.Module):
 
 class SpectralVocoder(Vocoder):
     """A `PriorGenerator` (mel -> log-magnitude frames) and the phase reconstruction its config
-    names (`hifilite.vocoder.pghi`). Magnitudes are computed in chunks with receptive-field overlap
-    like any generator's audio; streaming feeds the same `PhaseStream`s frame by frame, so it
-    equals offline inference."""
+    names (`hifilite.vocoder.pghi`). Long inputs and streams compute magnitudes in chunks with
+    receptive-field overlap, like any generator's audio, and feed the same `PhaseStream`s frame by
+    frame, so they equal whole-input inference."""
 
     @property
     def device(self) -> torch.device:
@@ -188,26 +188,13 @@ class SpectralVocoder(Vocoder):
         return BatchPhase(cfg.n_fft, cfg.hop_length, cfg.phase_hop, cfg.phase, cfg.iterations)
 
     @torch.inference_mode()
-    def magnitude(self, mel: torch.Tensor | np.ndarray, chunk_frames: int | None = None) -> torch.Tensor:
-        """Log-magnitude (B, bins, frames); with `chunk_frames`, in chunks plus receptive-field context."""
+    def infer(self, mel: torch.Tensor | np.ndarray, chunk_frames: int | None = None) -> torch.Tensor:
+        """(B, n_mels, frames) -> (B, frames * hop); with `chunk_frames`, a long input goes through
+        `stream` in chunks of that many frames (bounded memory, the same audio)."""
         mel = self._check_mel(mel)
         if not chunk_frames or mel.shape[-1] <= chunk_frames + 2 * self.generator.receptive_field_frames():
-            return self.generator(mel)
-        return torch.cat(list(self._frames(mel, chunk_frames)), dim=-1)
-
-    def _frames(self, mel: torch.Tensor, max_frames: int) -> Iterator[torch.Tensor]:
-        def run(window: torch.Tensor) -> torch.Tensor:
-            with torch.inference_mode():
-                return self.generator(window)
-
-        frames = MelStreamer(run, self.generator.receptive_field_frames(), 1, torch.cat, max_frames=max_frames)
-        yield from frames.push(mel)
-        yield from frames.finish()
-
-    @torch.inference_mode()
-    def infer(self, mel: torch.Tensor | np.ndarray, chunk_frames: int | None = None) -> torch.Tensor:
-        """(B, n_mels, frames) -> (B, frames * hop): magnitude (chunked), then the phase."""
-        return torch.from_numpy(self.phase()(self.magnitude(mel, chunk_frames).cpu().numpy())).to(self.device)
+            return torch.from_numpy(self.phase()(self.generator(mel).cpu().numpy())).to(self.device)
+        return torch.cat(list(self.stream([mel], max_frames=chunk_frames)), dim=-1).to(self.device)
 
     def stream(self, mel_chunks, max_frames: int | None = None) -> Iterator[torch.Tensor]:
         """Audio (B, samples) as it becomes final; the pieces concatenate to `infer(whole mel)`.

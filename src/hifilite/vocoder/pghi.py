@@ -406,12 +406,17 @@ def _frames_of(wav: np.ndarray, window: np.ndarray, hop: int, offset: int, frame
     return np.fft.rfft(view * window, axis=-1).T
 
 
+def hann_window(n_fft: int) -> np.ndarray:
+    """The periodic Hann window of the mel front-end (as torch.hann_window)."""
+    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+
+
 def stft_magnitude(wav: np.ndarray, n_fft: int = 1024, hop: int = 256, offset: int | None = None,
                    window: str = "gaussian") -> np.ndarray:
     """|STFT| (bins, len // hop) with the framing `PhaseStream` reconstructs: frames centred at
     offset + m * hop (offset hop / 2), Gaussian (default) or periodic Hann window, zeros outside."""
     wav = np.asarray(wav, dtype=np.float64)
-    win = gaussian_window(n_fft)[0] if window == "gaussian" else 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+    win = gaussian_window(n_fft)[0] if window == "gaussian" else hann_window(n_fft)
     return np.abs(_frames_of(wav, win, hop, hop // 2 if offset is None else offset, wav.size // hop))
 
 
@@ -424,19 +429,19 @@ def griffin_lim(mag: np.ndarray, n_fft: int = 1024, hop: int = 256, iterations: 
     frames = mag.shape[1]
     length = frames * hop
     offset = hop // 2
-    win = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+    win = hann_window(n_fft)
     rng = np.random.default_rng(seed)
     angles = np.exp(2j * np.pi * rng.random(mag.shape))
+    starts = (n_fft + offset + np.arange(frames) * hop - n_fft // 2).astype(np.int64)  # acc[n_fft] is sample 0
+    den = np.zeros(length + 2 * n_fft)  # the windows' squared overlap: the same every iteration
+    _overlap_add(np.zeros_like(den), den, np.zeros((frames, n_fft)), starts, win**2)
+    den = np.maximum(den[n_fft:n_fft + length], 1e-8)
 
     def istft(spec: np.ndarray) -> np.ndarray:
         segs = np.fft.irfft(spec.T, n=n_fft, axis=-1) * win
         acc = np.zeros(length + 2 * n_fft)
-        den = np.zeros_like(acc)
-        for m in range(frames):  # acc[n_fft] is sample 0
-            s = n_fft + offset + m * hop - n_fft // 2
-            acc[s:s + n_fft] += segs[m]
-            den[s:s + n_fft] += win**2
-        return acc[n_fft:n_fft + length] / np.maximum(den[n_fft:n_fft + length], 1e-8)
+        _overlap_add(acc, np.zeros_like(acc), segs, starts, np.zeros(n_fft))
+        return acc[n_fft:n_fft + length] / den
 
     rebuilt = np.zeros_like(angles)
     for _ in range(iterations):

@@ -48,10 +48,10 @@ class PriorGenerator(nn.Module):
     untrained network is exactly the pseudo-inverse floor."""
 
     def __init__(self, in_channels: int = 80, channels: int = 128, blocks: int = 6, mlp_ratio: float = 3.0,
-                 kernel_size: int = 7, n_fft: int = 1024) -> None:
+                 kernel_size: int = 7, n_fft: int = 1024, hop_length: int = 256) -> None:
         super().__init__()
         self.bins = n_fft // 2 + 1
-        self.in_channels, self.hop_length = in_channels, n_fft // 4  # hop: set from the config
+        self.in_channels, self.hop_length = in_channels, hop_length
         self.backbone = (ConvNeXtBackbone(in_channels, channels, blocks, mlp_ratio, kernel_size)
                          if channels > 0 else None)
         self.head = nn.Linear(channels, self.bins) if channels > 0 else None
@@ -64,10 +64,9 @@ class PriorGenerator(nn.Module):
     @classmethod
     def from_config(cls, config: PriorConfig) -> "PriorGenerator":
         gen = cls(config.in_channels, config.channels, config.blocks, config.mlp_ratio, config.kernel_size,
-                  config.n_fft)
+                  config.n_fft, config.hop_length)
         gen.pinv.copy_(pseudo_inverse(config))
         gen.config = config
-        gen.hop_length = config.hop_length
         return gen
 
     def prior(self, mel: torch.Tensor) -> torch.Tensor:

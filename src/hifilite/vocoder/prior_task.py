@@ -11,7 +11,6 @@ arrays from memory; a training item is a random crop with a random level, a pure
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from pathlib import Path
 from typing import Any, Iterable, Sequence
