@@ -22,9 +22,8 @@ def run_demo(
     threads: int = 1,
     tts_model: str | None = "auto",
 ) -> Path:
-    from rich.console import Console
-
     from .audio import load_audio
+    from .console import console
     from .data.synth import synthesize_corpus
     from .evaluate.bench import bench_models
     from .measure import machine_info
@@ -33,7 +32,6 @@ def run_demo(
     from .evaluate.metrics import METRICS
     from .evaluate.runner import SHORT_NAMES, evaluate_models
 
-    console = Console(stderr=True)
     out = Path(out)
     if tts_model == "auto":  # the shipped acoustic model, when this install has one
         from .registry import DEFAULT_ACOUSTIC, shipped

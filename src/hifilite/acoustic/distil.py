@@ -88,9 +88,9 @@ def write_teacher_mels(teacher: str | Path, corpus: str | Path, out: str | Path,
     atomic_write(manifest, lambda tmp: Path(tmp).write_text(json.dumps(info, indent=2), encoding="utf-8"))
     batches = [todo[i: i + batch_size] for i in range(0, len(todo), batch_size)]
     if progress and batches:
-        from tqdm import tqdm
+        from ..console import progress as progress_bar
 
-        batches = tqdm(batches, desc=f"teacher mels ({len(todo)} utterances)", unit="batch")
+        batches = progress_bar(batches, f"teacher mels ({len(todo)} utterances)")
     model = loaded.model.eval()
     with torch.inference_mode():
         for chunk in batches:

@@ -12,14 +12,12 @@ from __future__ import annotations
 import sys
 import traceback
 
-from rich.console import Console
 from rich.text import Text
 
+from ..console import console as err_console
 from ..errors import HifiliteError
 from ._app import _debug, app, corpus_app, debugging  # noqa: F401
 from . import vocode, corpus, evaluate, bench, train, demo, compress, export, acoustic, tts, models  # noqa: F401,E402  (registration)
-
-err_console = Console(stderr=True)
 
 
 def _fail(message: str, status: int, exc: BaseException | None = None) -> None:

@@ -16,15 +16,14 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 
+from ..console import console, quiet_console
 from ._app import app
 from ._options import device as device_option
 from ._options import number, output_file
 
 acoustic_app = typer.Typer(help="Acoustic models (text -> mel): FastSpeech 2, LightSpeech.", no_args_is_help=True)
 app.add_typer(acoustic_app, name="acoustic")
-console = Console(stderr=True)
 
 
 @acoustic_app.command()
@@ -181,7 +180,7 @@ def export_cmd(
     """Export to ONNX with dynamic lengths and a duration-scale input; the export checks parity with
     PyTorch (`hifilite.deploy.parity`) and is refused when they differ."""
     from ..deploy.export import export_onnx
-    from ..deploy.sidecar import read_sidecar, sidecar_path
+    from ..runtime.sidecar import read_sidecar, sidecar_path
     from ..acoustic.checkpoint import acoustic_file, load_acoustic
     from ._options import refuse_overwriting
 
@@ -251,8 +250,7 @@ def search(
     tc = dataclasses.replace(default_train_config(), batch_size=batch_size, learning_rate=learning_rate, seed=seed,
                              summary_interval=max(1, min(50, steps)))
     command = shlex.join(["hifilite", *sys.argv[1:]]) if sys.argv[1:2] == ["acoustic"] else None
-    quiet = Console(stderr=True, quiet=True)
-    report = run_search(data_root=data, out_dir=out, settings=cfg, train_config=tc, console=quiet,
+    report = run_search(data_root=data, out_dir=out, settings=cfg, train_config=tc, console=quiet_console,
                         log=lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True), command=command)
     c = report["chosen"]
     rho = report["predictor"]["spearman_heldout"]

@@ -4,15 +4,14 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 
+from ..console import console
 from ._app import app
 from ._options import device as device_option
 from ._options import number, output_file
 
 compress_app = typer.Typer(help="Compress a HiFi-GAN teacher into a compact student.", no_args_is_help=True)
 app.add_typer(compress_app, name="compress")
-console = Console(stderr=True)
 
 
 @compress_app.command()

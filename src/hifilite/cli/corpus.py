@@ -6,13 +6,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from ..console import stdout_console as console
 from ._app import corpus_app
 from ._options import number
-
-console = Console()
 
 
 def _duration(seconds: float) -> str:

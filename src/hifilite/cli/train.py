@@ -16,12 +16,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
 
+from ..console import console
 from ._app import app
 from ._options import device as device_option
-
-console = Console(stderr=True)
 
 
 def _resolve(

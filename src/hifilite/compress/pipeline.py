@@ -142,8 +142,7 @@ def _copy_model(src: Path, models: Path, label: str) -> str:
 
 def run_compression(data: str | Path, out: str | Path, settings: RunSettings, console=None) -> Path:
     """Run every stage (see the module doc); returns the report's path."""
-    from rich.console import Console
-
+    from ..console import console as stderr_console
     from ..data.corpora import load_split
     from ..vocoder.api import load_vocoder
     from ..vocoder.checkpoint import save_generator
@@ -152,7 +151,7 @@ def run_compression(data: str | Path, out: str | Path, settings: RunSettings, co
     from .supernet_task import SupernetDistilTask
 
     settings.check()
-    console = console or Console(stderr=True)
+    console = console or stderr_console
     data, out = Path(data), Path(out)
     out.mkdir(parents=True, exist_ok=True)
     models = out / "models"

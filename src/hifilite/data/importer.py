@@ -286,9 +286,9 @@ def import_audio(
 
     iterator: Iterable = files
     if progress:
-        from tqdm import tqdm
+        from ..console import progress as progress_bar
 
-        iterator = tqdm(files, desc="importing", unit="file")
+        iterator = progress_bar(files, "importing")
     rows: list[dict] = []
     skipped: list[dict] = []
     stamps: dict[str, list[int]] = {}

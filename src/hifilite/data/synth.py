@@ -298,29 +298,6 @@ def _is_complete(wav: Path, align_path: Path, text: str, sample_rate: int) -> bo
     )
 
 
-def _progress(enabled: bool):
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("[bold]synthesising[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not enabled,
-        transient=False,
-    )
-
-
 def synthesize_corpus(
     out_dir: str | Path,
     sentences: int | Sequence[str] | None = None,
@@ -348,6 +325,8 @@ def synthesize_corpus(
     Returns:
         `out_dir` as a Path.
     """
+    from ..console import progress as progress_bar
+
     out = Path(out_dir)
     texts = select_texts(sentences, texts_file)
     files = resolve_voice(voice)
@@ -360,17 +339,15 @@ def synthesize_corpus(
 
     synth: PiperSynth | None = None
     total_frames = 0
-    with _progress(progress) as bar:
-        task = bar.add_task("synth", total=len(texts))
-        for uid, text in zip(ids, texts):
-            wav_path, align_path = out / "wavs" / f"{uid}.wav", out / "alignments" / f"{uid}.json"
-            if not _is_complete(wav_path, align_path, text, sample_rate):
-                synth = synth or PiperSynth(files)
-                audio, align = synth(text)
-                save_audio(wav_path, audio, synth.sample_rate)
-                _write_json_atomic(align_path, asdict(align))
-            total_frames += read_alignment(align_path).num_frames
-            bar.advance(task)
+    pairs = zip(ids, texts)
+    for uid, text in progress_bar(pairs, "synthesising", total=len(texts)) if progress else pairs:
+        wav_path, align_path = out / "wavs" / f"{uid}.wav", out / "alignments" / f"{uid}.json"
+        if not _is_complete(wav_path, align_path, text, sample_rate):
+            synth = synth or PiperSynth(files)
+            audio, align = synth(text)
+            save_audio(wav_path, audio, synth.sample_rate)
+            _write_json_atomic(align_path, asdict(align))
+        total_frames += read_alignment(align_path).num_frames
 
     _write_text_atomic(out / "metadata.csv", "".join(f"{i}|{t}|{t}\n" for i, t in zip(ids, texts)))
     utts = [Utterance(i, out / "wavs" / f"{i}.wav", t, "") for i, t in zip(ids, texts)]

@@ -188,13 +188,13 @@ def evaluate_models(
     `out_dir` is given; `save_audio` needs `out_dir`. Progress and the table go to `console`.
     """
     import torch
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..audio import load_audio, save_audio as write_wav
+    from ..console import console as stderr_console
     from ..data.corpora import load_split
     from ..vocoder.api import load_vocoder
-    from ..measure import machine_info
+    from ..measure import Stopwatch, machine_info
 
     if not models:
         raise ConfigError("no models to evaluate")
@@ -203,7 +203,7 @@ def evaluate_models(
     if save_audio and out_dir is None:
         raise ConfigError("saving audio needs an output folder (--out)")
     names = check_metrics(metrics)
-    console = console or Console(stderr=True)
+    console = console or stderr_console
     out = Path(out_dir) if out_dir is not None else None
 
     utts = list(utterances if utterances is not None else load_split(data_dir, split))[:limit]
@@ -213,9 +213,8 @@ def evaluate_models(
     rows: list[dict[str, Any]] = []
     slugs: set[str] = {REFERENCE}
     model_info: list[dict[str, Any]] = []
-    started = time.time()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Stopwatch() as wall, Progress(*columns, console=console, transient=True) as progress:
         if "dnsmos" in names:
             task = progress.add_task(REFERENCE, total=len(utts))
             for u in utts:
@@ -248,29 +247,29 @@ def evaluate_models(
                                "sample_rate": voc.sample_rate, "hop_length": voc.hop_length,
                                "params": sum(p.numel() for p in voc.generator.parameters())})
             task = progress.add_task(label, total=len(utts))
-            t_model = time.perf_counter()
-            for u in utts:
-                row = {"model": label, "id": u.id, "speaker": u.speaker, "notes": []}
-                try:
-                    wav, sr = load_audio(u.wav_path, voc.sample_rate)
-                    est = voc(voc.mel(whole_frames(wav, voc.hop_length)))[0].detach().cpu().numpy()[: len(wav)]
-                except HifiliteError as exc:
-                    row["notes"].append(str(exc))
-                    row.update({k: math.nan for k in _metric_keys(names)})
+            with Stopwatch() as model_time:
+                for u in utts:
+                    row = {"model": label, "id": u.id, "speaker": u.speaker, "notes": []}
+                    try:
+                        wav, sr = load_audio(u.wav_path, voc.sample_rate)
+                        est = voc(voc.mel(whole_frames(wav, voc.hop_length)))[0].detach().cpu().numpy()[: len(wav)]
+                    except HifiliteError as exc:
+                        row["notes"].append(str(exc))
+                        row.update({k: math.nan for k in _metric_keys(names)})
+                        rows.append(row)
+                        progress.advance(task)
+                        continue
+                    row["duration_s"] = len(wav) / sr
+                    scores, notes = _scored(compute_all, wav, est, sr, names)
+                    row.update(scores)
+                    row["notes"] += notes
+                    if save_audio:
+                        rel = Path("audio", slug, f"{u.id}.wav")
+                        write_wav(out / rel, est, sr)
+                        row["audio"] = rel.as_posix()
                     rows.append(row)
                     progress.advance(task)
-                    continue
-                row["duration_s"] = len(wav) / sr
-                scores, notes = _scored(compute_all, wav, est, sr, names)
-                row.update(scores)
-                row["notes"] += notes
-                if save_audio:
-                    rel = Path("audio", slug, f"{u.id}.wav")
-                    write_wav(out / rel, est, sr)
-                    row["audio"] = rel.as_posix()
-                rows.append(row)
-                progress.advance(task)
-            model_info[-1]["seconds"] = time.perf_counter() - t_model
+            model_info[-1]["seconds"] = model_time.seconds
             del voc
 
     info = {
@@ -281,7 +280,7 @@ def evaluate_models(
                                             if r["model"] == model_info[0]["label"]))},
         "metrics": list(names),
         "models": model_info,
-        "wall_seconds": time.time() - started,
+        "wall_seconds": wall.seconds,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     result = EvalResult(rows=rows, summary=summarise(rows), info=info, out_dir=out)

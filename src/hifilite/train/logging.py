@@ -22,6 +22,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from ..console import console as stderr_console
+
 Number = float | torch.Tensor
 
 
@@ -92,7 +94,7 @@ class RunLogger:
         console: Console | None = None,
     ) -> None:
         self.enabled = enabled
-        self.console = console or Console(stderr=True)
+        self.console = console or stderr_console
         self._log_dir = Path(log_dir)
         self._start_step = start_step
         self._writers: dict[str, object] = {}

@@ -62,9 +62,9 @@ def build_teacher_cache(
     todo = [u for u in unique if not all(p.is_file() for p in teacher_cache_files(cache, u.id))]
     iterator = todo
     if progress and todo:
-        from tqdm import tqdm
+        from ..console import progress as progress_bar
 
-        iterator = tqdm(todo, desc=f"caching {teacher_name} outputs", unit="utt")
+        iterator = progress_bar(todo, f"caching {teacher_name} outputs")
     hop = voc.hop_length
     for utt in iterator:
         audio, _ = load_audio(utt.wav_path, voc.sample_rate)
