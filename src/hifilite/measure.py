@@ -1,7 +1,8 @@
 """The one measurement layer: timing, the probe input, the machine a number was measured on.
 
 Every bench and search times with `time_call` (median of `repeats` calls after `warmup` discarded
-ones) and states speed the same way:
+ones), a single run of something longer with `Stopwatch` (a `with` block's seconds), and states
+speed the same way:
 
     x real time       = audio seconds / compute seconds   (bigger is faster; `times_real_time`)
     real-time factor  = compute seconds / audio seconds   (smaller is faster; RTF in papers)
@@ -52,6 +53,33 @@ def time_call(fn: Callable[[], Any], *, repeats: int = 3, warmup: int = 1) -> Ti
         out = fn()
         times.append(time.perf_counter() - t0)
     return Timing(tuple(times), out)
+
+
+class Stopwatch:
+    """Wall-clock seconds (perf_counter) of a `with` block: `seconds` is the time so far inside the
+    block and the block's whole time after it.
+
+        with Stopwatch() as sw:
+            work()
+        sw.seconds
+    """
+
+    def __init__(self) -> None:
+        self._start: float | None = None
+        self._stop: float | None = None
+
+    def __enter__(self) -> Stopwatch:
+        self._start, self._stop = time.perf_counter(), None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        if self._start is None:
+            return 0.0
+        return (self._stop if self._stop is not None else time.perf_counter()) - self._start
 
 
 def times_real_time(audio_seconds: float, compute_seconds: float) -> float:
@@ -138,5 +166,5 @@ def reset_peak_rss() -> bool:
         return False
 
 
-__all__ = ["Timing", "time_call", "times_real_time", "probe_mel", "cpu_name", "machine_info",
+__all__ = ["Timing", "time_call", "Stopwatch", "times_real_time", "probe_mel", "cpu_name", "machine_info",
            "rss_now_bytes", "peak_rss_bytes", "reset_peak_rss"]

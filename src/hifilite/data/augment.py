@@ -22,12 +22,11 @@ Transforms, in the order they are applied (each with its own probability and ran
 
 Items keep their length: a speed change's output is cut, or zero-padded at the end.
 Cost per 8 192-sample segment on one CPU thread here: pitch about 7 ms, formant about 2 ms, the
-others well under 1 ms (see `benchmark_cost`).
+others well under 1 ms.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -231,29 +230,3 @@ class Augment:
 
             return torch.from_numpy(out).to(device=batch.device, dtype=batch.dtype)
         return out
-
-
-def benchmark_cost(samples: int = 8192, repeats: int = 20, sample_rate: int = 22050) -> dict[str, float]:
-    """Milliseconds per item of each transform (and of an `Augment` item with the default
-    probabilities) on a `samples`-long noise segment, in this process's threads."""
-    rng = np.random.default_rng(0)
-    wav = (0.1 * rng.standard_normal(samples)).astype(np.float32)
-    funcs = {
-        "speed": lambda: change_speed(wav, 1.07, sample_rate),
-        "pitch": lambda: shift_pitch(wav, 3.0, sample_rate),
-        "formant": lambda: shift_formants(wav, 1.1),
-        "tilt": lambda: tilt_spectrum(wav, 0.3),
-        "gain": lambda: apply_gain(wav, -6.0),
-        "noise": lambda: add_noise(wav, 30.0, rng),
-    }
-    aug = Augment(seed=0, sample_rate=sample_rate)
-    funcs["augment item (defaults)"] = lambda: [aug.item(wav, s, 0) for s in range(repeats)]
-    out = {}
-    for name, fn in funcs.items():
-        fn()
-        n = 1 if name.startswith("augment") else repeats
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        out[name] = (time.perf_counter() - t0) / repeats * 1000.0
-    return out

@@ -34,7 +34,6 @@ be scored here: no model may be trained on them.
 from __future__ import annotations
 
 import re
-import time
 import unicodedata
 from dataclasses import dataclass
 from importlib import resources
@@ -44,6 +43,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..errors import ConfigError, DataError, HifiliteError
+from ..measure import Stopwatch
 
 ASR_SAMPLE_RATE = 16000
 # (label, fewest, most) normalised reference words; None = no upper bound
@@ -108,15 +108,15 @@ class Recognizer:
             return ""
         if not np.isfinite(wav).all():
             raise DataError("audio to transcribe contains NaN or infinite samples")
-        t0 = time.perf_counter()
-        x = resample(wav, int(sample_rate), ASR_SAMPLE_RATE)
-        pcm = (np.clip(x, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
-        self.decoder.set_cmn(self._cmn)
-        self.decoder.start_utt()
-        self.decoder.process_raw(pcm, full_utt=True)
-        self.decoder.end_utt()
-        hyp = self.decoder.hyp()
-        self.compute_s += time.perf_counter() - t0
+        with Stopwatch() as sw:
+            x = resample(wav, int(sample_rate), ASR_SAMPLE_RATE)
+            pcm = (np.clip(x, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
+            self.decoder.set_cmn(self._cmn)
+            self.decoder.start_utt()
+            self.decoder.process_raw(pcm, full_utt=True)
+            self.decoder.end_utt()
+            hyp = self.decoder.hyp()
+        self.compute_s += sw.seconds
         self.seconds += len(wav) / sample_rate
         return " ".join(hyp.hypstr.split()) if hyp is not None else ""
 
