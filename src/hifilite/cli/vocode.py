@@ -12,7 +12,8 @@ from rich.text import Text
 from ..errors import HifiliteError
 from ._app import app
 from ._options import device as device_option
-from ._options import output_folder, refuse_overwriting, warn_if_random, write_error
+from ._options import Backend, StdoutFormat, output_folder, refuse_overwriting, warn_if_random, write_error
+from ..registry import COPY_VOCODER
 
 console = Console(stderr=True)
 
@@ -46,14 +47,15 @@ def vocode(
     out: Path = typer.Option(..., "-o", "--out", help="Output folder: one <stem>.wav per input; '-' streams one input "
                              "to stdout. A folder where an output would replace an input is refused (nothing is "
                              "written): inputs are never overwritten."),
-    model: str = typer.Option("lj-v1", "--model", "-m", help="Model name or checkpoint path."),
+    model: str = typer.Option(COPY_VOCODER, "--model", "-m", help="Model name or checkpoint path."),
     chunk_frames: int = typer.Option(1024, min=1, help="Generate in chunks of this many mel frames (bounded memory)."),
     device: str = typer.Option("cpu", callback=device_option(), help="cpu or cuda."),
     threads: Optional[int] = typer.Option(None, min=1, help="CPU threads for torch (or ONNX Runtime)."),
     stream: bool = typer.Option(False, "--stream", help="Vocode chunk by chunk and write the wav as pieces become final (same audio)."),
     stream_frames: int = typer.Option(32, min=1, help="Mel frames per streamed chunk."),
-    stdout_format: str = typer.Option("wav", help="With -o -: 'wav' (16-bit, open-ended header) or 'raw' (s16le)."),
-    backend: str = typer.Option("torch", help="torch, or onnx: ONNX Runtime on an export made once and cached."),
+    stdout_format: StdoutFormat = typer.Option(StdoutFormat.wav, help="With -o -: 'wav' (16-bit, open-ended header) "
+                                               "or 'raw' (s16le)."),
+    backend: Backend = typer.Option(Backend.torch, help="torch, or onnx: ONNX Runtime on an export made once and cached."),
 ) -> None:
     """Resynthesise audio through a vocoder (copy-synthesis), or vocode acoustic-model mels.
 
@@ -69,20 +71,16 @@ def vocode(
 
     from ..data.dataset import load_mel
 
-    if stdout_format not in ("wav", "raw"):
-        raise HifiliteError(f"--stdout-format must be wav or raw, got {stdout_format!r}")
     files = collect_inputs(inputs)
     to_stdout = str(out) == "-"
     if to_stdout and len(files) != 1:
         raise HifiliteError(f"-o - writes one stream: give one input, not {len(files)}")
-    if backend not in ("torch", "onnx"):
-        raise HifiliteError(f"--backend must be torch or onnx, got {backend!r}")
     if not to_stdout:
         output_folder(out)
         refuse_overwriting([out / f"{f.stem}.wav" for f in files], files,
                            "write to another folder with -o")
     warn_if_random(model, console)
-    if model.endswith(".onnx") or backend == "onnx":
+    if model.endswith(".onnx") or backend is Backend.onnx:
         from ..runtime import OnnxVocoder
 
         if not model.endswith(".onnx"):
@@ -108,7 +106,7 @@ def vocode(
 
     if to_stdout:
         mel = load_mel(files[0], voc.n_mels) if files[0].suffix == ".npy" else voc.mel_chunks(files[0], stream_frames)
-        stream_to_stdout(voc, mel, stream_frames, wav_header=stdout_format == "wav")
+        stream_to_stdout(voc, mel, stream_frames, wav_header=stdout_format is StdoutFormat.wav)
         return
     failures: list[str] = []
     with Progress(console=console, transient=True) as progress:

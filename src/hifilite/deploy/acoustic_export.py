@@ -16,7 +16,7 @@ from torch import nn
 from ..version import __version__
 from ..acoustic.checkpoint import LoadedAcoustic
 from .graph import Graph
-from .sidecar import ACOUSTIC_INPUTS, ACOUSTIC_OUTPUT
+from ..runtime.sidecar import ACOUSTIC_INPUTS, ACOUSTIC_OUTPUT
 
 PARITY_TOLERANCE = 1e-3  # log-mel units; measured ~2e-6
 PROBE_LENGTHS = (1, 9, 61, 97)  # phonemes, each at two speaking rates

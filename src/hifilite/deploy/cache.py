@@ -7,7 +7,8 @@ Files live in `$HIFILITE_CACHE/onnx` (default `$XDG_CACHE_HOME/hifilite`, else `
 named `<kind>-<stem>-<digest>.onnx` with their sidecar `.json` beside them. The digest covers the
 source checkpoint's bytes and the hifilite version, so retraining a run folder or upgrading
 hifilite exports again instead of reusing a stale graph. Presets with random weights have no
-stable source and are refused; export them with `hifilite export`.
+stable source and are refused; export them with `hifilite export`. Names and paths are resolved by
+`hifilite.registry.resolve`, so a run folder's entry is named after the folder, any kind alike.
 
 A finished export is stamped with the SHA-256 of its files (`<file>.onnx.sha256`); an entry whose
 files are missing, truncated or altered does not match its stamp and is exported again.
@@ -19,8 +20,10 @@ import hashlib
 import os
 from pathlib import Path
 
-from ..version import __version__
 from ..errors import ConfigError
+from ..registry import Resolved, resolve
+from ..runtime.sidecar import sidecar_path
+from ..version import __version__
 
 CHUNK = 1 << 20
 
@@ -79,40 +82,34 @@ def _seal(target: Path, files: list[Path]) -> None:
 
 def vocoder_onnx(model: str | os.PathLike) -> Path:
     """The ONNX export of a vocoder (name, run folder or checkpoint), made on first use."""
-    from ..vocoder.api import vocoder_source
-    from .export import export_onnx
-    from .sidecar import sidecar_path
-
-    source = vocoder_source(model)
-    if source.kind == "preset":
-        raise ConfigError(f"{model!r} is a preset with random weights: there is nothing to cache; "
-                          "export it with `hifilite export` instead")
-    files = source.files
-    stem = str(model) if not Path(model).exists() else files[0].stem
-    target = _target("vocoder", Path(stem).name, files)
-    entry = [target, sidecar_path(target)]
-    if not is_complete(target, entry):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        export_onnx(model, target)
-        _seal(target, entry)
-    return target
+    return _cached(resolve(model, "vocoder"), model)
 
 
 def acoustic_onnx(model: str | os.PathLike) -> Path:
     """The ONNX export of an acoustic model (file, run folder or shipped name), made on first use.
     An entry of an earlier release (sidecar `<name>.onnx.json`) does not match and is exported again."""
-    from .export import export_onnx
-    from .sidecar import sidecar_path
-    from ..acoustic.checkpoint import acoustic_file, load_acoustic
+    return _cached(resolve(model, "acoustic"), model)
 
-    source = acoustic_file(model)
-    stem = str(model) if not Path(model).exists() else source.parent.name if Path(model).is_dir() else source.stem
-    target = _target("acoustic", Path(stem).name, [source])
+
+def _cached(source: Resolved, model: str | os.PathLike) -> Path:
+    from .export import export_onnx
+
+    if source.source == "preset":
+        raise ConfigError(f"{model!r} is a preset with random weights: there is nothing to cache; "
+                          "export it with `hifilite export` instead")
+    if source.source == "onnx":
+        return source.checkpoint  # already an export
+    target = _target(source.kind, source.stem, source.files)
     entry = [target, sidecar_path(target)]
     if not is_complete(target, entry):
         target.parent.mkdir(parents=True, exist_ok=True)
-        export_onnx(load_acoustic(source), target)
-        Path(f"{target}.json").unlink(missing_ok=True)  # an earlier release's sidecar name
+        if source.kind == "acoustic":
+            from ..acoustic.checkpoint import load_acoustic
+
+            export_onnx(load_acoustic(source.checkpoint), target)
+            Path(f"{target}.json").unlink(missing_ok=True)  # an earlier release's sidecar name
+        else:
+            export_onnx(model, target)
         _seal(target, entry)
     return target
 

@@ -7,7 +7,7 @@ A vocoder (teacher, v1-v3, students, iSTFT and Fourier heads) is exported as `Ge
 with weight norm fused: input `mel` (batch, n_mels, frames) float32, output `audio` (batch,
 frames * hop) float32, batch and time axes dynamic. A prior-family vocoder (`pghi`, `universal-prior`)
 exports its network only, output `logmag` (batch, bins, frames); its sidecar's `phase` names the
-reconstruction the runtime runs after it (`hifilite.vocoder.pghi`, numpy). An acoustic model's graph is described in
+reconstruction the runtime runs after it (`hifilite.runtime.pghi`, numpy). An acoustic model's graph is described in
 `acoustic_export.py`. Opset fixed (`sidecar.OPSET`). Right after export the file is run in ONNX
 Runtime against PyTorch (`parity.parity`); the difference is recorded in the sidecar and an export
 above tolerance is refused, leaving no file behind.
@@ -31,9 +31,8 @@ from ..measure import probe_mel
 from ..vocoder.weight_norm import fuse_weight_norm, has_weight_norm
 from .graph import Graph, write_graph
 from .parity import parity, refuse_unless_close
-from .sidecar import (FORMAT, INPUT_NAME, LOG_CLAMP_MIN, MAGNITUDE_EPS, MAGNITUDE_OUTPUT, OPSET, OUTPUT_NAME,
-                      sidecar_path,
-                      write_sidecar)
+from ..config import LOG_CLAMP_MIN, MAGNITUDE_EPS
+from ..runtime.sidecar import FORMAT, INPUT_NAME, MAGNITUDE_OUTPUT, OPSET, OUTPUT_NAME, sidecar_path, write_sidecar
 
 PARITY_TOLERANCE = 1e-4  # audio samples (vocoders; acoustic models: acoustic_export.PARITY_TOLERANCE)
 

@@ -22,7 +22,7 @@ import numpy as np
 from ..audio import AUDIO_EXTENSIONS
 from ..errors import ConfigError, DataError, HifiliteError
 from ..io import part_prefix, sweep_once
-from .sidecar import read_sidecar, sidecar_path, write_sidecar
+from ..runtime.sidecar import read_sidecar, sidecar_path, write_sidecar
 
 SENSITIVE = ("conv_pre", "ups.0", "conv_post", "istft")
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")

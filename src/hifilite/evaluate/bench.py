@@ -172,7 +172,7 @@ class _TorchBackend:
     def stream(self, mel_chunks, max_frames: int | None = LONG_CHUNK_FRAMES):
         import numpy as np
 
-        from ..vocoder.streaming import MelStreamer
+        from ..runtime.streaming import MelStreamer
 
         streamer = MelStreamer(self.run, self.context, self.hop_length, np.concatenate, max_frames=max_frames)
         for chunk in mel_chunks:

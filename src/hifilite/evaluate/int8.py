@@ -18,8 +18,8 @@ from ..measure import time_call
 
 
 def time_model(voc, mel: np.ndarray, repeats: int = 3, warmup: int = 1) -> float:
-    """Median seconds of one `voc.run(mel)` call."""
-    return time_call(lambda: voc.run(mel), repeats=repeats, warmup=warmup).median
+    """Median seconds of one `voc.generate(mel)` call."""
+    return time_call(lambda: voc.generate(mel), repeats=repeats, warmup=warmup).median
 
 
 def int8_report(fp32_path: str | os.PathLike, int8_path: str | os.PathLike, eval_files: Sequence[Path],

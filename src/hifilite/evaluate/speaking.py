@@ -61,7 +61,7 @@ def tts_vs_piper(texts: Sequence[str], *, model: str | Path, vocoder: str | Path
     """
     from ..audio import save_audio
     from ..deploy.cache import acoustic_onnx, vocoder_onnx
-    from ..runtime import OnnxTTS
+    from ..tts.onnx import OnnxTTS
 
     if not texts:
         raise ConfigError("no texts to speak")

@@ -143,32 +143,22 @@ def check_pitch_backend(label: str, model_stats: dict[str, Any], stats: dict[str
 
 
 def resolve_acoustic(spec: str | Path, stats: dict[str, Any]) -> LoadedAcoustic:
-    """A preset or architecture string (random weights, sized for the corpus), a checkpoint, a run
-    folder or a shipped model's name."""
+    """A preset or architecture string (random weights, sized for the corpus), or any acoustic model
+    `hifilite.registry.resolve` knows (a checkpoint, a run folder, a shipped model's name)."""
     from ..acoustic.task import config_for_corpus, model_stats
-    from ..registry import shipped
+    from ..errors import ModelNotFoundError
+    from ..registry import resolve
 
     spec_s = str(spec)
-    path = Path(spec_s)
-    if path.exists() or spec_s in shipped("acoustic"):
-        return load_acoustic(path)
-    if spec_s.split(";")[0] in PRESETS or "/" in spec_s.split(";")[0]:
+    head = spec_s.split(";")[0]
+    if not Path(spec_s).exists() and (head in PRESETS or "/" in head):
         torch.manual_seed(0)
         model = AcousticModel.from_config(config_for_corpus(parse_arch(spec_s), stats)).eval()
         return LoadedAcoustic(model, stats["symbols"], model_stats(stats), stats["mel"], {"step": 0})
-    raise ConfigError(f"{spec_s!r} is neither an acoustic model file nor a preset / architecture string")
-
-
-
-
-
-
-
-
-
-
-
-
+    try:
+        return load_acoustic(resolve(spec_s, "acoustic").checkpoint)
+    except ModelNotFoundError as exc:
+        raise ModelNotFoundError(f"{exc} (or an acoustic preset / architecture string)") from None
 
 
 def _free_running(wavs: list[np.ndarray | None], wall: float, sr: int, dnsmos: bool) -> dict[str, Any]:
@@ -417,7 +407,7 @@ def _free_onnx(loaded: LoadedAcoustic, vocoder: str, sentences: list[Sentence], 
     """`hifilite tts --backend onnx` on every sentence (both models exported, ONNX Runtime only): wavs, seconds."""
     from ..deploy.export import export_onnx
     from ..errors import TextError
-    from ..runtime import OnnxTTS
+    from ..tts.onnx import OnnxTTS
 
     folder = Path(workdir.name)
     acoustic_path, _ = export_onnx(loaded, folder / f"acoustic-{len(list(folder.iterdir()))}.onnx")

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..config import MelConfig, check_mel_pair
 from ..errors import ConfigError, TextError
+from ..runtime.contract import AcousticBackend, VocoderBackend
 from ..text import Phonemizer, check_text, normalize_text, refuse_control_characters, split_breaks, split_sentences
 
 SENTENCE_PAUSE_S = 0.2
@@ -36,19 +37,24 @@ def check_pair(acoustic_mel: MelConfig | Mapping[str, Any], vocoder_mel: MelConf
 
 
 class SentenceSpeaker:
+    """Text -> audio with an `AcousticBackend` and a `VocoderBackend` (`hifilite.runtime.contract`)
+    of any engine; subclasses only load them (`Synthesizer`: PyTorch, `OnnxTTS`: ONNX Runtime)."""
+
+    acoustic: AcousticBackend
+    vocoder: VocoderBackend
     phonemizer: Phonemizer
 
     @property
     def sample_rate(self) -> int:
-        raise NotImplementedError
+        return self.vocoder.sample_rate
 
     def mel_from_ids(self, ids: list[int], rate: float) -> Any:
         """(n_mels, frames) log-mel for one sentence's phoneme ids."""
-        raise NotImplementedError
+        return self.acoustic(ids, rate)
 
     def vocode(self, mel: Any) -> np.ndarray:
         """(samples,) float32 audio for one (n_mels, frames) mel."""
-        raise NotImplementedError
+        return self.vocoder.to_numpy(self.vocoder(mel))[0]
 
     def script(self, text: str) -> list[str | float]:
         """What to say: normalised sentences (str) and the seconds of silence between them (float).

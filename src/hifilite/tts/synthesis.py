@@ -1,10 +1,9 @@
 """Text -> wav with PyTorch: text front-end, acoustic model, vocoder.
 
-    tts = Synthesizer.load("runs/ls", vocoder="lj-v1")
+    tts = Synthesizer.load("joe-lightspeech-10h", vocoder="joe-lite")
     audio = tts("Dr. Smith paid $5 on May 3rd.", rate=1.1)   # float32 at tts.sample_rate
 
-The sentence handling is `tts.speaker.SentenceSpeaker`'s, shared with the torch-free
-`hifilite.runtime.OnnxTTS`.
+The sentence handling is `tts.speaker.SentenceSpeaker`'s, shared with `hifilite.tts.OnnxTTS`.
 """
 
 from __future__ import annotations
@@ -12,22 +11,21 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import numpy as np
-import torch
-
 from ..acoustic.checkpoint import LoadedAcoustic, load_acoustic
-from .speaker import SENTENCE_PAUSE_S, SentenceSpeaker, check_pair, phonemizer_for
+from ..registry import DEFAULT_VOCODER
 from ..text.phonemes import Phonemizer
+from ..vocoder.api import Vocoder
+from .speaker import SENTENCE_PAUSE_S, SentenceSpeaker, check_pair, phonemizer_for
 
 
 @dataclass
 class Synthesizer(SentenceSpeaker):
     acoustic: LoadedAcoustic
-    vocoder: torch.nn.Module  # hifilite.vocoder.Vocoder
+    vocoder: Vocoder
     phonemizer: Phonemizer
 
     @classmethod
-    def load(cls, acoustic: str | os.PathLike, vocoder: str | os.PathLike = "lj-v1") -> "Synthesizer":
+    def load(cls, acoustic: str | os.PathLike, vocoder: str | os.PathLike = DEFAULT_VOCODER) -> "Synthesizer":
         from ..vocoder.api import load_vocoder
 
         loaded = load_acoustic(acoustic)
@@ -35,18 +33,6 @@ class Synthesizer(SentenceSpeaker):
         voc = load_vocoder(vocoder)
         check_pair(loaded.mel, voc.mel_config)
         return cls(loaded, voc, phonemizer)
-
-    @property
-    def sample_rate(self) -> int:
-        return self.acoustic.mel.sample_rate
-
-    @torch.inference_mode()
-    def mel_from_ids(self, ids: list[int], rate: float) -> torch.Tensor:
-        return self.acoustic.model.infer(ids, duration_scale=1.0 / rate)
-
-    @torch.inference_mode()
-    def vocode(self, mel: torch.Tensor) -> np.ndarray:
-        return self.vocoder(mel.unsqueeze(0))[0].cpu().numpy()
 
 
 __all__ = ["Synthesizer", "SENTENCE_PAUSE_S"]

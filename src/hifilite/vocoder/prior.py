@@ -2,7 +2,7 @@
 
     mel (B, n_mels, T) --pseudo-inverse--> prior log|X| (B, bins, T)
                        --ConvNeXt at the frame rate--> residual  (channels > 0)
-    log|X| = prior + residual --> phase (RTPGHI or Griffin-Lim, `hifilite.vocoder.pghi`) --> waveform
+    log|X| = prior + residual --> phase (RTPGHI or Griffin-Lim, `hifilite.runtime.pghi`) --> waveform
 
 The prior is FreeV's: the mel filterbank's pseudo-inverse applied to the linear mel, clamped at a
 floor, scaled from the front-end's Hann window to the Gaussian window the phase reconstruction uses.
@@ -25,7 +25,7 @@ from torch import nn
 
 from ..config import PriorConfig
 from .fourier import ConvNeXtBackbone
-from .pghi import gaussian_window
+from ..runtime.stft import gaussian_window
 
 LOG_FLOOR = math.log(1e-5)  # as the front-end's log clamp
 MAX_LOG_MAGNITUDE = 8.0  # exp(8) ~ 3e3, an order above a full-scale sine's STFT peak

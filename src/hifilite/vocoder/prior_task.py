@@ -26,7 +26,8 @@ from ..data.dataset import item_rng
 from ..errors import ConfigError, DataError
 from ..train.loop import RESUMABLE_KEYS, Task, TaskContext, Validation
 from ..train.distributed import unwrap
-from .pghi import reconstruct, stft_magnitude
+from ..runtime.pghi import reconstruct
+from ..runtime.stft import stft_magnitude
 from .prior import LOG_FLOOR, PriorGenerator
 
 EXPORT_NAME = "generator.safetensors"

@@ -1,62 +1,15 @@
-"""Typed configuration: dataclasses, presets, and YAML/JSON loading that rejects unknown keys.
-
-Configs compose: a preset plus small overrides (`merge`). Every key is checked against the
-dataclass fields, so a typo is an error rather than a silently ignored setting.
-"""
+"""Generator configs of the three vocoder families (HiFi-GAN, fourier, prior), their presets, the
+zero-parameter vocoders, and the check that a generator fits its mel."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence, TypeVar
+from typing import Any
 
-from .errors import ConfigError
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class MelConfig:
-    """Mel front-end settings (official HiFi-GAN LJSpeech values by default)."""
-
-    sample_rate: int = 22050
-    n_fft: int = 1024
-    hop_length: int = 256
-    win_length: int = 1024
-    n_mels: int = 80
-    fmin: float = 0.0
-    fmax: float | None = 8000.0
-
-    def loss_variant(self) -> "MelConfig":
-        """The mel used inside the mel-L1 loss: identical but fmax = Nyquist."""
-        return dataclasses.replace(self, fmax=None)
-
-
-# What a mel's producer and its consumer must agree on (an acoustic model and a vocoder, a corpus and
-# a generator); the rest of the front-end (fmin, fmax, window) shapes the values, not the layout.
-MEL_PAIRING_KEYS = ("sample_rate", "hop_length", "n_mels")
-
-
-def mel_config(value: "MelConfig | Mapping[str, Any]", where: str = "mel") -> "MelConfig":
-    """A `MelConfig` from itself or from stored settings (checkpoint metadata, corpus statistics,
-    ONNX sidecars), whose unknown keys are an error."""
-    return value if isinstance(value, MelConfig) else from_dict(MelConfig, dict(value), where)
-
-
-def check_mel_pair(produced: "MelConfig | Mapping[str, Any]", expected: "MelConfig | Mapping[str, Any]",
-                   producer: str = "acoustic model", consumer: str = "vocoder") -> None:
-    """The one compatibility check between a mel's producer and its consumer (ConfigError naming the
-    first setting that differs). Mappings may carry only `MEL_PAIRING_KEYS` (an ONNX sidecar's top level)."""
-    def get(m: Any, key: str) -> int:
-        return int(getattr(m, key) if isinstance(m, MelConfig) else m[key])
-
-    for key in MEL_PAIRING_KEYS:
-        if get(produced, key) != get(expected, key):
-            raise ConfigError(f"{producer} {key} {get(produced, key)} does not match the {consumer}'s "
-                              f"{get(expected, key)}")
+from ..errors import ConfigError
+from .base import from_dict, load_file
+from .mel import MelConfig
 
 
 def check_generator_mel(gen: "AnyGeneratorConfig", mel: "MelConfig") -> None:
@@ -242,184 +195,6 @@ SIGNAL_VOCODERS: dict[str, PriorConfig] = {
 }
 
 
-# Loss-weight defaults, one place for every task; keys are the logged metric names. A weight of 0
-# switches a term off (the discriminators are not even built when both adversarial weights are 0).
-GAN_WEIGHTS = {"mel/loss": 45.0, "adv/gen": 1.0, "adv/feat": 2.0}  # HiFi-GAN (Kong et al.)
-# Distillation from a teacher generator without discriminators (`compress distil`, `compress run`).
-DISTIL_WEIGHTS = {"distil/mel": 45.0, "distil/stft": 1.0, "distil/feat": 1.0, "mel/loss": 10.0,
-                  "adv/gen": 0.0, "adv/feat": 0.0}
-# Phase-derivative terms added for the Fourier family, whose phase is regressed rather than convolved.
-PHASE_WEIGHTS = {"distil/if": 1.0, "distil/gd": 1.0}
-# Students trained from scratch on the recordings (the `compress run` baselines).
-SCRATCH_WEIGHTS = {"mel/loss": 45.0, "stft/loss": 0.0, "adv/gen": 0.0, "adv/feat": 0.0}
-# Acoustic models (FastSpeech 2 / LightSpeech); `mel/distil` (teacher mels) defaults to 1 when present.
-# Magnitude regression of the prior family against the recording's Gaussian-window STFT: L1 on the
-# magnitude to the power 0.3 (compressed: loud and quiet bins both count) and on log(magnitude + 1e-3).
-PRIOR_WEIGHTS = {"mag/compressed": 1.0, "mag/log": 0.5}
-ACOUSTIC_WEIGHTS = {"mel/loss": 1.0, "duration/loss": 1.0, "pitch/loss": 1.0, "energy/loss": 1.0}
-
-
-@dataclass(frozen=True)
-class DiscriminatorConfig:
-    """Constructor arguments of the HiFi-GAN discriminators (`hifilite.vocoder.discriminators`):
-    the multi-period discriminator's periods and the multi-scale discriminator's number of scales."""
-
-    periods: tuple[int, ...] = (2, 3, 5, 7, 11)
-    num_scales: int = 3
-
-    def __post_init__(self) -> None:
-        if not self.periods or any(p < 1 for p in self.periods):
-            raise ConfigError(f"periods must be a non-empty list of integers >= 1, got {self.periods}")
-        if self.num_scales < 1:
-            raise ConfigError(f"num_scales must be >= 1, got {self.num_scales}")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """GAN vocoder training hyper-parameters (official HiFi-GAN values by default)."""
-
-    batch_size: int = 16
-    segment_size: int = 8192
-    learning_rate: float = 2e-4
-    adam_b1: float = 0.8
-    adam_b2: float = 0.99
-    lr_decay: float = 0.999
-    seed: int = 1234
-    max_steps: int = 2_500_000
-    checkpoint_interval: int = 5000
-    summary_interval: int = 100
-    validation_interval: int = 1000
-    num_workers: int = 2
-    keep_checkpoints: int = 3  # training checkpoints kept in run_dir/checkpoints (oldest deleted)
-    validation_items: int = 16  # validation utterances per validation pass (0 = the whole split)
-    loss_weights: dict[str, float] = field(default_factory=lambda: dict(GAN_WEIGHTS))
-
-
-def prior_train_config() -> "TrainConfig":
-    """Training defaults of the prior family (a cheap regression, not a GAN): AdamW at 1e-3, 16 crops
-    of 64 frames, data in the main process (features are in memory)."""
-    return TrainConfig(batch_size=16, segment_size=64 * 256, learning_rate=1e-3, num_workers=0,
-                       checkpoint_interval=2000, validation_interval=2000, validation_items=8,
-                       loss_weights=dict(PRIOR_WEIGHTS))
-
-
-def _coerce(tp: Any, value: Any, where: str) -> Any:
-    """Convert a JSON/YAML value to the annotated field type, or raise ConfigError."""
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin is typing.Union or str(origin) == "types.UnionType":
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for a in args:
-            if a is type(None):
-                continue
-            try:
-                return _coerce(a, value, where)
-            except ConfigError as exc:
-                errors.append(str(exc))
-        raise ConfigError(errors[0] if errors else f"{where}: bad value {value!r}")
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
-        if len(args) != len(value):
-            raise ConfigError(f"{where}: expected {len(args)} items, got {len(value)}")
-        return tuple(_coerce(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
-        return {str(k): _coerce(args[1], v, f"{where}.{k}") for k, v in value.items()}
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
-        return float(value)
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
-        return value
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}: expected true/false, got {value!r}")
-        return value
-    if tp is str:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return str(value)  # jik876 configs write resblock as "1" but YAML may give 1
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected a string, got {value!r}")
-        return value
-    if dataclasses.is_dataclass(tp):
-        return from_dict(tp, value, where)
-    return value
-
-
-def from_dict(cls: type[T], data: dict[str, Any], where: str = "config", base: T | None = None) -> T:
-    """Build dataclass `cls` from `data`, starting from `base` (or defaults); unknown keys fail."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(names))}"
-        )
-    values = {k: _coerce(hints[k], v, f"{where}.{k}") for k, v in data.items()}
-    try:
-        if base is not None:
-            return dataclasses.replace(base, **values)
-        return cls(**values)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-
-
-def to_dict(obj: Any) -> dict[str, Any]:
-    """JSON-friendly dict of a dataclass (tuples become lists)."""
-    return json.loads(json.dumps(dataclasses.asdict(obj)))
-
-
-def train_config_with_file(base: "TrainConfig", path: str | Path | None) -> "TrainConfig":
-    """`base` updated with the TrainConfig keys of a YAML/JSON file (`--config`); unknown keys fail."""
-    return base if path is None else from_dict(TrainConfig, load_file(path), str(path), base=base)
-
-
-def parse_weights(items: Sequence[str], weights: dict[str, float]) -> dict[str, float]:
-    """`weights` updated with `--weight NAME=VALUE` items (0 switches a term off)."""
-    out = dict(weights)
-    for item in items:
-        name, sep, value = item.partition("=")
-        try:
-            out[name] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep or not name:
-            raise ConfigError(f"--weight expects NAME=VALUE, got {item!r}")
-    return out
-
-
-def load_file(path: str | Path) -> dict[str, Any]:
-    """Read a YAML or JSON mapping from disk."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    text = path.read_text()
-    try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
-    except Exception as exc:
-        raise ConfigError(f"{path}: cannot parse ({exc})") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: top level must be a mapping")
-    return data
-
-
 def generator_config(spec: str | dict[str, Any] | AnyGeneratorConfig, where: str = "generator") -> AnyGeneratorConfig:
     """A generator config from a preset name, a mapping (optionally with `preset:`), or a config.
 
@@ -454,3 +229,7 @@ def generator_config(spec: str | dict[str, Any] | AnyGeneratorConfig, where: str
     if cls is GeneratorConfig:
         data.pop("family", None)
     return from_dict(cls, data, where, base)
+
+
+__all__ = ["GeneratorConfig", "FourierConfig", "PriorConfig", "AnyGeneratorConfig", "PHASE_METHODS",
+           "GENERATOR_FAMILIES", "GENERATOR_PRESETS", "SIGNAL_VOCODERS", "check_generator_mel", "generator_config"]

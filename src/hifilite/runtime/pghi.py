@@ -31,28 +31,10 @@ import math
 import numpy as np
 
 from ..errors import DataError
+from .stft import _jit, _overlap_add, gaussian_window, griffin_lim
 
 LOG_FLOOR = math.log(1e-7)  # log-magnitude floor: silent bins must not give infinite derivatives
 DEFAULT_TOL = 1e-5  # bins quieter than tol x the loudest of the two frames get no integrated phase
-
-
-def gaussian_window(n_fft: int) -> tuple[np.ndarray, float]:
-    """A Gaussian window of `n_fft` samples that falls to 1 % at its ends, and its `gamma`
-    (g(l) = exp(-pi (l - n_fft/2)^2 / gamma))."""
-    lam2 = n_fft**2 / (8.0 * math.log(100.0))  # variance in samples^2: exp(-(n/2)^2 / (2 lam2)) = 0.01
-    n = np.arange(n_fft) - n_fft / 2
-    return np.exp(-(n**2) / (2.0 * lam2)), 2.0 * math.pi * lam2
-
-
-def _numba_jit():
-    try:
-        from numba import njit
-    except ImportError:  # pragma: no cover - numba comes with librosa
-        return lambda f: f
-    return njit(cache=True, nogil=True)
-
-
-_jit = _numba_jit()
 
 
 BUCKETS = 2048  # priority levels over the integrated range (tol): about 0.05 dB apart at tol 1e-5
@@ -170,18 +152,6 @@ def _integrate_frames(S, lin, tgrad, fgrad, s_prev, phase_prev, tgrad_prev, sig_
             spectra[m, k] = complex(lin[m, k] * np.cos(phase[k]), lin[m, k] * np.sin(phase[k]))
         s_prev, phase_prev, tgrad_prev, sig_prev = S[m], phases[m], tgrad[m], sigs[m]
     return phases, sigs, spectra
-
-
-@_jit
-def _overlap_add(acc, den, segs, starts, win2):  # pragma: no cover
-    """acc[s:s+N] += seg and den[s:s+N] += win^2 for each segment, skipping indices below 0."""
-    n = segs.shape[1]
-    for i in range(segs.shape[0]):
-        s = starts[i]
-        lo = 0 if s >= 0 else -s
-        for k in range(lo, n):
-            acc[s + k] += segs[i, k]
-            den[s + k] += win2[k]
 
 
 class PhaseStream:
@@ -394,60 +364,3 @@ class BatchPhase:
     def __call__(self, logmag: np.ndarray) -> np.ndarray:
         """Offline: all frames (B, bins, T) -> (B, T * frame_hop)."""
         return np.concatenate([self.push(logmag), self.finish()], axis=-1)
-
-
-def _frames_of(wav: np.ndarray, window: np.ndarray, hop: int, offset: int, frames: int) -> np.ndarray:
-    """STFT (bins, frames) of `wav` with frames centred at offset + m * hop (zeros outside)."""
-    n_fft = window.size
-    left = n_fft // 2 - offset
-    padded = np.pad(wav, (max(0, left), n_fft))
-    start = 0 if left >= 0 else -left
-    view = np.lib.stride_tricks.sliding_window_view(padded[start:], n_fft)[::hop][:frames]
-    return np.fft.rfft(view * window, axis=-1).T
-
-
-def hann_window(n_fft: int) -> np.ndarray:
-    """The periodic Hann window of the mel front-end (as torch.hann_window)."""
-    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
-
-
-def stft_magnitude(wav: np.ndarray, n_fft: int = 1024, hop: int = 256, offset: int | None = None,
-                   window: str = "gaussian") -> np.ndarray:
-    """|STFT| (bins, len // hop) with the framing `PhaseStream` reconstructs: frames centred at
-    offset + m * hop (offset hop / 2), Gaussian (default) or periodic Hann window, zeros outside."""
-    wav = np.asarray(wav, dtype=np.float64)
-    win = gaussian_window(n_fft)[0] if window == "gaussian" else hann_window(n_fft)
-    return np.abs(_frames_of(wav, win, hop, hop // 2 if offset is None else offset, wav.size // hop))
-
-
-def griffin_lim(mag: np.ndarray, n_fft: int = 1024, hop: int = 256, iterations: int = 32,
-                momentum: float = 0.99, seed: int = 0) -> np.ndarray:
-    """Fast Griffin-Lim (Perraudin et al. 2013) from Hann-window magnitudes (bins, frames) in
-    HiFi-GAN's framing -> (frames * hop,) float32. Random initial phase from `seed`; iterative
-    over the whole signal, so it does not stream."""
-    mag = np.asarray(mag, dtype=np.float64)
-    frames = mag.shape[1]
-    length = frames * hop
-    offset = hop // 2
-    win = hann_window(n_fft)
-    rng = np.random.default_rng(seed)
-    angles = np.exp(2j * np.pi * rng.random(mag.shape))
-    starts = (n_fft + offset + np.arange(frames) * hop - n_fft // 2).astype(np.int64)  # acc[n_fft] is sample 0
-    den = np.zeros(length + 2 * n_fft)  # the windows' squared overlap: the same every iteration
-    _overlap_add(np.zeros_like(den), den, np.zeros((frames, n_fft)), starts, win**2)
-    den = np.maximum(den[n_fft:n_fft + length], 1e-8)
-
-    def istft(spec: np.ndarray) -> np.ndarray:
-        segs = np.fft.irfft(spec.T, n=n_fft, axis=-1) * win
-        acc = np.zeros(length + 2 * n_fft)
-        _overlap_add(acc, np.zeros_like(acc), segs, starts, np.zeros(n_fft))
-        return acc[n_fft:n_fft + length] / den
-
-    rebuilt = np.zeros_like(angles)
-    for _ in range(iterations):
-        wav = istft(mag * angles)
-        spec = _frames_of(wav, win, hop, offset, frames)
-        tprev, rebuilt = rebuilt, spec
-        angles = rebuilt - (momentum / (1 + momentum)) * tprev
-        angles /= np.abs(angles) + 1e-16
-    return istft(mag * angles).astype(np.float32)

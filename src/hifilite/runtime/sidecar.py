@@ -32,9 +32,6 @@ MAGNITUDE_OUTPUT = "logmag"  # prior-family vocoders: mel -> log-magnitude (batc
 ACOUSTIC_INPUTS = ("ids", "duration_scale")  # acoustic: ids (1, N) int64, duration_scale (1,) -> mel (1, n_mels, T)
 ACOUSTIC_OUTPUT = "mel"
 LEGACY_ACOUSTIC_FORMAT = "hifilite.acoustic.onnx/1"
-# The front-end's fixed constants (hifilite.audio.MelSpectrogram): sqrt(re^2 + im^2 + eps), log(max(x, clamp)).
-MAGNITUDE_EPS = 1e-9
-LOG_CLAMP_MIN = 1e-5
 
 MEL_KEYS = ("sample_rate", "n_fft", "hop_length", "win_length", "n_mels", "fmin", "fmax")
 _NUMBER = (int, float)
