@@ -6,7 +6,7 @@ TORCH_SPEC ?= $(shell sh tools/torch-spec.sh $(PYTHON))
 DEMO_OUT ?= demo_out
 PYTEST_ARGS ?=
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench docs clean
 
 $(VENV)/.installed: pyproject.toml tools/torch-spec.sh Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: install
 
 bench: install
 	$(PY) benchmarks/bench_vocoders.py
+
+# The documentation site (docs/, mkdocs.yml): a broken internal link fails the build.
+docs: install
+	$(PY) -m mkdocs build --strict -d site
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache
