@@ -18,6 +18,7 @@ from ..console import console as err_console
 from ..errors import HifiliteError
 from ._app import _debug, app, corpus_app, debugging  # noqa: F401
 from . import vocode, corpus, evaluate, bench, train, demo, compress, export, acoustic, tts, models  # noqa: F401,E402  (registration)
+from . import serve  # noqa: F401,E402  (registration)
 
 
 def _fail(message: str, status: int, exc: BaseException | None = None) -> None:
