@@ -38,6 +38,7 @@ T = TypeVar("T")
 
 console = Console(stderr=True)
 stdout_console = Console()
+wide_stdout_console = Console(width=160)  # listings whose rows must not wrap in a pipe or a log
 quiet_console = Console(stderr=True, quiet=True)
 
 
@@ -80,4 +81,4 @@ def status(message: str) -> Status:
     return console.status(message)
 
 
-__all__ = ["console", "stdout_console", "quiet_console", "progress", "status"]
+__all__ = ["console", "stdout_console", "wide_stdout_console", "quiet_console", "progress", "status"]

@@ -131,18 +131,32 @@ def save_npy(path: str | os.PathLike, array) -> Path:
     return atomic_write(path, write)
 
 
+MAX_SAFETENSORS_HEADER = 16 << 20  # bytes of JSON header a model file may have
+
+
 def read_safetensors_metadata(path: str | os.PathLike) -> dict[str, str]:
-    """The metadata strings of a safetensors file, without reading its tensors; CheckpointError
-    if it cannot be read."""
-    from safetensors import safe_open
+    """The metadata strings of a safetensors file, from its header alone (no tensors read, no
+    torch); CheckpointError if it cannot be read. The one header reader: the registry, the
+    loaders and the CLI all use it."""
+    import json
+    import struct
 
     from .errors import CheckpointError
 
     try:
-        with safe_open(str(path), framework="pt") as f:
-            return f.metadata() or {}
-    except Exception as exc:
+        with open(path, "rb") as f:
+            (size,) = struct.unpack("<Q", f.read(8))
+            if size > MAX_SAFETENSORS_HEADER:
+                raise CheckpointError(f"{path}: safetensors header of {size} bytes is implausibly large")
+            header = json.loads(f.read(size))
+    except (OSError, struct.error, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise CheckpointError(f"{path}: safetensors metadata must map names to strings")
+    return meta
 
 
 def read_safetensors(path: str | os.PathLike) -> tuple[dict, dict[str, str]]:

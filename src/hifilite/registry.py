@@ -22,14 +22,13 @@ ask it where a name lives, then load the file themselves.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import GENERATOR_PRESETS, PriorConfig
-from .errors import ModelNotFoundError
+from .errors import CheckpointError, ModelNotFoundError
+from .io import read_safetensors_metadata
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 VOCODER_FORMAT = "hifilite.generator/1"
@@ -56,22 +55,18 @@ SIGNAL = {
 }
 # What `hifilite models` says about a shipped asset.
 DESCRIPTIONS = {
-    "joe-lite": "fast iSTFT-head student distilled on the Piper joe voice (one speaker)",
-    "universal-lite": "joe-lite fine-tuned on real speech of many voices (fillets-ng recordings + Piper joe, "
-                      "augmented): better than joe-lite on voices it never heard, still far below the teachers there",
-    "joe-tiny": "joe-lite with low-rank resblocks (ranks 16, 8), distilled from joe-lite: faster still",
+    "joe-lite": "fast iSTFT-head vocoder (0.39 M) trained on 522 Piper joe recordings by mel and multi-resolution "
+                "STFT losses (no teacher, no discriminators): the tts default's vocoder, one speaker",
+    "universal-lite": "joe-lite fine-tuned by distillation from universal-v1 on real speech of many voices "
+                      "(fillets-ng recordings + Piper joe, augmented); far below universal-pghi on unseen voices",
+    "joe-tiny": "joe-lite with low-rank resblocks (ranks 16, 8), distilled from joe-lite: faster still, one speaker",
     "universal-pghi": "frame-rate magnitude network (0.74 M) over the mel pseudo-inverse, phase by real-time PGHI; "
                       "trained by regression on fillets-ng recordings + Piper joe, augmented: for any voice, streams",
-    "joe-lightspeech": "searched LightSpeech layers at width 96 (0.77 M params), trained on the 653-sentence "
-                       "Piper joe corpus",
-    "joe-lightspeech-3h": "joe-lightspeech fine-tuned on the 3 h joe3k corpus (3 053 Piper joe utterances)",
-    "joe-lightspeech-3h-long": "joe-lightspeech-3h trained for 20 000 more steps on the same joe3k corpus",
-    "joe-lightspeech-10h": "joe-lightspeech-3h-long trained for 12 000 more steps on the 10 h joe10k corpus "
-                           "(10 000 Piper joe utterances, 14 161 distinct words)",
+    "joe-lightspeech-10h": "searched LightSpeech layers at width 96 (0.77 M), trained on Piper joe corpora of 653, "
+                           "3 053 and finally 10 000 utterances (10 h): the tts default (earlier stages: docs/tts.md)",
 }
 # Old names of shipped models: asking for one is an error that names the new one.
 RENAMED = {"lj-lite": "joe-lite", "lj-tiny": "joe-tiny"}
-MAX_HEADER = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -88,15 +83,9 @@ class ShippedModel:
 def safetensors_format(path: Path) -> str | None:
     """The `format` entry of a safetensors file's metadata, reading only its header."""
     try:
-        with open(path, "rb") as f:
-            (size,) = struct.unpack("<Q", f.read(8))
-            if size > MAX_HEADER:
-                return None
-            header = json.loads(f.read(size))
-    except (OSError, struct.error, json.JSONDecodeError, UnicodeDecodeError):
+        return read_safetensors_metadata(path).get("format")
+    except CheckpointError:
         return None
-    meta = header.get("__metadata__") if isinstance(header, dict) else None
-    return meta.get("format") if isinstance(meta, dict) else None
 
 
 def shipped(kind: str | None = None, assets: Path | None = None) -> dict[str, ShippedModel]:

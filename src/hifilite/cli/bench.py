@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 
+from ..console import console, stdout_console
 from ._app import app
 from ._options import number
 
-console = Console()
 
 
 @app.command()
@@ -34,7 +33,7 @@ def bench(
 
     import os
 
-    status = Console(stderr=True)
+    status = console
     counts = [threads]
     if all_threads:
         usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -44,9 +43,9 @@ def bench(
                         stream_frames=stream_frames, calibration=calibration,
                         progress=lambda label: status.print(f"measuring {label} ...", highlight=False))
     title = f"{'/'.join(map(str, counts))} thread(s), {seconds:g} s of audio, median of {repeats}"
-    console.print(bench_table(rows, title=title))
+    stdout_console.print(bench_table(rows, title=title))
     if json_path is not None:
         settings = {"threads": threads, "seconds": seconds, "repeats": repeats, "warmup": warmup,
                     "backends": list(backend), "thread_counts": counts, "long_seconds": long_seconds,
                     "stream_frames": stream_frames}
-        console.print(f"wrote {write_json(json_path, bench_report(rows, settings))}", highlight=False)
+        stdout_console.print(f"wrote {write_json(json_path, bench_report(rows, settings))}", highlight=False)

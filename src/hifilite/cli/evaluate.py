@@ -6,13 +6,12 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 
+from ..console import console, stdout_console
 from ._app import app
 from ._options import device as device_option
 from ._options import output_folder, warn_if_random
 
-console = Console()
 
 
 @app.command()
@@ -63,15 +62,15 @@ def evaluate(
     if out is not None:
         output_folder(out)
     for name in model:
-        warn_if_random(name, Console(stderr=True))
+        warn_if_random(name, console)
     result = evaluate_models(
         model, data, split=split, limit=limit, out_dir=out, save_audio=save_audio,
-        metrics=metric or None, device=device, console=Console(stderr=True),
+        metrics=metric or None, device=device, console=console,
     )
     n = result.info["data"]["utterances"]
-    console.print(summary_table(result, title=f"{data} [{split}], {n} utterance(s)"))
+    stdout_console.print(summary_table(result, title=f"{data} [{split}], {n} utterance(s)"))
     for kind, path in result.files.items():
-        console.print(f"wrote {kind}: {path}", highlight=False)
+        stdout_console.print(f"wrote {kind}: {path}", highlight=False)
 
 
 def _evaluate_asr(texts: Optional[Path], audio: Optional[Path], data: Optional[Path], split: str,
@@ -101,8 +100,8 @@ def _evaluate_asr(texts: Optional[Path], audio: Optional[Path], data: Optional[P
     for label, summary in [("all", result)] + [(f"{b} words", result["buckets"][b]) for b, _, _ in LENGTH_BUCKETS]:
         table.add_row(label, str(summary["sentences"]), str(summary["words"]),
                       *(f"{100 * summary[k]:.1f} %" if summary["sentences"] else "–" for k in ("wer", "cer")))
-    console.print(table)
-    console.print(f"recogniser: pocketsphinx, {recognizer.x_real_time:.1f}x real time", highlight=False)
+    stdout_console.print(table)
+    stdout_console.print(f"recogniser: pocketsphinx, {recognizer.x_real_time:.1f}x real time", highlight=False)
     if out is not None:
         for kind, path in write_results(result, out).items():
-            console.print(f"wrote {kind}: {path}", highlight=False)
+            stdout_console.print(f"wrote {kind}: {path}", highlight=False)

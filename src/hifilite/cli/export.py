@@ -6,14 +6,13 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
 from ..errors import ConfigError
+from ..console import console, stdout_console
 from ._app import app
 from ._options import opset as opset_option
 from ._options import output_file, refuse_overwriting
 
-console = Console(stderr=True)
 
 
 @app.command("export")
@@ -88,6 +87,6 @@ def export_cmd(
                   f"{report['fp32_rtf_x']:.1f}", f"{report['size_fp32_mb']:.1f}")
     table.add_row("int8", f"{report['pesq_int8']:.3f}", f"{report['mel_l1_int8']:.3f}",
                   f"{report['int8_rtf_x']:.1f}", f"{report['size_int8_mb']:.1f}")
-    Console().print(table)
-    Console().print(f"PESQ drop {report['pesq_drop']:+.3f}, speed-up ×{report['speedup']:.2f} "
+    stdout_console.print(table)
+    stdout_console.print(f"PESQ drop {report['pesq_drop']:+.3f}, speed-up ×{report['speedup']:.2f} "
                     f"(kept fp32: {', '.join(keep) or 'nothing'})", highlight=False)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from ..console import wide_stdout_console
 from ._app import app
 from ._options import ModelKind
 
@@ -22,4 +22,4 @@ def models(
         default = (" (default for tts)" if model.name in (DEFAULT_ACOUSTIC, DEFAULT_VOCODER)
                    else " (default for vocode)" if model.name == COPY_VOCODER else "")
         table.add_row(model.name, model.kind, model.source, model.description + default)
-    Console(width=160).print(table)
+    wide_stdout_console.print(table)

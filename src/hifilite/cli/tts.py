@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
 from ..registry import DEFAULT_ACOUSTIC, DEFAULT_VOCODER
 from ..tts.speaker import RATE_RANGE
+from ..console import console
 from ._app import app
 from ._options import TtsBackend, number, output_file, warn_if_random, write_error
 
-console = Console(stderr=True)
 
 
 @app.command()
@@ -43,9 +42,9 @@ def tts(
                                        help="auto (ONNX Runtime when installed), onnx or torch."),
 ) -> None:
     """Speak text: normalise, phonemise, predict mels, vocode; long text sentence by sentence."""
-    import time
-
     import torch
+
+    from ..measure import Stopwatch
 
     from ..tts.synthesis import Synthesizer
     from ..text.sentences import refuse_control_characters
@@ -70,17 +69,17 @@ def tts(
         synth = _onnx_synth(model, vocoder, threads, required=backend is TtsBackend.onnx)
     if synth is None:
         synth = Synthesizer.load(model, vocoder)
-    start = time.perf_counter()
-    # sentence by sentence, each written as soon as it is spoken: memory does not grow with the text
-    pieces = synth.speak(text, rate=rate)
-    if str(out) == "-":
-        samples = pieces_to_stream(pieces, synth.sample_rate)  # open-ended wav header, as vocode -o -
-    else:
-        try:
-            _, samples = pieces_to_file(pieces, out, synth.sample_rate)
-        except OSError as exc:
-            raise write_error(out, exc) from None
-    elapsed = time.perf_counter() - start
+    with Stopwatch() as clock:
+        # sentence by sentence, each written as soon as it is spoken: memory does not grow with the text
+        pieces = synth.speak(text, rate=rate)
+        if str(out) == "-":
+            samples = pieces_to_stream(pieces, synth.sample_rate)  # open-ended wav header, as vocode -o -
+        else:
+            try:
+                _, samples = pieces_to_file(pieces, out, synth.sample_rate)
+            except OSError as exc:
+                raise write_error(out, exc) from None
+    elapsed = clock.seconds
     seconds = samples / synth.sample_rate
     console.print(f"{out}: {seconds:.2f} s of speech in {elapsed:.2f} s ({seconds / max(elapsed, 1e-9):.1f}x real-time)",
                   highlight=False)

@@ -6,16 +6,15 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
 from ..errors import HifiliteError
+from ..console import console
 from ._app import app
 from ._options import device as device_option
 from ._options import Backend, StdoutFormat, output_folder, refuse_overwriting, warn_if_random, write_error
 from ..registry import COPY_VOCODER
 
-console = Console(stderr=True)
 
 
 def collect_inputs(inputs: list[Path]) -> list[Path]:

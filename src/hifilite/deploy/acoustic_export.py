@@ -58,11 +58,4 @@ def acoustic_graph(loaded: LoadedAcoustic) -> Graph:
     )
 
 
-def onnx_mel(session, ids: list[int], duration_scale: float = 1.0) -> np.ndarray:
-    """Run an exported model with ONNX Runtime: (n_mels, T) numpy log-mel."""
-    out = session.run([ACOUSTIC_OUTPUT], {ACOUSTIC_INPUTS[0]: np.asarray([ids], dtype=np.int64),
-                                          ACOUSTIC_INPUTS[1]: np.asarray([duration_scale], dtype=np.float32)})[0]
-    return out[0]
-
-
-__all__ = ["acoustic_graph", "onnx_mel", "PARITY_TOLERANCE"]
+__all__ = ["acoustic_graph", "PARITY_TOLERANCE"]

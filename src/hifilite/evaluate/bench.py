@@ -18,7 +18,6 @@ import gc
 import math
 import os
 import statistics
-import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -27,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, HifiliteError
-from ..measure import (machine_info, peak_rss_bytes, probe_mel, reset_peak_rss, rss_now_bytes, time_call,
+from .bench_tables import bench_report, bench_table, markdown_table, write_json
+from ..measure import (Stopwatch, peak_rss_bytes, probe_mel, reset_peak_rss, rss_now_bytes, time_call,
                        times_real_time)
 
 ModelSpec = Any  # a name / path for `load_vocoder`, or an nn.Module (Vocoder or Generator)
@@ -152,32 +152,21 @@ def measure(model: ModelSpec, settings: BenchSettings) -> dict[str, Any]:
         "infer_peak_mb": (max(0, peak - rss_loaded) / mib) if rss_loaded is not None else None,
         "peak_since_load": peak_reset,
         "backend": settings.backend,
-        **_extras(backend or _TorchBackend(generator, sr, hop), n_mels, settings),
+        **_extras(backend or _torch_backend(module, generator, sr, hop, n_mels), n_mels, settings),
     }
 
 
-class _TorchBackend:
-    """Eager PyTorch behind the numpy interface the long-input and streaming measures use."""
+def _torch_backend(module, generator, sample_rate: int, hop: int, n_mels: int):
+    """The PyTorch `VocoderBackend` of what is benchmarked: the `Vocoder` itself, or a bare generator
+    with the default mel front-end at its rate and hop (for the streaming and long-input measures)."""
+    from ..config import MelConfig
+    from ..runtime.contract import VocoderBackend
+    from ..vocoder.api import Vocoder
 
-    def __init__(self, generator, sample_rate: int, hop: int) -> None:
-        self.generator, self.sample_rate, self.hop_length = generator, sample_rate, hop
-        self.context = int(generator.receptive_field_frames())
-
-    def run(self, mel):
-        import torch
-
-        with torch.inference_mode():
-            return self.generator(torch.from_numpy(mel)).squeeze(1).numpy()
-
-    def stream(self, mel_chunks, max_frames: int | None = LONG_CHUNK_FRAMES):
-        import numpy as np
-
-        from ..runtime.streaming import MelStreamer
-
-        streamer = MelStreamer(self.run, self.context, self.hop_length, np.concatenate, max_frames=max_frames)
-        for chunk in mel_chunks:
-            yield from streamer.push(chunk)
-        yield from streamer.finish()
+    if isinstance(module, VocoderBackend):
+        return module
+    mel = MelConfig(sample_rate=sample_rate, hop_length=hop, n_mels=n_mels)
+    return Vocoder(generator, generator.config, mel, name=type(generator).__name__).eval()
 
 
 def _onnx_backend(generator, label: str, mel, settings: BenchSettings):
@@ -212,7 +201,7 @@ def _extras(backend, n_mels: int, settings: BenchSettings) -> dict[str, Any]:
         from ..deploy.measure import stream_latency
 
         g = np.random.default_rng(settings.seed)
-        frames = max(4 * settings.stream_frames, 2 * backend.context + settings.stream_frames)
+        frames = max(4 * settings.stream_frames, 2 * backend.receptive_field_frames + settings.stream_frames)
         mel = (g.standard_normal((1, n_mels, frames)) * 2.0 - 5.0).astype(np.float32)
         extra["stream"] = stream_latency(backend, mel, settings.stream_frames, repeats=2)
     if settings.long_seconds:
@@ -224,9 +213,9 @@ def _extras(backend, n_mels: int, settings: BenchSettings) -> dict[str, Any]:
         gc.collect()
         before = rss_now_bytes()
         reset_peak_rss()
-        t0 = time.perf_counter()
-        samples = sum(int(p.shape[-1]) for p in backend.stream(chunks(), max_frames=LONG_CHUNK_FRAMES))
-        wall = time.perf_counter() - t0
+        with Stopwatch() as clock:
+            samples = sum(int(p.shape[-1]) for p in backend.stream(chunks(), max_frames=LONG_CHUNK_FRAMES))
+        wall = clock.seconds
         if samples != frames * backend.hop_length:
             raise HifiliteError(f"long input: {samples} samples for {frames} frames")
         peak = peak_rss_bytes()
@@ -332,90 +321,5 @@ def bench_models(
     return rows
 
 
-# ----------------------------------------------------------------------------------- output
-
-
-def bench_report(rows: list[dict[str, Any]], settings: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON document `--json` writes: machine, settings and one row per model."""
-    return {"machine": machine_info(), "settings": settings or {}, "results": rows}
-
-
-def write_json(path: str | os.PathLike, report: dict[str, Any]) -> Path:
-    import json
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    return path
-
-
-def _deploy_columns(rows: list[dict[str, Any]]) -> tuple[bool, bool, bool]:
-    """Which optional column groups the rows need: (backend/threads, streaming, long input)."""
-    varied = len({(r.get("backend", "torch"), r["threads"]) for r in rows}) > 1 \
-        or any(r.get("backend", "torch") != "torch" for r in rows)
-    return varied, any("stream" in r for r in rows), any("long_peak_mb" in r for r in rows)
-
-
-def _deploy_cells(r: dict[str, Any], cols: tuple[bool, bool, bool]) -> tuple[list[str], list[str]]:
-    head, tail = [], []
-    if cols[0]:
-        head = [r.get("backend", "torch"), str(r["threads"])]
-    if cols[1]:
-        st = r.get("stream")
-        tail += ["", ""] if st is None else [f"{st['first_audio_ms']:.1f}", f"{st['per_chunk_ms']:.1f}"]
-    if cols[2]:
-        tail += ["", ""] if "long_peak_mb" not in r else [f"{r['long_peak_mb']:.0f}", f"{r['long_x_real_time']:.1f}"]
-    return head, tail
-
-
-def bench_table(rows: list[dict[str, Any]], title: str | None = None):
-    """A rich Table of bench rows; the first row is the baseline of the "speed-up" column."""
-    from rich.table import Table
-
-    cols = _deploy_columns(rows)
-    table = Table(title=title, caption="GMAC/s: per second of audio. ×RT: times faster than "
-                  "real time. rel.: ×RT over the first row's. +MB: RSS growth during inference."
-                  + (" first ms / chunk ms: streaming first-audio latency / cost per chunk." if cols[1] else "")
-                  + (" long MB / long ×RT: peak RSS / speed streaming the long input." if cols[2] else ""))
-    names = ["model"] + (["backend", "threads"] if cols[0] else []) + \
-        ["params", "MB", "GMAC/s", "×RT", "rel.", "ms", "RSS MB", "+MB"] + \
-        (["first ms", "chunk ms"] if cols[1] else []) + (["long MB", "long ×RT"] if cols[2] else [])
-    for col in names:
-        table.add_column(col, justify="left" if col in ("model", "backend") else "right")
-    base = rows[0]["x_real_time"] if rows else None
-    for r in rows:
-        head, tail = _deploy_cells(r, cols)
-        table.add_row(
-            r["model"], *head,
-            f"{r['params'] / 1e6:.2f} M",
-            f"{r['size_mb']:.1f}",
-            f"{r['macs_per_second'] / 1e9:.2f}",
-            f"{r['x_real_time']:.1f}",
-            f"{r['x_real_time'] / base:.2f}×",
-            f"{r['median_s'] * 1e3:.0f}",
-            f"{r['rss_peak_mb']:.0f}",
-            "" if r["infer_peak_mb"] is None else f"{r['infer_peak_mb']:.0f}",
-            *tail,
-        )
-    return table
-
-
-def markdown_table(rows: list[dict[str, Any]]) -> str:
-    """The same columns as `bench_table`, as a GitHub-flavoured markdown table."""
-    cols = _deploy_columns(rows)
-    head = ("model",) + (("backend", "threads") if cols[0] else ()) + \
-        ("params", "GMAC / s audio", "×real-time", "speed-up", "median ms", "audio s", "peak RSS MB") + \
-        (("first audio ms", "ms / chunk") if cols[1] else ()) + \
-        (("long-input peak RSS MB", "long ×real-time") if cols[2] else ())
-    from .report import render_markdown
-
-    base = rows[0]["x_real_time"] if rows else 1.0
-    body = []
-    for r in rows:
-        h, t = _deploy_cells(r, cols)
-        body.append([
-            r["model"], *h, f"{r['params'] / 1e6:.2f} M", f"{r['macs_per_second'] / 1e9:.2f}",
-            f"{r['x_real_time']:.1f}", f"{r['x_real_time'] / base:.2f}×", f"{r['median_s'] * 1e3:.0f}",
-            f"{r['audio_seconds']:.2f}", f"{r['rss_peak_mb']:.0f}", *t,
-        ])
-    return render_markdown(head, body, right_align=False) + "\n"
+__all__ = ["BenchSettings", "measure", "bench_models", "bench_report", "bench_table", "markdown_table",
+           "write_json"]
