@@ -29,7 +29,8 @@ import torch
 
 from ..errors import DataError
 from ..io import atomic_write, save_npy
-from ..data.features import AcousticDataset, collate, energy_stats, read_stats, read_teacher_mel
+from ..data.acoustic_dataset import AcousticDataset, collate, read_teacher_mel
+from ..data.feature_cache import energy_stats, read_stats
 from .checkpoint import acoustic_file, load_acoustic
 
 INFO_NAME = "teacher.json"

@@ -64,7 +64,7 @@ def validation_mel_l1(model: AcousticModel, data_root: str | Path, stats: dict[s
     """The validation metric the acoustic task logs as `val/mel/loss` (`AcousticTask.validate`):
     teacher-forced mel L1 of each utterance of the validation split (test if empty), averaged over
     utterances, so a searched architecture's score and its training curve are the same number."""
-    from ..data.features import AcousticDataset, collate
+    from ..data.acoustic_dataset import AcousticDataset, collate
     from .task import losses
 
     ids = stats["splits"]["val"] or stats["splits"]["test"]
@@ -178,7 +178,7 @@ def run_search(*, data_root: str | Path, out_dir: str | Path, settings: SearchSe
     `train_config` is used for every training (its `max_steps` is replaced by `steps` /
     `final_steps`); `log` receives one line per finished stage or trial.
     """
-    from ..data.features import read_stats
+    from ..data.feature_cache import read_stats
     from .checkpoint import load_acoustic, save_acoustic
     from .task import config_for_corpus, model_stats
 

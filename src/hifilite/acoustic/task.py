@@ -33,7 +33,8 @@ from ..config import ACOUSTIC_WEIGHTS, TrainConfig, mel_config, to_dict
 from ..errors import ConfigError, DataError
 from ..train.distributed import DistEnv, unwrap
 from ..train.loop import RESUMABLE_KEYS, FitResult, Task, TaskContext, Validation, fit
-from ..data.features import AcousticDataset, collate, energy_stats, read_stats
+from ..data.acoustic_dataset import AcousticDataset, collate
+from ..data.feature_cache import energy_stats, read_stats
 from .distil import check_teacher
 from .models import AcousticConfig, AcousticModel, sequence_mask
 from .checkpoint import LoadedAcoustic, acoustic_file, load_acoustic, save_acoustic
@@ -75,7 +76,7 @@ def losses(out: dict[str, torch.Tensor], batch: dict[str, Any]) -> dict[str, tor
 
 
 class AcousticTask(Task):
-    """Trains an `AcousticModel` on batches from `data.features.collate`."""
+    """Trains an `AcousticModel` on batches from `data.acoustic_dataset.collate`."""
 
     progress_keys = ("mel/loss", "duration/loss", "total")
     collate_fn = staticmethod(collate)

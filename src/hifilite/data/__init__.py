@@ -4,9 +4,6 @@ Nothing here imports torch or piper at import time; `synthesize_corpus` loads th
 """
 
 from .corpora import (
-    SPLIT_FILE,
-    SPLITS,
-    VCTK_UNSEEN_SPEAKERS,
     CorpusSummary,
     Utterance,
     corpus_splits,
@@ -15,12 +12,10 @@ from .corpora import (
     read_corpus,
     read_folder,
     read_ljspeech,
-    read_split_file,
     read_vctk,
-    speaker_split,
-    split_utterances,
     summarize_corpus,
 )
+from .splits import SPLIT_FILE, SPLITS, VCTK_UNSEEN_SPEAKERS, read_split_file, speaker_split, split_utterances
 from .synth import (
     Alignment,
     bundled_voice,

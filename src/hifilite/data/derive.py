@@ -20,7 +20,8 @@ from typing import Sequence
 from ..audio import load_audio, save_audio
 from ..errors import ConfigError
 from ..io import atomic_write
-from .corpora import SPLIT_FILE, load_split
+from .corpora import load_split
+from .splits import SPLIT_FILE
 
 
 def shifted_voices(

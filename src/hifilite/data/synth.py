@@ -38,7 +38,8 @@ from ..audio import save_audio
 from ..errors import DataError, HifiliteError, ModelNotFoundError
 from ..io import atomic_write
 from ..text.phonemes import Phonemizer
-from .corpora import SPLITS, Utterance, split_utterances
+from .readers import Utterance
+from .splits import SPLITS, split_utterances
 
 PEAK = 0.95  # headroom below full scale, as HiFi-GAN's loader normalises LJSpeech
 ID_PREFIX = "HL-"
