@@ -155,26 +155,22 @@ def prepare_features(
     if tg_dir is not None and (out / "stats.json").is_file():  # keep ids stable across resumes
         old = json.loads((out / "stats.json").read_text(encoding="utf-8")).get("symbols", {})
         symbols.update({p: ids[0] for p, ids in old.get("id_map", {}).items()})
-    from rich.progress import Progress
+    from ..console import progress as progress_bar
 
-    with Progress(console=None, disable=not progress, transient=True) as bar:
-        task = bar.add_task("features", total=len(utts))
-        for utt in utts:
-            path = out / "features" / f"{utt.id}.npz"
-            if path.is_file():
-                try:
-                    load_features(path)
-                    if tg_dir is not None:  # re-register the phones of a kept file
-                        _alignment_of(utt, tg_dir, extractor, load_features(path).mel.shape[-1], symbols)
-                    bar.advance(task)
-                    continue
-                except DataError:
-                    pass
-            wav, _ = load_audio(utt.wav_path, mel_config.sample_rate)
-            frames = len(wav) // mel_config.hop_length
-            ids, durations = _alignment_of(utt, tg_dir, extractor, frames, symbols)
-            save_features(path, extractor(wav, ids, durations, where=str(utt.wav_path)))
-            bar.advance(task)
+    for utt in progress_bar(utts, "features") if progress else utts:
+        path = out / "features" / f"{utt.id}.npz"
+        if path.is_file():
+            try:
+                load_features(path)
+                if tg_dir is not None:  # re-register the phones of a kept file
+                    _alignment_of(utt, tg_dir, extractor, load_features(path).mel.shape[-1], symbols)
+                continue
+            except DataError:
+                pass
+        wav, _ = load_audio(utt.wav_path, mel_config.sample_rate)
+        frames = len(wav) // mel_config.hop_length
+        ids, durations = _alignment_of(utt, tg_dir, extractor, frames, symbols)
+        save_features(path, extractor(wav, ids, durations, where=str(utt.wav_path)))
     parts = corpus_splits(corpus)
     train = [load_features(out / "features" / f"{u.id}.npz") for u in parts["train"]]
     voiced = [f.pitch[(f.durations > 0) & (f.pitch > 0)] for f in train]  # 0: no voiced frame at all
