@@ -1,0 +1,119 @@
+"""What the shipped models say for fixed inputs, as small reference arrays (tests/assets/reference_outputs.npz).
+
+`tests/package/test_outputs_unchanged.py` recomputes these and compares them in two ways:
+
+- against the committed file, on any machine, within a relative bound: two hosts that report the same
+  torch build and vector unit still round differently (the FFT and convolution kernels pick their code
+  paths from the exact CPU), so bits are not portable, but a real change moves outputs far more;
+- bit for bit against a local file written on this machine, when there is one. Before a change that
+  should not alter what users hear (a redesign that moves code), write it, then make the change:
+
+    python tests/helpers/reference_outputs.py --local     # tests/assets/reference_outputs.local.npz, not committed
+
+Regenerate the committed file only when an output is meant to change, and say why in the commit:
+
+    python tests/helpers/reference_outputs.py --write
+
+Inputs: a 0.4 s test signal (two harmonic tones with a glide, and noise, from a fixed seed) through
+each shipped vocoder's own mel front-end, and two sentences through each shipped acoustic model
+(phoneme ids, mel) and the default vocoder. One thread, so the sums run in one order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+from pathlib import Path
+
+import numpy as np
+
+REFERENCE = Path(__file__).resolve().parents[1] / "assets" / "reference_outputs.npz"
+LOCAL_REFERENCE = REFERENCE.with_suffix(".local.npz")
+VOCODERS = ("lj-v1", "universal-v1", "joe-lite", "joe-tiny", "universal-lite")
+ACOUSTIC = ("joe-lightspeech", "joe-lightspeech-3h", "joe-lightspeech-3h-long", "joe-lightspeech-10h")
+TTS_VOCODER = "joe-lite"
+SENTENCES = ("Dr. Smith owes 13 dollars.", "Is it ready?")
+
+
+def probe_signal(sample_rate: int, seconds: float = 0.4) -> np.ndarray:
+    t = np.arange(int(sample_rate * seconds)) / sample_rate
+    glide = 2 * np.pi * (140 * t + 60 * t**2)  # 140 Hz rising
+    voiced = sum(np.sin(k * glide) / k for k in range(1, 12))
+    noise = np.random.default_rng(0).standard_normal(t.size)
+    return (0.2 * voiced * (t < seconds / 2) + 0.05 * noise * (t >= seconds / 2)).astype(np.float32)
+
+
+def compute() -> dict[str, np.ndarray]:
+    """Every reference array, keyed `vocoder/NAME/{mel,audio}` and `tts/MODEL/{i}/{ids,mel,audio}`."""
+    import torch
+
+    from hifilite import load_vocoder
+    from hifilite.tts.synthesis import Synthesizer
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    out: dict[str, np.ndarray] = {}
+    try:
+        with torch.inference_mode():
+            for name in VOCODERS:
+                voc = load_vocoder(name)
+                mel = voc.mel(probe_signal(voc.sample_rate))
+                out[f"vocoder/{name}/mel"] = mel[0].numpy()
+                out[f"vocoder/{name}/audio"] = voc(mel)[0].numpy()
+            for name in ACOUSTIC:
+                tts = Synthesizer.load(name, vocoder=TTS_VOCODER)
+                for i, sentence in enumerate(SENTENCES):
+                    (text,) = tts.sentences(sentence)
+                    ids = tts.ids(text)
+                    mel = tts.mel(text)
+                    out[f"tts/{name}/{i}/ids"] = np.asarray(ids, dtype=np.int64)
+                    out[f"tts/{name}/{i}/mel"] = mel.numpy()
+                    out[f"tts/{name}/{i}/audio"] = tts.vocode(mel)
+    finally:
+        torch.set_num_threads(threads)
+    return out
+
+
+def machine() -> dict[str, str]:
+    """Where the arrays were computed: the torch build, its vector unit and the CPU (recorded, not
+    trusted: equal fingerprints on two hosts have been seen to round differently)."""
+    import torch
+
+    return {"torch": torch.__version__, "cpu": torch.backends.cpu.get_cpu_capability(),
+            "machine": platform.machine(), "processor": _cpu_model()}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def write(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {f"machine/{k}": np.asarray(v) for k, v in machine().items()}
+    np.savez_compressed(path, **arrays, **meta)
+    print(f"{path}: {path.stat().st_size / 1e3:.0f} kB")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--write", action="store_true", help=f"write the committed {REFERENCE.name}")
+    ap.add_argument("--local", action="store_true",
+                    help=f"write {LOCAL_REFERENCE.name} for bit-for-bit checks on this machine")
+    args = ap.parse_args()
+    arrays = compute()
+    for key, value in arrays.items():
+        print(f"{key:40s} {value.dtype} {tuple(value.shape)}")
+    if args.write:
+        write(REFERENCE, arrays)
+    if args.local:
+        write(LOCAL_REFERENCE, arrays)
+
+
+if __name__ == "__main__":
+    main()
