@@ -9,6 +9,7 @@ so a typo is an error rather than a silently ignored setting.
 - `train`: training hyper-parameters and loss-weight defaults.
 """
 
+from .acoustic import AcousticConfig
 from .base import from_dict, load_file, to_dict
 from .generator import (GENERATOR_FAMILIES, GENERATOR_PRESETS, PHASE_METHODS, SIGNAL_VOCODERS, AnyGeneratorConfig,
                         FourierConfig, GeneratorConfig, PriorConfig, check_generator_mel, generator_config)
@@ -21,4 +22,4 @@ __all__ = ["from_dict", "load_file", "to_dict", "GENERATOR_FAMILIES", "GENERATOR
            "check_generator_mel", "generator_config", "LOG_CLAMP_MIN", "MAGNITUDE_EPS", "MEL_PAIRING_KEYS",
            "MelConfig", "check_mel_pair", "mel_config", "ACOUSTIC_WEIGHTS", "DISTIL_WEIGHTS", "GAN_WEIGHTS",
            "PHASE_WEIGHTS", "PRIOR_WEIGHTS", "SCRATCH_WEIGHTS", "DiscriminatorConfig", "TrainConfig",
-           "parse_weights", "prior_train_config", "train_config_with_file"]
+           "parse_weights", "prior_train_config", "train_config_with_file", "AcousticConfig"]
