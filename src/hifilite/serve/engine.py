@@ -21,7 +21,7 @@ from pathlib import Path
 from hifilite.deploy.stream_io import pcm16, wav_header_open_ended
 from hifilite.errors import ConfigError, HifiliteError, TextError
 from hifilite.registry import DEFAULT_ACOUSTIC, DEFAULT_VOCODER, shipped
-from hifilite.runtime import OnnxTTS
+from hifilite.tts import OnnxTTS
 from hifilite.tts.speaker import RATE_RANGE, SENTENCE_PAUSE_S
 from hifilite.version import __version__
 
