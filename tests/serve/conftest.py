@@ -97,9 +97,20 @@ class SlowVoice:
 
 @pytest.fixture
 def requests_log(caplog: pytest.LogCaptureFixture) -> Iterator[Any]:
-    """The structured request records the server logs (from any thread)."""
+    """The structured request records the server logs (from any thread); `status=` waits (up to
+    10 s: a request's line is written once its response has gone) for records with that status."""
     caplog.set_level(logging.INFO, logger="hifilite.serve")
-    yield lambda: [r.request for r in caplog.records if hasattr(r, "request")]
+
+    def records(status: str | None = None) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + 10
+        while True:
+            found = [r.request for r in caplog.records if hasattr(r, "request")]
+            found = [r for r in found if status is None or r["status"] == status]
+            if found or status is None or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
+
+    yield records
 
 
 def read_wav(data: bytes) -> tuple[np.ndarray, int]:
