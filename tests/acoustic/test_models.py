@@ -16,7 +16,7 @@ from hifilite.acoustic.models import (
     parse_arch,
 )
 from hifilite.acoustic.checkpoint import load_acoustic, save_acoustic
-from hifilite.errors import CheckpointError, ConfigError
+from hifilite.errors import CheckpointError, ConfigError, ModelNotFoundError
 
 TINY = dict(num_symbols=40, n_mels=8, hidden=16, ffn_filter=32, predictor_channels=16, n_bins=8)
 
@@ -111,17 +111,17 @@ def test_checkpoint_round_trip_and_refusals(tmp_path):
     (tmp_path / "bad.safetensors").write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError):
         load_acoustic(tmp_path / "bad.safetensors")
-    with pytest.raises(CheckpointError):
+    with pytest.raises(ModelNotFoundError):  # a name or path that is nothing: the registry's one error
         load_acoustic(tmp_path / "missing.safetensors")
 
 
 def test_onnx_export_dynamic_lengths_parity(tmp_path):
-    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     import numpy as np
 
-    from hifilite.deploy.acoustic_export import onnx_mel
     from hifilite.deploy.export import export_onnx
+    from hifilite.runtime import OnnxAcoustic
     from hifilite.acoustic.checkpoint import LoadedAcoustic
 
     torch.manual_seed(0)
@@ -130,11 +130,12 @@ def test_onnx_export_dynamic_lengths_parity(tmp_path):
         model.duration.linear.bias.fill_(1.0)
     path, side = export_onnx(LoadedAcoustic(model, {"kind": "espeak"}, {}, {"n_mels": 8}), tmp_path / "m.onnx")
     assert side == tmp_path / "m.json" and side.is_file()
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    onnx = OnnxAcoustic(path)
     for n, scale in ((5, 1.0), (41, 0.6), (90, 1.7)):  # lengths other than the traced example's
         ids = torch.randint(0, 40, (n,)).tolist()
         ref = model.infer(ids, scale).numpy()
-        got = onnx_mel(session, ids, scale)
+        got = onnx.generate(ids, scale)
+        assert np.array_equal(onnx(ids, rate=1 / scale), got)  # the contract's call: rate = 1 / duration scale
         assert got.shape == ref.shape and np.abs(got - ref).max() < 1e-4
 
 

@@ -406,3 +406,18 @@ def test_trained_model_gives_no_random_weight_warning(tmp_path, model, capsys):
     write_audio(tmp_path / "a.wav")
     code, _, err = cli(["vocode", tmp_path / "a.wav", "-o", tmp_path / "out", "-m", model], capsys)
     assert code == 0 and "random weights" not in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["vocode", "in.wav", "-o", "out", "--backend", "tensorrt"],
+    ["vocode", "in.wav", "-o", "-", "--stdout-format", "mp3"],
+    ["tts", "Hello.", "-o", "out.wav", "--backend", "cuda"],
+    ["models", "--kind", "teacher"],
+])
+def test_every_choice_is_checked_when_the_command_line_is_parsed(argv, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    monkeypatch.chdir(tmp_path)  # nothing is read or written: the parser refuses first
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    assert argv[-1] in result.output and not list(tmp_path.iterdir())

@@ -43,7 +43,7 @@ def test_vocode_bad_input_one_line_error(tmp_path, model, kind, message):
 def test_vocode_unknown_model(tmp_path):
     sf.write(tmp_path / "a.wav", np.zeros(2205), 22050)
     res = CliRunner().invoke(app, ["vocode", str(tmp_path / "a.wav"), "-o", str(tmp_path / "o"), "--model", "nope"])
-    assert res.exit_code != 0 and "unknown model" in str(res.exception)
+    assert res.exit_code != 0 and "unknown vocoder 'nope'" in str(res.exception) and "lj-v1" in str(res.exception)
 
 
 def test_main_prints_one_line_and_exits_nonzero(tmp_path):

@@ -15,11 +15,11 @@ from typer.testing import CliRunner
 from hifilite.cli import app
 from hifilite.config import GeneratorConfig, MelConfig, to_dict
 from hifilite.deploy.export import export_onnx
-from hifilite.deploy.measure import stream_latency
+from hifilite.measure import stream_latency
 from hifilite.deploy.quantize import MelCalibrationReader, module_nodes, quantize_int8
 from hifilite.evaluate.int8 import int8_report
-from hifilite.deploy.sidecar import read_sidecar
-from hifilite.vocoder.streaming import MelStreamer, split_frames
+from hifilite.runtime.sidecar import read_sidecar
+from hifilite.runtime.streaming import MelStreamer, split_frames
 from hifilite.errors import ConfigError, DataError, HifiliteError, ModelNotFoundError
 from hifilite.runtime import OnnxVocoder
 from hifilite.vocoder.api import load_vocoder
@@ -67,12 +67,12 @@ def test_export_parity_on_real_mels_of_varied_length(exported):
     ort = OnnxVocoder(exported["onnx"], threads=1)
     for n in (1, 4, 37, 150, mel.shape[-1]):
         ref = voc.infer(mel[..., :n]).numpy()
-        got = ort.run(mel[..., :n].numpy())
+        got = ort.generate(mel[..., :n].numpy())
         assert got.shape == ref.shape == (1, n * 256)
         assert np.abs(got - ref).max() <= 1e-4
     assert ref.std() > 0.02  # real signal, not a near-zero output that would pass any tolerance
     batch = torch.cat([mel[..., :40], mel[..., 50:90]])  # batch axis is dynamic too
-    assert np.abs(ort.run(batch.numpy()) - voc.infer(batch).numpy()).max() <= 1e-4
+    assert np.abs(ort.generate(batch.numpy()) - voc.infer(batch).numpy()).max() <= 1e-4
 
 
 def test_export_graph_and_sidecar(exported):
@@ -169,7 +169,7 @@ def test_runtime_infer_and_stream_match_torch(exported):
 def test_stream_latency_measure(exported):
     ort = OnnxVocoder(exported["onnx"], threads=1)
     r = stream_latency(ort, exported["mel"].numpy()[..., :80], 8, repeats=1)
-    assert r["context_frames"] == ort.context and r["chunk_audio_ms"] == pytest.approx(8 * 256 / SR * 1e3)
+    assert r["context_frames"] == ort.receptive_field_frames and r["chunk_audio_ms"] == pytest.approx(8 * 256 / SR * 1e3)
     assert 0 < r["first_audio_ms"] < 5000 and 0 < r["per_chunk_ms"] < 5000 and r["stream_rtf_x"] > 0
     r2 = stream_latency(exported["voc"], exported["mel"].numpy()[..., :40], 4, repeats=1, to_input=torch.from_numpy)
     assert r2["context_frames"] == exported["voc"].generator.receptive_field_frames()

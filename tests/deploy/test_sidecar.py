@@ -16,7 +16,7 @@ import hifilite.deploy.export as export
 from hifilite.acoustic.checkpoint import LoadedAcoustic, save_acoustic
 from hifilite.acoustic.models import AcousticModel, parse_arch
 from hifilite.config import GeneratorConfig, MelConfig
-from hifilite.deploy.sidecar import REQUIRED, REQUIRED_BY_KIND, read_sidecar
+from hifilite.runtime.sidecar import REQUIRED, REQUIRED_BY_KIND, read_sidecar
 from hifilite.errors import ConfigError, HifiliteError, ModelNotFoundError
 from hifilite.vocoder.checkpoint import save_generator
 from hifilite.vocoder.generator import Generator

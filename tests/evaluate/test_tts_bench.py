@@ -10,7 +10,7 @@ from hifilite.evaluate.tts_bench import bench_tts, load_sentences, resolve_acous
 from hifilite.evaluate.tts_report import markdown_report
 from hifilite.data.features import prepare_features, read_stats
 from hifilite.acoustic.models import durations_from_log
-from hifilite.errors import ConfigError
+from hifilite.errors import ConfigError, ModelNotFoundError
 
 from tests.helpers.aligned_corpus import make_aligned_corpus
 
@@ -86,7 +86,7 @@ def test_bench_tts_same_sentences_and_hand_checked_numbers(corpus, monkeypatch):
 
 
 def test_bench_tts_bad_input(corpus):
-    with pytest.raises(ConfigError, match="neither"):
+    with pytest.raises(ModelNotFoundError, match="not one of joe-lightspeech-10h"):
         bench_tts(data_root=corpus, models={"x": "nonsense"}, vocoders=("joe-lite",), piper=False, dnsmos=False)
     with pytest.raises(ConfigError, match="split"):
         load_sentences(corpus, "dev")

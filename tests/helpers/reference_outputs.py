@@ -29,8 +29,10 @@ import numpy as np
 
 REFERENCE = Path(__file__).resolve().parents[1] / "assets" / "reference_outputs.npz"
 LOCAL_REFERENCE = REFERENCE.with_suffix(".local.npz")
-VOCODERS = ("lj-v1", "universal-v1", "joe-lite", "joe-tiny", "universal-lite")
-ACOUSTIC = ("joe-lightspeech", "joe-lightspeech-3h", "joe-lightspeech-3h-long", "joe-lightspeech-10h")
+VOCODERS = ("lj-v1", "universal-v1", "joe-lite", "joe-tiny", "universal-lite", "universal-pghi", "pghi", "griffin-lim")
+ACOUSTIC = ("joe-lightspeech-10h",)
+STREAMED = ("joe-lite", "universal-pghi", "pghi")  # also through `stream` in 17-frame chunks and ONNX Runtime
+STREAM_CHUNK = 17
 TTS_VOCODER = "joe-lite"
 SENTENCES = ("Dr. Smith owes 13 dollars.", "Is it ready?")
 
@@ -44,7 +46,9 @@ def probe_signal(sample_rate: int, seconds: float = 0.4) -> np.ndarray:
 
 
 def compute() -> dict[str, np.ndarray]:
-    """Every reference array, keyed `vocoder/NAME/{mel,audio}` and `tts/MODEL/{i}/{ids,mel,audio}`."""
+    """Every reference array, keyed `vocoder/NAME/{mel,audio}`, `vocoder/NAME/stream`,
+    `onnx/NAME/{mel,audio,stream}`, `tts/MODEL/{i}/{ids,mel,audio}` and `onnx-tts/MODEL/{i}/audio`.
+    ONNX keys only where onnxruntime is installed; the ONNX exports go to a temporary cache."""
     import torch
 
     from hifilite import load_vocoder
@@ -60,6 +64,9 @@ def compute() -> dict[str, np.ndarray]:
                 mel = voc.mel(probe_signal(voc.sample_rate))
                 out[f"vocoder/{name}/mel"] = mel[0].numpy()
                 out[f"vocoder/{name}/audio"] = voc(mel)[0].numpy()
+                if name in STREAMED:
+                    out[f"vocoder/{name}/stream"] = np.concatenate([p[0].numpy() for p in voc.stream(
+                        mel[..., i:i + STREAM_CHUNK] for i in range(0, mel.shape[-1], STREAM_CHUNK))])
             for name in ACOUSTIC:
                 tts = Synthesizer.load(name, vocoder=TTS_VOCODER)
                 for i, sentence in enumerate(SENTENCES):
@@ -71,6 +78,43 @@ def compute() -> dict[str, np.ndarray]:
                     out[f"tts/{name}/{i}/audio"] = tts.vocode(mel)
     finally:
         torch.set_num_threads(threads)
+    out.update(compute_onnx())
+    return out
+
+
+def compute_onnx() -> dict[str, np.ndarray]:
+    """The ONNX Runtime path (`hifilite.runtime`, `hifilite.tts.OnnxTTS`) on the same inputs, one thread."""
+    import importlib.util
+    import os
+    import tempfile
+
+    if importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("onnx") is None:
+        return {}
+    from hifilite.deploy.cache import acoustic_onnx, vocoder_onnx
+    from hifilite.runtime import OnnxVocoder
+    from hifilite.tts import OnnxTTS
+
+    out: dict[str, np.ndarray] = {}
+    before = os.environ.get("HIFILITE_CACHE")
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["HIFILITE_CACHE"] = cache
+        try:
+            for name in STREAMED:
+                voc = OnnxVocoder(vocoder_onnx(name), threads=1)
+                mel = voc.mel(probe_signal(voc.sample_rate))
+                out[f"onnx/{name}/mel"] = mel[0]
+                out[f"onnx/{name}/audio"] = voc(mel)[0]
+                out[f"onnx/{name}/stream"] = np.concatenate([p[0] for p in voc.stream(
+                    mel[..., i:i + STREAM_CHUNK] for i in range(0, mel.shape[-1], STREAM_CHUNK))])
+            for name in ACOUSTIC:
+                tts = OnnxTTS(acoustic_onnx(name), vocoder_onnx(TTS_VOCODER), threads=1)
+                for i, sentence in enumerate(SENTENCES):
+                    out[f"onnx-tts/{name}/{i}/audio"] = tts(sentence)
+        finally:
+            if before is None:
+                os.environ.pop("HIFILITE_CACHE", None)
+            else:
+                os.environ["HIFILITE_CACHE"] = before
     return out
 
 

@@ -1,4 +1,5 @@
-"""The package's shape (README, Layout): no import cycle between modules, and `train/` generic."""
+"""The package's shape (docs/architecture.md, Layout): no import cycle between modules or between
+folders, `train/` generic, layers imported only downwards, the torch-free runtime free of torch."""
 
 from __future__ import annotations
 
@@ -81,17 +82,19 @@ def test_the_training_loop_imports_no_model_package():
     assert {m: t for m, t in wrong.items() if t} == {}
 
 
-# README, Layout: each package imports only from lower layers or its own layer.
+# docs/architecture.md, Layout: each package imports only from lower layers or its own layer.
 LAYERS = [
-    ("errors", "version", "io", "checkpoint", "measure", "config", "registry"),
+    ("errors", "version", "io", "checkpoint", "measure", "config", "registry", "console"),
     ("audio", "text"),
+    ("runtime",),  # torch-free inference: the backend contract, ONNX Runtime, phase reconstruction
     ("data",),
     ("train",),
     ("vocoder", "acoustic"),
     ("tts",),
-    ("deploy", "runtime"),
+    ("deploy",),
     ("evaluate",),
     ("compress",),
+    ("serve",),
     ("cli", "demo", "__main__"),
 ]
 
@@ -103,7 +106,7 @@ def layer_of(module: str) -> int:
     for rank, names in enumerate(LAYERS):
         if top in names:
             return rank
-    raise AssertionError(f"{module}: not in any layer of LAYERS (README, Layout)")
+    raise AssertionError(f"{module}: not in any layer of LAYERS (docs/architecture.md, Layout)")
 
 
 def test_no_module_imports_from_a_layer_above_it():
@@ -111,3 +114,34 @@ def test_no_module_imports_from_a_layer_above_it():
     upward = sorted(f"{m} -> {t}" for m, targets in edges.items() for t in targets
                     if m != "hifilite" and layer_of(t) > layer_of(m))
     assert upward == []
+
+
+def folder_edges(edges: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Top-level folder (or module) -> the others it imports from."""
+    def top(module: str) -> str:
+        return module.split(".")[1] if "." in module else "hifilite"
+
+    out: dict[str, set[str]] = {}
+    for m, targets in edges.items():
+        out.setdefault(top(m), set()).update(top(t) for t in targets if top(t) != top(m))
+    out.pop("hifilite", None)  # the package's lazy entry points import from below by design
+    return {k: v - {"hifilite"} for k, v in out.items()}
+
+
+def test_no_folder_imports_from_a_folder_that_imports_it_back():
+    assert cycles(folder_edges({"hifilite.a.x": {"hifilite.b.y"}, "hifilite.b.y": {"hifilite.a.z"}})) == [["a", "b"]]
+    assert cycles(folder_edges(module_imports())) == []
+
+
+def test_the_runtime_imports_no_model_or_export_code():
+    edges = module_imports()
+    above = ("hifilite.vocoder", "hifilite.acoustic", "hifilite.deploy", "hifilite.tts", "hifilite.train")
+    wrong = {m: sorted(t for t in targets if t.startswith(above))
+             for m, targets in edges.items() if m.startswith("hifilite.runtime")}
+    assert {m: t for m, t in wrong.items() if t} == {}
+
+
+def test_no_source_file_is_longer_than_400_lines():
+    long = {str(f.relative_to(SRC)): n for f in (SRC / "hifilite").rglob("*.py")
+            if (n := len(f.read_text(encoding="utf-8").splitlines())) > 400}
+    assert long == {}

@@ -12,7 +12,7 @@ import torch
 import hifilite.registry as registry
 from hifilite.acoustic.models import AcousticModel, parse_arch
 from hifilite.acoustic.checkpoint import load_acoustic, save_acoustic
-from hifilite.errors import CheckpointError
+from hifilite.errors import ModelNotFoundError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +43,7 @@ def test_ship_and_load_by_name(tmp_path, monkeypatch):
     ids = torch.randint(3, 40, (1, 6))
     with torch.no_grad():
         assert torch.equal(model.eval()(ids)["mel"], loaded.model(ids)["mel"])
-    with pytest.raises(CheckpointError, match="shipped acoustic models: tiny-ls"):
+    with pytest.raises(ModelNotFoundError, match="not one of tiny-ls"):
         load_acoustic("no-such-model")
     with pytest.raises(SystemExit, match="MB limit"):
         _tool().ship(run, "big", command="x", assets=assets, max_mb=0.001)
@@ -59,12 +59,52 @@ def test_models_lists_every_shipped_model_once():
 
     result = CliRunner().invoke(app, ["models"])
     assert result.exit_code == 0, result.output
-    for name in ("lj-v1", "universal-v1", "joe-lite", "joe-tiny", "universal-lite", "joe-lightspeech-3h",
-                 "joe-lightspeech-3h-long", "joe-lightspeech-10h"):
-        assert name in result.output
+    for name in ("lj-v1", "universal-v1", "pghi", "griffin-lim", "joe-lite", "joe-tiny", "universal-lite",
+                 "universal-pghi", "joe-lightspeech-10h"):
+        assert sum(line.startswith(f"{name} ") for line in result.output.splitlines()) == 1, name
     kinds = registry.shipped()
     assert {m.kind for m in kinds.values()} == {"vocoder", "acoustic"}
-    assert kinds["joe-lightspeech-3h"].kind == "acoustic" and kinds["joe-lite"].kind == "vocoder"
+    assert kinds["joe-lightspeech-10h"].kind == "acoustic" and kinds["joe-lite"].kind == "vocoder"
+    assert all(m.description for m in kinds.values()), "every shipped model says what it is"
     only = CliRunner().invoke(app, ["models", "--kind", "acoustic"])
-    assert "joe-lightspeech" in only.output and "joe-lite " not in only.output
-    assert CliRunner().invoke(app, ["models", "--kind", "nope"]).exit_code != 0
+    assert "joe-lightspeech-10h" in only.output and "joe-lite " not in only.output
+    bad = CliRunner().invoke(app, ["models", "--kind", "nope"])
+    assert bad.exit_code == 2 and "nope" in bad.output  # refused when the command line is parsed
+
+
+def test_one_resolver_for_acoustic_models_and_exports(tmp_path):
+    from hifilite.errors import ModelNotFoundError
+
+    shipped = registry.resolve("joe-lightspeech-10h", "acoustic")
+    assert (shipped.source, shipped.stem) == ("shipped", "joe-lightspeech-10h") and shipped.checkpoint.is_file()
+    run = tmp_path / "my-run"
+    run.mkdir()
+    with pytest.raises(ModelNotFoundError, match="no acoustic.safetensors"):
+        registry.resolve(run, "acoustic")
+    (run / "acoustic.safetensors").write_bytes(shipped.checkpoint.read_bytes())
+    in_run = registry.resolve(run, "acoustic")
+    assert (in_run.source, in_run.stem, in_run.checkpoint) == ("safetensors", "my-run", run / "acoustic.safetensors")
+    export = tmp_path / "voice.onnx"
+    export.write_bytes(b"")
+    assert registry.resolve(export, "acoustic").source == "onnx" and registry.resolve(export).stem == "voice"
+    # one error for a name that is nothing, listing what exists, for either kind
+    with pytest.raises(ModelNotFoundError, match="joe-lightspeech-10h"):
+        registry.resolve("joe-lightspeech-3h", "acoustic")  # a stage no longer shipped
+    with pytest.raises(ModelNotFoundError, match="universal-pghi"):
+        registry.resolve("no-such-vocoder")
+    with pytest.raises(ModelNotFoundError, match="renamed 'joe-lite'"):
+        registry.resolve("lj-lite")
+    # an existing path wins over a shipped name
+    shadow = tmp_path / "joe-lite"
+    shadow.mkdir()
+    with pytest.raises(ModelNotFoundError, match="no generator.safetensors"):
+        registry.resolve(shadow)
+
+
+def test_the_acoustic_loader_and_the_onnx_cache_use_the_resolver(tmp_path, monkeypatch):
+    from hifilite.acoustic.checkpoint import acoustic_file
+    from hifilite.errors import ModelNotFoundError
+
+    assert acoustic_file("joe-lightspeech-10h") == registry.resolve("joe-lightspeech-10h", "acoustic").checkpoint
+    with pytest.raises(ModelNotFoundError, match="joe-lightspeech-10h"):  # not a CheckpointError: same mistake
+        acoustic_file(tmp_path / "missing.safetensors")

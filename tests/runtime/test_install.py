@@ -34,7 +34,8 @@ DEVICE_SCRIPT = textwrap.dedent("""
 
     import numpy as np
     import hifilite
-    from hifilite.runtime import OnnxTTS, OnnxVocoder
+    from hifilite.runtime import OnnxVocoder
+    from hifilite.tts import OnnxTTS
 
     work = Path(sys.argv[1])
     assert Path(hifilite.__file__).resolve().is_relative_to(Path(sys.prefix).resolve()), hifilite.__file__
@@ -64,12 +65,13 @@ def test_runtime_extra_runs_onnx_vocoder_and_tts_without_torch(tmp_path):
     pytest.importorskip("piper")
     from hifilite.acoustic.checkpoint import load_acoustic
     from hifilite.deploy.export import export_onnx
-    from hifilite.runtime import OnnxTTS, OnnxVocoder
+    from hifilite.runtime import OnnxVocoder
+    from hifilite.tts import OnnxTTS
 
     work = tmp_path / "work"
     work.mkdir()
     export_onnx("joe-tiny", work / "v.onnx")
-    export_onnx(load_acoustic("joe-lightspeech"), work / "a.onnx")
+    export_onnx(load_acoustic("joe-lightspeech-10h"), work / "a.onnx")
     t = np.arange(int(0.6 * 44100)) / 44100
     sf.write(work / "in.wav", np.stack([0.3 * np.sin(2 * np.pi * 180 * t), 0.1 * np.sin(2 * np.pi * 900 * t)], 1),
              44100)  # stereo at another rate: the runtime mixes and resamples too

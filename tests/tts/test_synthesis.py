@@ -96,7 +96,7 @@ def small_vocoder(tmp_path_factory):
 def test_onnx_tts_equals_torch(model_path, small_vocoder, tmp_path):
     from hifilite.acoustic.checkpoint import load_acoustic
     from hifilite.deploy.export import export_onnx
-    from hifilite.runtime import OnnxTTS
+    from hifilite.tts import OnnxTTS
 
     text = "Dr. Smith paid $5. Then he left!"
     torch_tts = Synthesizer.load(model_path, small_vocoder)

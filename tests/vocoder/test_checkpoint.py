@@ -7,7 +7,8 @@ import torch
 
 from hifilite.config import GeneratorConfig, MelConfig, to_dict
 from hifilite.errors import CheckpointError, ConfigError, ModelNotFoundError
-from hifilite.vocoder.api import VocoderSource, load_vocoder, vocoder_source
+from hifilite.registry import resolve
+from hifilite.vocoder.api import load_vocoder
 from hifilite.vocoder.checkpoint import load_generator, load_jik876, save_generator
 from hifilite.vocoder.generator import Generator
 
@@ -143,20 +144,23 @@ def test_bundled_teachers_load_and_run(name):
     assert abs(peak_hz - 0.07 * 22050 / (2 * 3.14159265)) < 30
 
 
-def test_vocoder_source_resolves_without_loading(jik_checkpoint, tmp_path):
+def test_the_registry_resolves_a_vocoder_without_loading_it(jik_checkpoint, tmp_path):
     ckpt, _ = jik_checkpoint
-    src = vocoder_source(ckpt)
-    assert (src.kind, src.files) == ("jik876", [ckpt, ckpt.parent / "config.json"])
-    assert vocoder_source("joe-lite").kind == "safetensors" and vocoder_source("joe-lite").files[0].is_file()
-    assert vocoder_source("v2") == VocoderSource("preset") and vocoder_source("v2").files == []
+    src = resolve(ckpt, "vocoder")
+    assert (src.source, src.files, src.stem) == ("jik876", [ckpt, ckpt.parent / "config.json"], ckpt.stem)
+    assert resolve("joe-lite").source == "shipped" and resolve("joe-lite").files[0].is_file()
+    assert resolve("v2").source == "preset" and resolve("v2").files == [] and resolve("v2").random
+    assert resolve("prior").source == "preset" and not resolve("prior").random  # zero-init residual: the floor
+    assert resolve("pghi").source == "signal" and not resolve("pghi").random
     run = tmp_path / "run"
     run.mkdir()
     with pytest.raises(ModelNotFoundError, match="no generator.safetensors"):
-        vocoder_source(run)
+        resolve(run)
     save_generator(run / "generator.safetensors", Generator.from_config(TINY), TINY, MelConfig())
-    assert vocoder_source(run).files == [run / "generator.safetensors"]
+    assert resolve(run).files == [run / "generator.safetensors"] and resolve(run).stem == "run"
+    assert load_vocoder(run).name == "run"
     with pytest.raises(ModelNotFoundError, match="lj-v1"):
-        vocoder_source(tmp_path / "missing.safetensors")
+        resolve(tmp_path / "missing.safetensors")
 
 
 def test_onnx_cache_refuses_presets(tmp_path, monkeypatch):

@@ -13,8 +13,8 @@ import torch
 from hifilite.audio import MelSpectrogram
 from hifilite.config import GENERATOR_PRESETS, FourierConfig, GeneratorConfig, MelConfig, generator_config, to_dict
 from hifilite.deploy.export import export_onnx
-from hifilite.deploy.sidecar import read_sidecar
-from hifilite.vocoder.streaming import split_frames
+from hifilite.runtime.sidecar import read_sidecar
+from hifilite.runtime.streaming import split_frames
 from hifilite.errors import ConfigError
 from hifilite.evaluate.macs import count_macs, macs_per_second
 from hifilite.runtime import OnnxVocoder
@@ -157,7 +157,7 @@ def test_onnx_export_parity_and_sidecar(preset_model, tmp_path):
     ort = OnnxVocoder(onnx_path, threads=1)
     for n in (1, 5, 60, mel.shape[-1]):
         ref = voc.infer(mel[..., :n]).numpy()
-        got = ort.run(mel[..., :n].numpy())
+        got = ort.generate(mel[..., :n].numpy())
         assert got.shape == ref.shape == (1, n * 256)
         assert np.abs(got - ref).max() <= 1e-4
     assert ref.std() > 0.02  # a real signal, not a near-silent output that any tolerance passes

@@ -26,7 +26,7 @@ def check_log_mel_range(mel, what: str = "mel") -> None:
         return
     lo, hi = float(mel.min()), float(mel.max())
     if lo < LOG_MEL_RANGE[0] or hi > LOG_MEL_RANGE[1]:
-        from .errors import DataError
+        from ..errors import DataError
 
         worst = lo if LOG_MEL_RANGE[0] - lo > hi - LOG_MEL_RANGE[1] else hi
         raise DataError(f"{what} has values up to {worst:.3g}, outside the log-mel range [{LOG_MEL_RANGE[0]:g}, "

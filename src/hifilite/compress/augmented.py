@@ -12,7 +12,7 @@ Why on the fly and not a teacher cache: a cache holds one teacher output per rec
 step draws new augmentations, so a cache could only hold a fixed set of pre-augmented copies (K
 copies cost K times the cache's build time and disk, and the student would see K voices per
 recording instead of a new one at every step). The price is the teacher's forward pass in every
-step: `benchmarks`' numbers for it are in README ("Distillation on augmented input").
+step: `benchmarks`' numbers for it are in docs/compression.md ("Distillation on augmented input").
 """
 
 from __future__ import annotations

@@ -198,7 +198,7 @@ def _extras(backend, n_mels: int, settings: BenchSettings) -> dict[str, Any]:
 
     extra: dict[str, Any] = {}
     if settings.stream_frames:
-        from ..deploy.measure import stream_latency
+        from ..measure import stream_latency
 
         g = np.random.default_rng(settings.seed)
         frames = max(4 * settings.stream_frames, 2 * backend.receptive_field_frames + settings.stream_frames)

@@ -68,7 +68,7 @@ def _free_cell(free: dict[str, Any], wer: bool) -> str:
 
 
 def markdown_report(report: dict[str, Any]) -> str:
-    """The tables README shows: acoustic models with each vocoder, then Piper and the ceiling; with
+    """The tables docs/tts.md shows: acoustic models with each vocoder, then Piper and the ceiling; with
     WER, the WER diagnosis, WER by sentence length and WER against training step."""
     vocs = list(report["vocoders"])
     first = vocs[0]

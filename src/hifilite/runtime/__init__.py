@@ -22,3 +22,4 @@ from .onnx import OnnxAcoustic, OnnxVocoder, session
 
 __all__ = ["LogMel", "OnnxVocoder", "OnnxAcoustic", "session", "VocoderBackend", "AcousticBackend",
            "DEFAULT_CHUNK_FRAMES"]
+
