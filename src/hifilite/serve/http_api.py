@@ -145,15 +145,17 @@ def create_app(pool: Pool, settings: Settings) -> FastAPI:
                 "workers": pool.workers, "served": pool.served}
         return JSONResponse(body, status_code=200 if pool.accepting else 503)
 
+    served = {voice.name, voice.vocoder}
+    shipped = catalogue()
+    listed = [{"id": m.name, "object": "model", "created": 0, "owned_by": "hifilite", "kind": m.kind,
+               "served": m.name in served, "description": m.description} for m in shipped]
+    for name in sorted(served - {m.name for m in shipped}):  # a model given by path
+        listed.append({"id": name, "object": "model", "created": 0, "owned_by": "hifilite",
+                       "kind": "acoustic" if name == voice.name else "vocoder", "served": True, "description": ""})
+
     @app.get("/v1/models")
     async def list_models() -> JSONResponse:
-        served = {voice.name, voice.vocoder}
-        data = [{"id": m.name, "object": "model", "created": 0, "owned_by": "hifilite", "kind": m.kind,
-                 "served": m.name in served, "description": m.description} for m in catalogue()]
-        for name in sorted(served - {m.name for m in catalogue()}):  # a model given by path
-            data.append({"id": name, "object": "model", "created": 0, "owned_by": "hifilite",
-                         "kind": "acoustic" if name == voice.name else "vocoder", "served": True, "description": ""})
-        return JSONResponse({"object": "list", "data": data})
+        return JSONResponse({"object": "list", "data": listed})
 
     @app.post("/v1/audio/speech")
     async def speech(request: Request) -> Any:

@@ -94,7 +94,7 @@ class Service:
         if wyoming_sock is not None:
             self.wyoming = WyomingService(self.pool, s)
             await self.wyoming.start(wyoming_sock)
-        log.info("serving %s + %s: http://%s:%d%s; %d workers x %d threads, queue %d, max %d chars",
+        log.info("serving %s + %s: http://%s:%d%s; workers=%d threads=%d queue=%d max_chars=%d",
                  self.voice.name, self.voice.vocoder, s.host, self.http_port,
                  f", wyoming tcp://{s.host}:{self.wyoming_port}" if wyoming_sock is not None else "",
                  s.workers, s.threads, s.queue, s.max_chars)
@@ -131,26 +131,36 @@ class Service:
         """Start, serve until SIGTERM / SIGINT, stop gracefully (a second SIGINT: at once)."""
         loop = asyncio.get_running_loop()
         stop_tasks: list[asyncio.Task[None]] = []
+        early: list[signal.Signals] = []
 
         def on_signal(sig: signal.Signals) -> None:
-            if self._stopping and sig == signal.SIGINT:
+            if self._stopping and sig != signal.SIGINT:
+                return
+            if self._stopping:
                 log.warning("second interrupt: stopping now")
                 if self.pool is not None:
-                    self.pool.accepting = False
-                    self.pool._idle.set()
+                    self.pool.give_up_waiting()
+                if self.http is not None:
+                    self.http.force_exit = True
                 return
             log.info("%s: finishing the requests in progress, refusing new ones", sig.name)
-            stop_tasks.append(loop.create_task(self.stop()))
+            if self._serving is None:  # still starting: stop once started
+                early.append(sig)
+            else:
+                stop_tasks.append(loop.create_task(self.stop()))
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, on_signal, sig)
         await self.start()
-        serving = self._serving
-        done, _ = await asyncio.wait([asyncio.ensure_future(self._stopped.wait())] + ([serving] if serving else []),
-                                     return_when=asyncio.FIRST_COMPLETED)
-        if not self._stopped.is_set():  # the HTTP server ended by itself
+        if early:
+            await self.stop()
+        stopped = asyncio.ensure_future(self._stopped.wait())
+        assert self._serving is not None
+        await asyncio.wait([stopped, self._serving], return_when=asyncio.FIRST_COMPLETED)
+        if not self._stopped.is_set():  # the HTTP server ended by itself (it failed)
             await self.stop(0)
+        stopped.cancel()
         for task in stop_tasks:
             await task
 

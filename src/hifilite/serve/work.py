@@ -101,6 +101,11 @@ class Pool:
         if self.active == 0:
             self._idle.set()
 
+    def give_up_waiting(self) -> None:
+        """End a `drain` now (a second Ctrl+C): requests still running are cut off."""
+        self.accepting = False
+        self._idle.set()
+
     async def drain(self, grace: float) -> bool:
         """Refuse new requests and wait up to `grace` s for the admitted ones; whether all finished."""
         self.accepting = False
