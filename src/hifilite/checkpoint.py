@@ -20,6 +20,15 @@ from .io import atomic_write, read_safetensors
 from .version import __version__
 
 
+def invocation(argv: list[str] | None = None) -> str:
+    """The command that produced an artefact, as a shell takes it back (`hifilite` + the arguments,
+    quoted): the one way provenance is recorded in run configs and model metadata."""
+    import shlex
+    import sys
+
+    return shlex.join(["hifilite", *(sys.argv[1:] if argv is None else argv)])
+
+
 def save_model(path: str | os.PathLike, module: Any, fmt: str, meta: dict[str, str]) -> Path:
     """Write `module`'s weights with `meta` (strings; JSON for structured values) and the format tag,
     atomically (a reader never sees half a file)."""

@@ -23,12 +23,12 @@ Every checkpoint also writes `acoustic.safetensors` (self-describing) in the run
 from __future__ import annotations
 
 import dataclasses
-import sys
 from pathlib import Path
 from typing import Any, Iterable
 
 import torch
 
+from ..checkpoint import invocation
 from ..config import ACOUSTIC_WEIGHTS, TrainConfig, mel_config, to_dict
 from ..errors import ConfigError, DataError
 from ..train.distributed import DistEnv, unwrap
@@ -250,7 +250,7 @@ def train_acoustic(
                   "warmup_steps": warmup_steps, **({"init": init} if init else {})}
     task = AcousticTask(model=model, train_config=train_config, symbols=stats["symbols"], stats=stats,
                         warmup_steps=warmup_steps,
-                        extra={"command": command or " ".join(["hifilite", *sys.argv[1:]]),
+                        extra={"command": command or invocation(),
                                "params": model.num_parameters()})
     return fit(task, train_data=train, val_data=val, config=train_config, run_dir=run_dir, run_config=run_config,
                env=env, resume=resume, may_change=RESUMABLE_KEYS, console=console)

@@ -187,3 +187,40 @@ class ModelKind(str, Enum):
     vocoder = "vocoder"
     acoustic = "acoustic"
     all = "all"
+
+
+class BenchBackend(str, Enum):
+    torch = "torch"
+    onnx = "onnx"
+    onnx_int8 = "onnx-int8"
+
+
+class DecompositionForm(str, Enum):
+    """`compress decompose --form`: channel SVD, or depthwise + pointwise."""
+
+    lowrank = "lowrank"
+    separable = "separable"
+
+
+class StudentFamily(str, Enum):
+    lite = "lite"
+    fourier = "fourier"
+    decomposed = "decomposed"
+
+
+class BaselineSize(str, Enum):
+    matched = "matched"
+    preset = "preset"
+
+
+class TranscriptSource(str, Enum):
+    auto = "auto"
+    sidecar = "sidecar"
+    soundtheme = "soundtheme"
+    none = "none"
+
+
+class CalibrationMethod(str, Enum):
+    minmax = "minmax"
+    entropy = "entropy"
+    percentile = "percentile"

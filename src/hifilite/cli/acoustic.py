@@ -223,8 +223,9 @@ def search(
     """LightSpeech search: train sampled architectures briefly, fit a boosted-tree loss predictor,
     rank many candidates, measure latency, train the best few longer, choose under a latency budget.
     Re-running with the same --out continues the search."""
-    import shlex
     import sys
+
+    from ..checkpoint import invocation
 
     import torch
 
@@ -249,7 +250,7 @@ def search(
                          latency_phonemes=latency_phonemes, latency_repeats=latency_repeats, warmup=warmup, seed=seed)
     tc = dataclasses.replace(default_train_config(), batch_size=batch_size, learning_rate=learning_rate, seed=seed,
                              summary_interval=max(1, min(50, steps)))
-    command = shlex.join(["hifilite", *sys.argv[1:]]) if sys.argv[1:2] == ["acoustic"] else None
+    command = invocation() if sys.argv[1:2] == ["acoustic"] else None
     report = run_search(data_root=data, out_dir=out, settings=cfg, train_config=tc, console=quiet_console,
                         log=lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True), command=command)
     c = report["chosen"]

@@ -9,7 +9,7 @@ import typer
 
 from ..console import console, stdout_console
 from ._app import app
-from ._options import number
+from ._options import BenchBackend, number
 
 
 
@@ -21,7 +21,7 @@ def bench(
     repeats: int = typer.Option(5, min=1, help="Timed runs per model (the median is reported)."),
     warmup: int = typer.Option(1, min=0, help="Untimed runs before timing."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the results (with machine info) to this JSON file."),
-    backend: List[str] = typer.Option(["torch"], "--backend", "-b", help="torch, onnx or onnx-int8; repeat to compare side by side."),
+    backend: List[BenchBackend] = typer.Option([BenchBackend.torch], "--backend", "-b", help="torch, onnx or onnx-int8; repeat to compare side by side."),
     all_threads: bool = typer.Option(False, "--all-threads", help="Also measure with every usable CPU (besides --threads)."),
     long_seconds: float = typer.Option(0.0, callback=number(0), help="Also stream an input this long (e.g. 600) in chunks and report its peak memory."),
     stream_frames: int = typer.Option(0, min=0, help="Also measure streaming first-audio latency with chunks of this many frames."),
@@ -39,13 +39,13 @@ def bench(
         usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         counts += [usable] if usable != threads else []
     rows = bench_models(model, threads=threads, seconds=seconds, repeats=repeats, warmup=warmup,
-                        backends=backend, thread_counts=counts, long_seconds=long_seconds,
+                        backends=[b.value for b in backend], thread_counts=counts, long_seconds=long_seconds,
                         stream_frames=stream_frames, calibration=calibration,
                         progress=lambda label: status.print(f"measuring {label} ...", highlight=False))
     title = f"{'/'.join(map(str, counts))} thread(s), {seconds:g} s of audio, median of {repeats}"
     stdout_console.print(bench_table(rows, title=title))
     if json_path is not None:
         settings = {"threads": threads, "seconds": seconds, "repeats": repeats, "warmup": warmup,
-                    "backends": list(backend), "thread_counts": counts, "long_seconds": long_seconds,
+                    "backends": [b.value for b in backend], "thread_counts": counts, "long_seconds": long_seconds,
                     "stream_frames": stream_frames}
         stdout_console.print(f"wrote {write_json(json_path, bench_report(rows, settings))}", highlight=False)

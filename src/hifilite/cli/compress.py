@@ -7,7 +7,7 @@ import typer
 
 from ..console import console
 from ._app import app
-from ._options import device as device_option
+from ._options import BaselineSize, DecompositionForm, StudentFamily, device as device_option
 from ._options import number, output_file
 
 compress_app = typer.Typer(help="Compress a HiFi-GAN teacher into a compact student.", no_args_is_help=True)
@@ -18,7 +18,8 @@ app.add_typer(compress_app, name="compress")
 def decompose(
     out: Path = typer.Option(..., "-o", "--out", help="Student checkpoint (.safetensors)."),
     teacher: str = typer.Option("lj-v1", help="Teacher model name or path."),
-    form: str = typer.Option("lowrank", help="lowrank (channel SVD) or separable (depthwise + pointwise)."),
+    form: DecompositionForm = typer.Option(DecompositionForm.lowrank,
+                                           help="lowrank (channel SVD) or separable (depthwise + pointwise)."),
     rank: int = typer.Option(0, min=0, help="lowrank: inner channels; separable: depth multiplier; 0 = exact."),
     ranks: Optional[str] = typer.Option(None, help="One rank (or multiplier) per upsampling stage, e.g. 16,8 "
                                         "(instead of --rank)."),
@@ -31,16 +32,16 @@ def decompose(
     stage_ranks = _parse_ranks(ranks) if ranks else ()
     output_file(out, inputs=[Path(teacher)])
     voc = load_vocoder(teacher)
-    student, cfg = run(voc.generator, voc.gen_config, form, 0 if stage_ranks else rank)
+    student, cfg = run(voc.generator, voc.gen_config, form.value, 0 if stage_ranks else rank)
     if stage_ranks:  # the leading components of the exact decomposition, per stage
         student, cfg = truncate(student, cfg, stage_ranks)
     from ..vocoder.checkpoint import save_generator
 
-    save_generator(out, student, cfg, voc.mel_config, extra={"teacher": teacher, "form": form, "rank": rank,
+    save_generator(out, student, cfg, voc.mel_config, extra={"teacher": teacher, "form": form.value, "rank": rank,
                                                              "stage_ranks": list(stage_ranks)})
     n_t = sum(p.numel() for p in voc.generator.parameters())
     n_s = sum(p.numel() for p in student.parameters())
-    console.print(f"{out}: {form} rank {ranks or rank or 'full'}: {n_s / 1e6:.2f} M params "
+    console.print(f"{out}: {form.value} rank {ranks or rank or 'full'}: {n_s / 1e6:.2f} M params "
                   f"(teacher {n_t / 1e6:.2f} M)")
 
 
@@ -74,7 +75,8 @@ def distil(
     out: Path = typer.Option(..., "-o", "--out", help="Run folder (checkpoints, TensorBoard, generator.safetensors)."),
     teacher: str = typer.Option("lj-v1", help="Teacher model name or path."),
     student: Optional[Path] = typer.Option(None, help="Start from this student checkpoint instead of decomposing."),
-    form: str = typer.Option("lowrank", help="Decomposition when no --student: lowrank or separable."),
+    form: DecompositionForm = typer.Option(DecompositionForm.lowrank,
+                                           help="Decomposition when no --student: lowrank or separable."),
     rank: int = typer.Option(64, min=0, help="Decomposition rank / depth multiplier (0 = exact)."),
     config: Optional[Path] = typer.Option(None, help="YAML/JSON with TrainConfig keys."),
     weight: List[str] = typer.Option([], help="Loss weight override NAME=VALUE (0 ablates a term); repeatable."),
@@ -125,7 +127,7 @@ def distil(
         made = make_generator(gen_config=None, init=str(student), seed=train.seed)
     else:
         voc = load_vocoder(teacher)
-        gen, cfg = run_decompose(voc.generator, voc.gen_config, form, rank)
+        gen, cfg = run_decompose(voc.generator, voc.gen_config, form.value, rank)
         made = (gen.train(), cfg, voc.mel_config)
     factory = functools.partial(AugmentedDistilTask, augment=aug_config, augment_seed=train.seed) if augment else None
     result = train_gan(data_root=list(data), run_dir=out, gen_config=None, train_config=train,
@@ -192,14 +194,14 @@ def run_all(
     data: Path = typer.Option(..., help="Corpus folder with train/val/test splits (LJSpeech layout, VCTK, ...)."),
     out: Path = typer.Option(..., "-o", "--out", help="Output folder; running again resumes every stage."),
     teacher: str = typer.Option("lj-v1", help="Teacher model name or path."),
-    family: str = typer.Option("lite", help="Student family: lite (iSTFT head, fast), fourier (frame-rate ConvNeXt + "
+    family: StudentFamily = typer.Option(StudentFamily.lite, help="Student family: lite (iSTFT head, fast), fourier (frame-rate ConvNeXt + "
                           "iSTFT hop 256, fastest) or decomposed (teacher SVD)."),
     steps: int = typer.Option(2000, min=1, help="Training steps per stage (supernet, fine-tune, each baseline/ablation)."),
     trials: int = typer.Option(24, min=1, help="Search trials."),
     config: Optional[Path] = typer.Option(None, help="YAML/JSON with TrainConfig keys (batch, segment, lr, ...)."),
     adversarial: bool = typer.Option(False, help="Fine-tune with MPD + MSD as well."),
     baselines: str = typer.Option("v2,v3", help="Presets trained from scratch with the same steps ('' for none)."),
-    baseline_size: str = typer.Option("matched", help="matched: baselines narrowed to the searched student's "
+    baseline_size: BaselineSize = typer.Option(BaselineSize.matched, help="matched: baselines narrowed to the searched student's "
                                       "parameter count; preset: their published size."),
     ablation: bool = typer.Option(True, help="Repeat the fine-tune with each distillation term off."),
     max_rtf: Optional[float] = typer.Option(None, callback=number(0, lo_open=True), help="Real-time factor limit on 1 thread (0.02 = 50x)."),
@@ -216,9 +218,9 @@ def run_all(
     from ..config import train_config_with_file
 
     train = train_config_with_file(RunSettings().train, config)
-    settings = RunSettings(teacher=teacher, family=family, steps=steps, trials=trials, train=train,
+    settings = RunSettings(teacher=teacher, family=family.value, steps=steps, trials=trials, train=train,
                            adversarial=adversarial, baselines=tuple(b for b in baselines.split(",") if b),
-                           baseline_size=baseline_size,
+                           baseline_size=baseline_size.value,
                            ablation=ablation, max_rtf=max_rtf, max_macs=max_macs, max_params=max_params,
                            eval_limit=eval_utterances, metrics=metrics.split(",") if metrics else None,
                            bench_seconds=bench_seconds, device=device, seed=seed)

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from ..console import stdout_console as console
 from ._app import corpus_app
-from ._options import number
+from ._options import TranscriptSource, number
 
 
 def _duration(seconds: float) -> str:
@@ -113,7 +113,7 @@ def import_(
     exclude: list[str] = typer.Option([], "--exclude", help="Glob of files or folders to leave out; repeatable."),
     speaker_depth: Optional[int] = typer.Option(None, min=0, help="Folder levels below a source naming the speaker "
                                                 "(default: the whole folder path, joined by '-')."),
-    text: str = typer.Option("auto", help="Transcripts: auto (sound themes, then .txt/.lab beside the clip), "
+    text: TranscriptSource = typer.Option(TranscriptSource.auto, help="Transcripts: auto (sound themes, then .txt/.lab beside the clip), "
                              "sidecar, soundtheme or none."),
     trim_db: float = typer.Option(40.0, callback=number(0), help="Trim leading/trailing audio this many dB below the peak (0: off)."),
     min_seconds: float = typer.Option(0.0, callback=number(0), help="Skip clips shorter than this after trimming."),
@@ -141,7 +141,7 @@ def import_(
                               all_test=all_test, exclude=tuple(exclude), dedupe=dedupe, seed=seed, licence=licence)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = import_audio(sources, out, settings, text=text, progress=not quiet)
+        result = import_audio(sources, out, settings, text=text.value, progress=not quiet)
     for w in caught:
         console.print(f"[yellow]warning:[/] {w.message}", highlight=False)
     table = Table(title=f"{out}", title_justify="left")

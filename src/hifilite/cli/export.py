@@ -10,7 +10,7 @@ import typer
 from ..errors import ConfigError
 from ..console import console, stdout_console
 from ._app import app
-from ._options import opset as opset_option
+from ._options import CalibrationMethod, opset as opset_option
 from ._options import output_file, refuse_overwriting
 
 
@@ -27,7 +27,7 @@ def export_cmd(
     calibration_items: int = typer.Option(32, min=1, help="Files (sorted) used for calibration."),
     eval_items: int = typer.Option(8, min=0, help="Following files used to measure the int8 quality drop (0: skip)."),
     keep_fp32: str = typer.Option("conv_pre,ups.0,conv_post,istft", help="Comma-separated layers left in fp32 (empty: quantise all)."),
-    method: str = typer.Option("minmax", help="Calibration: minmax, entropy or percentile."),
+    method: CalibrationMethod = typer.Option(CalibrationMethod.minmax, help="Calibration: minmax, entropy or percentile."),
     threads: int = typer.Option(1, min=1, help="Threads for the int8 speed comparison."),
 ) -> None:
     """Export a vocoder to ONNX: weight norm fused, input `mel` (batch, n_mels, frames), output
@@ -68,7 +68,7 @@ def export_cmd(
     voc = OnnxVocoder(onnx_path, threads=threads)
     console.print(f"calibrating on {len(calib_files)} file(s) from {calibration} ...", highlight=False)
     q_path, q_side = quantize_int8(onnx_path, int8_out,
-                                   load_mels(calib_files, voc), keep_fp32=keep, method=method)
+                                   load_mels(calib_files, voc), keep_fp32=keep, method=method.value)
     console.print(f"wrote {q_path} and {q_side}", highlight=False)
     if not eval_files:
         console.print("no evaluation files left after calibration: quality not measured", highlight=False)

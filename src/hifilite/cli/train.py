@@ -139,12 +139,10 @@ def train(
     env = init_distributed(device)
     try:
         if prior:
-            import shlex
-            import sys
-
+            from ..checkpoint import invocation
             from ..vocoder.prior_task import train_prior
 
-            command = "hifilite " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+            command = invocation()
             result = train_prior(data_roots=data, run_dir=out, gen_config=gen_config, train_config=train_config,
                                  init=init, versions=versions, env=env, resume=resume, console=console,
                                  command=command)

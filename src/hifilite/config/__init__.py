@@ -6,6 +6,7 @@ so a typo is an error rather than a silently ignored setting.
 - `base`: `from_dict`, `to_dict`, `load_file` (the machinery);
 - `mel`: `MelConfig`, the producer/consumer pairing check, the front-end's constants;
 - `generator`: the vocoder families' configs, presets and zero-parameter vocoders;
+- `acoustic`: the acoustic model's architecture (`AcousticConfig`) and its search space's names;
 - `train`: training hyper-parameters and loss-weight defaults.
 """
 
