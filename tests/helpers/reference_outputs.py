@@ -123,18 +123,10 @@ def machine() -> dict[str, str]:
     trusted: equal fingerprints on two hosts have been seen to round differently)."""
     import torch
 
+    from hifilite.measure import cpu_name
+
     return {"torch": torch.__version__, "cpu": torch.backends.cpu.get_cpu_capability(),
-            "machine": platform.machine(), "processor": _cpu_model()}
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+            "machine": platform.machine(), "processor": cpu_name()}
 
 
 def write(path: Path, arrays: dict[str, np.ndarray]) -> None:

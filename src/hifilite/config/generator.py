@@ -76,7 +76,31 @@ class GeneratorConfig:
 
 
 @dataclass(frozen=True)
-class FourierConfig:
+class FrameRateBackbone:
+    """The fields the two frame-rate families share: a ConvNeXt backbone at the mel frame rate
+    (`blocks` blocks of `channels`, pointwise MLP of `mlp_ratio * channels`, depthwise `kernel_size`)
+    and an `n_fft`-point STFT at hop `hop_length`. `family` names the class in saved configs."""
+
+    family: str = ""
+    in_channels: int = 80
+    channels: int = 128
+    blocks: int = 6
+    mlp_ratio: float = 3.0
+    kernel_size: int = 7
+    n_fft: int = 1024
+    hop_length: int = 256
+
+    def check_family(self, family: str) -> None:
+        if self.family != family:
+            raise ConfigError(f"{type(self).__name__}.family must be {family!r}, got {self.family!r}")
+        if self.in_channels < 1 or self.blocks < 0:
+            raise ConfigError("in_channels must be >= 1 and blocks >= 0")
+        if not self.mlp_ratio > 0 or self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            raise ConfigError(f"mlp_ratio must be > 0 and kernel_size odd, got {self.mlp_ratio}, {self.kernel_size}")
+
+
+@dataclass(frozen=True)
+class FourierConfig(FrameRateBackbone):
     """Constructor arguments of `hifilite.vocoder.fourier.FourierGenerator` (the frame-rate family).
 
     A ConvNeXt backbone at the mel frame rate (`blocks` blocks of `channels`, pointwise MLP of
@@ -86,23 +110,11 @@ class FourierConfig:
     """
 
     family: str = "fourier"
-    in_channels: int = 80
-    channels: int = 128
-    blocks: int = 6
-    mlp_ratio: float = 3.0
-    kernel_size: int = 7
-    n_fft: int = 1024
-    hop_length: int = 256
 
     def __post_init__(self) -> None:
-        if self.family != "fourier":
-            raise ConfigError(f"FourierConfig.family must be 'fourier', got {self.family!r}")
-        if self.in_channels < 1 or self.channels < 1 or self.blocks < 0:
-            raise ConfigError("in_channels and channels must be >= 1 and blocks >= 0")
-        if not self.mlp_ratio > 0:
-            raise ConfigError(f"mlp_ratio must be > 0, got {self.mlp_ratio}")
-        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
-            raise ConfigError(f"kernel_size must be odd, got {self.kernel_size}")
+        self.check_family("fourier")
+        if self.channels < 1:
+            raise ConfigError(f"channels must be >= 1, got {self.channels}")
         if (self.n_fft % 2 or self.hop_length < 1 or self.n_fft % self.hop_length
                 or (self.n_fft - self.hop_length) % 2):
             raise ConfigError(f"n_fft {self.n_fft} must be even, a multiple of hop_length {self.hop_length}, "
@@ -113,7 +125,7 @@ PHASE_METHODS = ("pghi", "griffin-lim")
 
 
 @dataclass(frozen=True)
-class PriorConfig:
+class PriorConfig(FrameRateBackbone):
     """Constructor arguments of `hifilite.vocoder.prior.PriorGenerator` (the phase-reconstruction family).
 
     The magnitude of an `n_fft`-point Gaussian-window STFT is the mel filterbank's pseudo-inverse
@@ -125,13 +137,6 @@ class PriorConfig:
     """
 
     family: str = "prior"
-    in_channels: int = 80
-    channels: int = 128
-    blocks: int = 6
-    mlp_ratio: float = 3.0
-    kernel_size: int = 7
-    n_fft: int = 1024
-    hop_length: int = 256
     phase: str = "pghi"
     phase_hop: int = 256
     iterations: int = 32
@@ -140,12 +145,9 @@ class PriorConfig:
     fmax: float | None = 8000.0
 
     def __post_init__(self) -> None:
-        if self.family != "prior":
-            raise ConfigError(f"PriorConfig.family must be 'prior', got {self.family!r}")
-        if self.in_channels < 1 or self.channels < 0 or self.blocks < 0:
-            raise ConfigError("in_channels must be >= 1, channels and blocks >= 0")
-        if not self.mlp_ratio > 0 or self.kernel_size < 1 or self.kernel_size % 2 == 0:
-            raise ConfigError("mlp_ratio must be > 0 and kernel_size odd")
+        self.check_family("prior")
+        if self.channels < 0:
+            raise ConfigError(f"channels must be >= 0 (0: the zero-parameter floor), got {self.channels}")
         if self.phase not in PHASE_METHODS:
             raise ConfigError(f"phase must be one of {', '.join(PHASE_METHODS)}, got {self.phase!r}")
         if self.n_fft % 2 or self.hop_length < 1 or self.n_fft < 2 * self.hop_length:
