@@ -1,6 +1,6 @@
 """Phase from magnitude: real-time Phase Gradient Heap Integration (RTPGHI) and Griffin-Lim.
 
-    mag (bins, frames) at hop `a`, Gaussian window of N samples
+    log-magnitude (bins, frames) at hop `a`, Gaussian window of N samples
       -> phase derivatives from the log-magnitude (exact for a Gaussian window)
       -> heap integration, one frame at a time, from the previous frame and along frequency
       -> inverse FFT, dual-window overlap-add -> waveform
@@ -21,7 +21,9 @@ is the stream run to its end: streaming equals offline by construction.
 
 Frames are centred where HiFi-GAN's mel frames are (sample `offset + m * a`, offset = mel hop / 2);
 the output is normalised by the overlap of the windows that exist, so the first and last samples
-are reconstructed too. Torch-free: numpy, and numba (a dependency of librosa) for the heap.
+are reconstructed too. Frames go in blocks: derivatives and integration in one compiled loop
+(float64), then cos / sin, inverse FFTs and windowed overlap-add over the block (float32). Torch-free:
+numpy, and numba (a dependency of librosa) for the loops, which run as plain Python without it.
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ from ..errors import DataError
 from .stft import _jit, _overlap_add, gaussian_window, griffin_lim
 
 LOG_FLOOR = math.log(1e-7)  # log-magnitude floor: silent bins must not give infinite derivatives
+LOG_MAX = math.log(np.finfo(np.float64).max)  # larger log-magnitudes are infinite magnitudes
 DEFAULT_TOL = 1e-5  # bins quieter than tol x the loudest of the two frames get no integrated phase
-
-
 BUCKETS = 2048  # priority levels over the integrated range (tol): about 0.05 dB apart at tol 1e-5
+TWO_PI = 2.0 * math.pi
+BLOCK = 32  # frames phased, transformed and overlap-added at a time (their buffers stay in cache)
 
 
 @_jit
@@ -51,39 +54,38 @@ def _enqueue(head, nxt, item, count, level, entry):  # pragma: no cover - compil
 
 @_jit
 def _integrate(s_prev, phase_prev, tgrad_prev, sig_prev, s_cur, tgrad_cur, fgrad_cur, tol_log,
-               head, nxt, item):  # pragma: no cover - compiled
+               phase, sig, done, level, head, nxt, item):  # pragma: no cover - compiled
     """One RTPGHI frame: the phases of frame m from those of frame m - 1 (float64 (F,) arrays).
 
-    `sig_prev` marks the bins of frame m - 1 whose phase was integrated. Returns (phase, sig) of
-    frame m. "Loudest known bin first" uses a bucket queue over log-magnitude (`BUCKETS` levels
+    `sig_prev` marks the bins of frame m - 1 whose phase was integrated; writes frame m's `phase`
+    and `sig`. "Loudest known bin first" uses a bucket queue over log-magnitude (`BUCKETS` levels
     between the threshold and the peak, last in first out within a level) instead of a binary
     heap: the same order up to 0.05 dB, in constant time per step. Entries are `bin` (frame m - 1)
-    and `F + bin` (frame m); `head`, `nxt`, `item` are scratch arrays (BUCKETS,), (2F,), (2F,).
-    """
+    and `F + bin` (frame m); `done`, `level`, `head`, `nxt`, `item` are scratch arrays."""
     n = s_cur.shape[0]
-    top = max(s_cur.max(), s_prev.max())
+    top_level = head.shape[0] - 1
+    top = s_cur[0]
+    for k in range(n):
+        top = max(top, s_cur[k], s_prev[k])
     thresh = top + tol_log
-    scale = (head.shape[0] - 1) / max(top - thresh, 1e-12)
-    phase = np.zeros(n)
-    done = np.zeros(n, dtype=np.bool_)
-    sig = s_cur > thresh
+    scale = top_level / max(top - thresh, 1e-12)
     todo = 0
     for k in range(n):
-        if sig[k]:
-            todo += 1
-        else:
-            done[k] = True  # too quiet to integrate: phase 0
+        level[k] = min(top_level, max(0, int((s_prev[k] - thresh) * scale)))
+        level[n + k] = min(top_level, max(0, int((s_cur[k] - thresh) * scale)))
+        sig[k] = s_cur[k] > thresh
+        done[k] = not sig[k]  # too quiet to integrate: phase 0
+        phase[k] = 0.0
+        todo += sig[k]
     head[:] = -1
-    top_level = head.shape[0] - 1
     count = 0
     size = 0
     cur = 0
     for k in range(n):  # every integrated bin of the previous frame whose bin here is pending
         if sig_prev[k] and sig[k]:
-            b = min(top_level, max(0, int((s_prev[k] - thresh) * scale)))
-            count = _enqueue(head, nxt, item, count, b, k)
+            count = _enqueue(head, nxt, item, count, level[k], k)
             size += 1
-            cur = max(cur, b)
+            cur = max(cur, level[k])
     while todo > 0:
         if size == 0:  # nothing known reaches the rest: a new island from its loudest bin
             best = -1
@@ -92,18 +94,16 @@ def _integrate(s_prev, phase_prev, tgrad_prev, sig_prev, s_cur, tgrad_cur, fgrad
                     best = k
             done[best] = True
             todo -= 1
-            b = min(top_level, max(0, int((s_cur[best] - thresh) * scale)))
-            count = _enqueue(head, nxt, item, count, b, n + best)
+            count = _enqueue(head, nxt, item, count, level[n + best], n + best)
             size += 1
-            cur = max(cur, b)
+            cur = max(cur, level[n + best])
         while head[cur] < 0:
             cur -= 1
         e = head[cur]
         head[cur] = nxt[e]
         size -= 1
-        top_i = item[e]
-        if top_i < n:  # a bin of the previous frame: one step forward in time
-            k = top_i
+        k = item[e]
+        if k < n:  # a bin of the previous frame: one step forward in time
             if done[k]:
                 continue
             phase[k] = phase_prev[k] + 0.5 * (tgrad_prev[k] + tgrad_cur[k])
@@ -111,7 +111,7 @@ def _integrate(s_prev, phase_prev, tgrad_prev, sig_prev, s_cur, tgrad_cur, fgrad
             todo -= 1
             new0, new1 = k, -1
         else:  # a bin of this frame: one step to each neighbour in frequency
-            k = top_i - n
+            k -= n
             new0, new1 = -1, -1
             if k + 1 < n and not done[k + 1]:
                 phase[k + 1] = phase[k] + 0.5 * (fgrad_cur[k] + fgrad_cur[k + 1])
@@ -125,33 +125,53 @@ def _integrate(s_prev, phase_prev, tgrad_prev, sig_prev, s_cur, tgrad_cur, fgrad
                 new1 = k - 1
         for j in (new0, new1):
             if j >= 0:
-                b = min(top_level, max(0, int((s_cur[j] - thresh) * scale)))
-                count = _enqueue(head, nxt, item, count, b, n + j)
+                count = _enqueue(head, nxt, item, count, level[n + j], n + j)
                 size += 1
-                cur = max(cur, b)
-    return phase, sig
+                cur = max(cur, level[n + j])
 
 
 @_jit
-def _integrate_frames(S, lin, tgrad, fgrad, s_prev, phase_prev, tgrad_prev, sig_prev, tol_log):  # pragma: no cover
-    """`_integrate` over consecutive frames (rows of S, tgrad, fgrad), each from the one before.
-    Returns (phases, integrated-bin masks, spectra lin * exp(i phase))."""
-    n = S.shape[1]
-    head = np.empty(BUCKETS, dtype=np.int64)
-    nxt = np.empty(2 * n + 2, dtype=np.int64)
-    item = np.empty(2 * n + 2, dtype=np.int64)
-    phases = np.empty_like(S)
-    sigs = np.empty(S.shape, dtype=np.bool_)
-    spectra = np.empty(S.shape, dtype=np.complex128)
-    for m in range(S.shape[0]):
-        phase, sig = _integrate(s_prev, phase_prev, tgrad_prev, sig_prev, S[m], tgrad[m], fgrad[m], tol_log,
-                                head, nxt, item)
-        phases[m] = phase
-        sigs[m] = sig
+def _gradients(s_prev, s, s_next, omega, tfac, half_ffac, tgrad, fgrad):  # pragma: no cover - compiled
+    """The phase derivatives of a frame from its log-magnitude `s` and its neighbours in time:
+    tgrad = omega + tfac * ds/dk, fgrad = pi - (ffac / 2) (s_next - s_prev) (central differences,
+    one-sided at the edges)."""
+    n = s.shape[0]
+    for k in range(n):
+        ds_dk = 0.5 * (s[min(k + 1, n - 1)] - s[max(k - 1, 0)])
+        tgrad[k] = omega[k] + tfac * ds_dk
+        fgrad[k] = math.pi - half_ffac * (s_next[k] - s_prev[k])
+
+
+@_jit
+def _integrate_frames(G, r0, r1, first, omega, tfac, half_ffac, tol_log, phase, tgrad, sig,
+                      out):  # pragma: no cover - compiled
+    """Phase rows [r0, r1) of the log-magnitude grid G (a frame's neighbours in time are the rows
+    around it, itself at either end of the signal), each from the one before: row r0 - 1's
+    (phase, tgrad, sig) come in `phase`, `tgrad`, `sig` (ignored for the signal's first frame,
+    `first`) and row r1 - 1's go out in them. `out` (r1 - r0, F) float32 gets the phases wrapped
+    to [-pi, pi]."""
+    rows, n = G.shape
+    head = np.empty(BUCKETS, dtype=np.int32)
+    nxt = np.empty(2 * n + 2, dtype=np.int32)
+    item = np.empty(2 * n + 2, dtype=np.int32)
+    level = np.empty(2 * n, dtype=np.int32)
+    done = np.empty(n, dtype=np.bool_)
+    fgrad = np.empty(n)
+    phase_prev, tgrad_prev, sig_prev = phase.copy(), tgrad.copy(), sig.copy()
+    if first:
+        sig_prev[:] = False
+    for r in range(r0, r1):
+        s_prev = G[r] if first and r == r0 else G[r - 1]
+        _gradients(s_prev, G[r], G[min(r + 1, rows - 1)], omega, tfac, half_ffac, tgrad, fgrad)
+        _integrate(s_prev, phase_prev, tgrad_prev, sig_prev, G[r], tgrad, fgrad, tol_log,
+                   phase, sig, done, level, head, nxt, item)
         for k in range(n):
-            spectra[m, k] = complex(lin[m, k] * np.cos(phase[k]), lin[m, k] * np.sin(phase[k]))
-        s_prev, phase_prev, tgrad_prev, sig_prev = S[m], phases[m], tgrad[m], sigs[m]
-    return phases, sigs, spectra
+            out[r - r0, k] = phase[k] - TWO_PI * np.rint(phase[k] / TWO_PI)
+        phase, phase_prev = phase_prev, phase
+        tgrad, tgrad_prev = tgrad_prev, tgrad
+        sig, sig_prev = sig_prev, sig
+    if (r1 - r0) % 2 == 0:  # the last frame's state lies in the scratch copies
+        phase[:], tgrad[:], sig[:] = phase_prev, tgrad_prev, sig_prev
 
 
 class PhaseStream:
@@ -165,9 +185,11 @@ class PhaseStream:
         offset: sample at which magnitude frame 0 is centred (HiFi-GAN's framing: frame_hop / 2).
         tol: relative magnitude below which a bin gets no integrated phase.
 
-    `push(mag)` takes linear magnitudes (n_fft // 2 + 1, f) and returns the samples that no later
-    frame can change; `finish()` returns the rest. The output has exactly `frames * frame_hop`
-    samples, and is the same for any way of cutting the input into pushes.
+    `push_log(logmag)` takes natural-log magnitudes (n_fft // 2 + 1, f), `push(mag)` linear ones,
+    and both return the samples that no later frame can change; `finish()` returns the rest. The
+    output has exactly `frames * frame_hop` samples, and is the same for any way of cutting the
+    input into pushes. The integration runs in float64 (phases accumulate over the whole signal);
+    spectra, inverse FFTs and windowed segments are float32 (the output's precision).
     """
 
     def __init__(self, n_fft: int = 1024, frame_hop: int = 256, hop: int = 256, offset: int | None = None,
@@ -181,18 +203,21 @@ class PhaseStream:
         self.offset = frame_hop // 2 if offset is None else offset
         self.bins = n_fft // 2 + 1
         self.window, gamma = gaussian_window(n_fft)
+        self._win2 = self.window**2
         self.tol_log = math.log(tol)
         self.tfac = hop * n_fft / gamma  # time step: x ds/dk
         self.ffac = gamma / (hop * n_fft)  # bin step: x ds/dm
         self.omega = 2.0 * math.pi * hop * np.arange(self.bins) / n_fft
-        self._mags = np.zeros((self.bins, 0))  # input frames [mag_start, received)
-        self._mag_start = 0
+        self._logs = np.zeros((0, self.bins))  # input log-magnitude frames [log_start, received), rows
+        self._log_start = 0
         self.received = 0
-        self._grid = np.zeros((0, self.bins))  # log-magnitudes of grid frames [grid_start, grid_start + len)
-        self._grid_lin = np.zeros((0, self.bins))
+        self._grid = np.zeros((0, self.bins))  # floored log-magnitudes of grid frames [grid_start, ...)
+        self._grid_lin = np.zeros((0, self.bins), np.float32)  # and their linear magnitudes
         self._grid_start = 0
         self.phased = 0  # grid frames whose phase is known
-        self._prev: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None  # s, phase, tgrad, sig
+        self._phase = np.zeros(self.bins)  # the last phased frame's phase, time derivative, integrated bins
+        self._tgrad = np.zeros(self.bins)
+        self._sig = np.zeros(self.bins, dtype=np.bool_)
         self._acc = np.zeros(0)  # overlap-add numerator / denominator from sample `emitted`
         self._den = np.zeros(0)
         self.emitted = 0
@@ -200,18 +225,22 @@ class PhaseStream:
 
     # ------------------------------------------------------------------------------ interface
     def push(self, mag: np.ndarray) -> np.ndarray:
-        """Add magnitude frames (bins, f); return the output samples now final (float32)."""
-        if self._finished:
-            raise DataError("stream already finished")
+        """Add linear magnitude frames (bins, f); return the output samples now final (float32)."""
         mag = np.asarray(mag, dtype=np.float64)
-        if mag.ndim != 2 or mag.shape[0] != self.bins:
-            raise DataError(f"expected magnitudes of shape ({self.bins}, frames), got {mag.shape}")
+        self._check(mag)
         if not np.isfinite(mag).all() or (mag < 0).any():
             raise DataError("magnitudes must be finite and >= 0")
-        if mag.shape[1]:
-            self._mags = np.concatenate([self._mags, mag], axis=1)
-            self.received += mag.shape[1]
-        return self._advance(final=False)
+        with np.errstate(divide="ignore"):  # a zero magnitude is a log of -inf, floored on the grid
+            return self._push(np.log(mag))
+
+    def push_log(self, logmag: np.ndarray) -> np.ndarray:
+        """Add log-magnitude frames (bins, f) (-inf for a zero magnitude); return the output
+        samples now final (float32)."""
+        logmag = np.asarray(logmag)
+        self._check(logmag)
+        if not (logmag < LOG_MAX).all():
+            raise DataError("log-magnitudes must be below log(float max) and not NaN")
+        return self._push(logmag)
 
     def finish(self) -> np.ndarray:
         """End of the input: phase the last frames and return the remaining samples."""
@@ -228,30 +257,47 @@ class PhaseStream:
         return self.received * self.ratio
 
     # ------------------------------------------------------------------------------ internals
-    def _grid_frames(self, j0: int, j1: int) -> np.ndarray:
-        """Linear magnitudes of grid frames [j0, j1) (rows), interpolated between input frames."""
+    def _check(self, frames: np.ndarray) -> None:
+        if self._finished:
+            raise DataError("stream already finished")
+        if frames.ndim != 2 or frames.shape[0] != self.bins:
+            raise DataError(f"expected magnitudes of shape ({self.bins}, frames), got {frames.shape}")
+
+    def _push(self, logmag: np.ndarray) -> np.ndarray:
+        if logmag.shape[1]:
+            self._logs = np.concatenate([self._logs, logmag.T])
+            self.received += logmag.shape[1]
+        return self._advance(final=False)
+
+    def _grid_frames(self, j0: int, j1: int) -> tuple[np.ndarray, np.ndarray]:
+        """Floored log-magnitudes (float64) and linear magnitudes (float32) of grid frames [j0, j1)
+        (rows), interpolated in linear magnitude between input frames."""
         j = np.arange(j0, j1)
         i0, w = np.divmod(j, self.ratio)
         last = self.received - 1
-        a = self._mags[:, np.minimum(i0, last) - self._mag_start].T
+        a = self._logs[np.minimum(i0, last) - self._log_start]
         if self.ratio == 1:
-            return a
-        b = self._mags[:, np.minimum(i0 + 1, last) - self._mag_start].T
+            return np.maximum(a, LOG_FLOOR), np.exp(a.astype(np.float32))
+        b = self._logs[np.minimum(i0 + 1, last) - self._log_start]
         t = (w / self.ratio)[:, None]
-        return (1.0 - t) * a + t * b
+        lin = (1.0 - t) * np.exp(a) + t * np.exp(b)
+        return np.log(np.maximum(lin, math.exp(LOG_FLOOR))), lin.astype(np.float32)
 
     def _advance(self, final: bool) -> np.ndarray:
         # grid frames computable now: interpolation needs input frame j // ratio + 1 (or the end)
         made = self._grid_start + len(self._grid)
         ready = self.total_grid if final else max(0, (self.received - 1) * self.ratio + 1)
         if ready > made:
-            lin = self._grid_frames(made, ready)
+            log, lin = self._grid_frames(made, ready)
+            self._grid = np.concatenate([self._grid, log])
             self._grid_lin = np.concatenate([self._grid_lin, lin])
-            self._grid = np.concatenate([self._grid, np.log(np.maximum(lin, math.exp(LOG_FLOOR)))])
         made = max(made, ready)
         j0, j1 = self.phased, made if final else made - 1  # a frame needs its look-ahead frame (or the end)
-        if j1 > j0:
-            self._phase_frames(j0, j1, made)
+        total = self.received * self.frame_hop
+        pieces = []
+        for b0 in range(j0, j1, BLOCK):  # blocks small enough to stay in cache, emitted as they end
+            self._phase_frames(b0, min(b0 + BLOCK, j1))
+            pieces.append(self._emit(min(total, self._start(self.phased))))
         # drop what no later frame needs
         keep = max(0, self.phased - 1)
         if keep > self._grid_start:
@@ -259,43 +305,29 @@ class PhaseStream:
             self._grid_lin = self._grid_lin[keep - self._grid_start:]
             self._grid_start = keep
         keep_in = max(0, min(self.received - 1, self.phased // self.ratio))
-        if keep_in > self._mag_start:
-            self._mags = self._mags[:, keep_in - self._mag_start:]
-            self._mag_start = keep_in
-        total = self.received * self.frame_hop
-        end = total if final else min(total, self._start(self.phased))
-        return self._emit(end)
+        if keep_in > self._log_start:
+            self._logs = self._logs[keep_in - self._log_start:]
+            self._log_start = keep_in
+        pieces.append(self._emit(total if final else min(total, self._start(self.phased))))
+        return np.concatenate(pieces)
 
-    def _phase_frames(self, j0: int, j1: int, made: int) -> None:
-        """Phase grid frames [j0, j1) (all of their neighbours below `made` are known) and add them."""
-        g0 = self._grid_start
-        G = self._grid
-        S = G[j0 - g0:j1 - g0]
-        prev = G[max(0, j0 - 1) - g0:j1 - 1 - g0] if j0 > 0 else np.concatenate([S[:1], G[:j1 - 1 - g0]])
-        nxt = G[j0 + 1 - g0:min(j1 + 1, made) - g0]
-        if nxt.shape[0] < S.shape[0]:  # the last frame: its own magnitude stands in for the next one
-            nxt = np.concatenate([nxt, S[-1:]])
-        ds_dk = np.empty_like(S)
-        ds_dk[:, 1:-1] = 0.5 * (S[:, 2:] - S[:, :-2])
-        ds_dk[:, 0], ds_dk[:, -1] = 0.5 * (S[:, 1] - S[:, 0]), 0.5 * (S[:, -1] - S[:, -2])
-        tgrad = self.omega + self.tfac * ds_dk
-        fgrad = math.pi - self.ffac * 0.5 * (nxt - prev)
-        if self._prev is None:
-            zeros = np.zeros(self.bins)
-            state = (S[0], zeros, tgrad[0], np.zeros(self.bins, dtype=np.bool_))
-        else:
-            state = self._prev
-        lin = self._grid_lin[j0 - g0:j1 - g0]
-        phases, sigs, spectra = _integrate_frames(S, lin, tgrad, fgrad, *state, self.tol_log)
-        self._prev = (S[-1], phases[-1], tgrad[-1], sigs[-1])
+    def _phase_frames(self, j0: int, j1: int) -> None:
+        """Phase grid frames [j0, j1) (all of their neighbours on the grid are known) and add them."""
+        r0, r1 = j0 - self._grid_start, j1 - self._grid_start
+        wrapped = np.empty((j1 - j0, self.bins), np.float32)
+        _integrate_frames(self._grid, r0, r1, j0 == 0, self.omega, self.tfac, self.ffac * 0.5, self.tol_log,
+                          self._phase, self._tgrad, self._sig, wrapped)
+        lin = self._grid_lin[r0:r1]
+        spectra = np.empty(wrapped.shape, np.complex64)
+        np.multiply(lin, np.cos(wrapped), out=spectra.real)
+        np.multiply(lin, np.sin(wrapped), out=spectra.imag)
         segs = np.fft.irfft(spectra, n=self.n_fft, axis=-1)
-        segs *= self.window
         starts = self._start(np.arange(j0, j1)) - self.emitted
         need = int(starts[-1]) + self.n_fft
         if need > self._acc.size:
             self._acc = np.concatenate([self._acc, np.zeros(need - self._acc.size)])
             self._den = np.concatenate([self._den, np.zeros(need - self._den.size)])
-        _overlap_add(self._acc, self._den, segs, starts.astype(np.int64), self.window**2)
+        _overlap_add(self._acc, self._den, segs, starts.astype(np.int64), self.window, self._win2)
         self.phased = j1
 
     def _start(self, j):
@@ -311,7 +343,8 @@ class PhaseStream:
         if acc.size < n:  # the end of the signal lies past every window (cannot happen with offset < n_fft / 2)
             acc = np.pad(acc, (0, n - acc.size))
             den = np.pad(den, (0, n - den.size))
-        out = np.where(den > 1e-8, acc / np.maximum(den, 1e-8), 0.0).astype(np.float32)
+        out = np.zeros(n, np.float32)
+        np.divide(acc, den, out=out, where=den > 1e-8)
         self._acc, self._den = self._acc[n:], self._den[n:]
         self.emitted = end
         return out
@@ -339,15 +372,15 @@ class BatchPhase:
 
     def push(self, logmag: np.ndarray) -> np.ndarray:
         """Add frames; return the samples (B, n) now final (n may be 0)."""
-        mag = np.exp(np.asarray(logmag, dtype=np.float64))
-        if mag.ndim != 3:
-            raise DataError(f"expected log-magnitudes (batch, bins, frames), got {mag.shape}")
+        logmag = np.asarray(logmag)
+        if logmag.ndim != 3:
+            raise DataError(f"expected log-magnitudes (batch, bins, frames), got {logmag.shape}")
         if self.method == "griffin-lim":
-            self._held.append(mag)
-            return np.zeros((mag.shape[0], 0), np.float32)
-        while len(self.streams) < mag.shape[0]:
+            self._held.append(np.exp(logmag.astype(np.float64)))
+            return np.zeros((logmag.shape[0], 0), np.float32)
+        while len(self.streams) < logmag.shape[0]:
             self.streams.append(PhaseStream(self.n_fft, self.frame_hop, self.hop))
-        return np.stack([s.push(m) for s, m in zip(self.streams, mag)])
+        return np.stack([s.push_log(m) for s, m in zip(self.streams, logmag)])
 
     def finish(self) -> np.ndarray:
         """End of input: the remaining samples (B, n)."""

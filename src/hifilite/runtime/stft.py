@@ -1,6 +1,6 @@
 """Short-time Fourier helpers of the phase reconstructions: windows, the framing `PhaseStream`
 reconstructs (frames centred at offset + m * hop, HiFi-GAN's), magnitudes in that framing, a
-compiled overlap-add, and fast Griffin-Lim. Torch-free: numpy, and numba (a dependency of librosa)."""
+compiled windowed overlap-add, and fast Griffin-Lim. Torch-free: numpy, and numba (a dependency of librosa)."""
 
 from __future__ import annotations
 
@@ -29,14 +29,14 @@ _jit = _numba_jit()
 
 
 @_jit
-def _overlap_add(acc, den, segs, starts, win2):  # pragma: no cover
-    """acc[s:s+N] += seg and den[s:s+N] += win^2 for each segment, skipping indices below 0."""
+def _overlap_add(acc, den, segs, starts, win, win2):  # pragma: no cover
+    """acc[s:s+N] += seg * win and den[s:s+N] += win2 for each segment, skipping indices below 0."""
     n = segs.shape[1]
     for i in range(segs.shape[0]):
         s = starts[i]
         lo = 0 if s >= 0 else -s
         for k in range(lo, n):
-            acc[s + k] += segs[i, k]
+            acc[s + k] += segs[i, k] * win[k]
             den[s + k] += win2[k]
 
 
@@ -78,13 +78,13 @@ def griffin_lim(mag: np.ndarray, n_fft: int = 1024, hop: int = 256, iterations: 
     angles = np.exp(2j * np.pi * rng.random(mag.shape))
     starts = (n_fft + offset + np.arange(frames) * hop - n_fft // 2).astype(np.int64)  # acc[n_fft] is sample 0
     den = np.zeros(length + 2 * n_fft)  # the windows' squared overlap: the same every iteration
-    _overlap_add(np.zeros_like(den), den, np.zeros((frames, n_fft)), starts, win**2)
+    _overlap_add(np.zeros_like(den), den, np.zeros((frames, n_fft)), starts, win, win**2)
     den = np.maximum(den[n_fft:n_fft + length], 1e-8)
 
     def istft(spec: np.ndarray) -> np.ndarray:
-        segs = np.fft.irfft(spec.T, n=n_fft, axis=-1) * win
+        segs = np.fft.irfft(spec.T, n=n_fft, axis=-1)
         acc = np.zeros(length + 2 * n_fft)
-        _overlap_add(acc, np.zeros_like(acc), segs, starts, np.zeros(n_fft))
+        _overlap_add(acc, np.zeros_like(acc), segs, starts, win, np.zeros(n_fft))
         return acc[n_fft:n_fft + length] / den
 
     rebuilt = np.zeros_like(angles)
