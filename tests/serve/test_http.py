@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import httpx
-import numpy as np
 import openai
 import pytest
 
@@ -150,4 +149,3 @@ def test_many_concurrent_clients_get_audio(served):
     with concurrent.futures.ThreadPoolExecutor(12) as ex:
         codes = list(ex.map(one, range(24)))
     assert set(codes) <= {200, 503} and codes.count(200) >= 12
-    assert np.all([c in (200, 503) for c in codes])

@@ -87,8 +87,8 @@ def test_shutdown_finishes_in_flight_and_refuses_new(spare, requests_log):
 
 def test_sigterm_to_the_command(served, tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "hifilite", "serve", "--port", "0", "--no-wyoming", "--workers", "1"],
-                            stderr=subprocess.PIPE, text=True, env=env)
+    argv = [sys.executable, "-m", "hifilite", "serve", "--port", "0", "--no-wyoming", "--workers", "1"]
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env)
     try:
         port = None
         deadline = time.monotonic() + 60

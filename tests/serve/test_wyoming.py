@@ -48,7 +48,8 @@ def test_describe_and_synthesize(served):
         async with AsyncTcpClient("127.0.0.1", served.wyoming_port) as client:
             await client.write_event(Describe().event())
             info = Info.from_event(await client.read_event())
-            await client.write_event(Synthesize(text=TEXT, voice=SynthesizeVoice(name=info.tts[0].voices[0].name)).event())
+            voice = SynthesizeVoice(name=info.tts[0].voices[0].name)
+            await client.write_event(Synthesize(text=TEXT, voice=voice).event())
             return info, await until(client, "audio-stop")
 
     info, events = run(served, go())

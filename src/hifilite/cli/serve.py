@@ -57,7 +57,9 @@ def serve(
 
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings(host=host, port=port, wyoming_port=None if no_wyoming else 10200 if wyoming_port is None else wyoming_port,
+    if not no_wyoming and wyoming_port is None:
+        wyoming_port = 10200
+    settings = Settings(host=host, port=port, wyoming_port=None if no_wyoming else wyoming_port,
                         model=model, vocoder=vocoder, workers=workers or usable_cpus(), threads=threads,
                         max_chars=max_chars, queue=queue, timeout=timeout)
     run(settings)

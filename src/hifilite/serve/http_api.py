@@ -171,13 +171,15 @@ def create_app(pool: Pool, settings: Settings) -> FastAPI:
         try:
             job = pool.admit("http", len(req.input), request_id)
         except Busy as exc:
-            raise ApiError(503, str(exc), "busy", {"Retry-After": str(exc.retry_after), "Connection": "close"}) from None
+            headers = {"Retry-After": str(exc.retry_after), "Connection": "close"}
+            raise ApiError(503, str(exc), "busy", headers) from None
         pieces = _first_then_rest(job, req, voice.sample_rate)
         try:
             first = await pieces.__anext__()
         except HifiliteError as exc:  # the text checks: empty, control characters, nothing to speak
             await _abandon(job, pieces, "rejected")
-            raise ApiError(400, str(exc), "invalid_text" if isinstance(exc, TextError) else "invalid_parameter") from None
+            code = "invalid_text" if isinstance(exc, TextError) else "invalid_parameter"
+            raise ApiError(400, str(exc), code) from None
         except Timeout as exc:
             await _abandon(job, pieces, "timeout")
             raise ApiError(504, str(exc), "timeout") from None
