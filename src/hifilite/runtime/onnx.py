@@ -19,13 +19,18 @@ from .sidecar import read_sidecar, sidecar_of
 
 
 def session(model_path: str | os.PathLike, threads: int | None = None):
-    """An ONNX Runtime CPU session; `threads` pins the intra-op pool (None: ONNX Runtime's default)."""
+    """An ONNX Runtime CPU session; `threads` pins the intra-op pool (None: ONNX Runtime's default).
+
+    No memory patterns: ONNX Runtime would plan and keep one per input shape, and every sentence or
+    chunk has its own length, so a long-running process (a server) would grow with each new length
+    (measured on the held-out sentences: +115 MB and growing, against +71 MB and flat, same speed)."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()
     if threads:
         so.intra_op_num_threads = int(threads)
     so.inter_op_num_threads = 1
+    so.enable_mem_pattern = False
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:

@@ -12,13 +12,11 @@ are safe to run from several threads, and the espeak-ng phonemiser holds its own
 
 from __future__ import annotations
 
-import contextlib
 import json
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from hifilite.deploy.stream_io import pcm16, wav_header_open_ended
 from hifilite.errors import ConfigError, HifiliteError, TextError
@@ -59,60 +57,6 @@ def exported(model: str, vocoder: str) -> tuple[Path, Path]:
     return Path(acoustic), Path(voc)
 
 
-@contextlib.contextmanager
-def _no_memory_patterns() -> Iterator[None]:
-    """ONNX Runtime sessions made inside this block plan no memory patterns.
-
-    ONNX Runtime plans a memory pattern per input shape and keeps it; every sentence has its own
-    length, so a server's patterns and their buffers grow with each new length (measured on the
-    held-out sentences: +115 MB and still growing, against +71 MB and flat without them, at the same
-    speed). `hifilite.runtime.session` takes no such option, so its SessionOptions are adjusted
-    while the models load; drop this once it does.
-    """
-    import onnxruntime as ort
-
-    original = ort.SessionOptions
-
-    class Options(original):  # type: ignore[misc, valid-type]
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, **kwargs)
-            self.enable_mem_pattern = False
-
-    ort.SessionOptions = Options
-    try:
-        yield
-    finally:
-        ort.SessionOptions = original
-
-
-def _set_espeak_voice_once() -> None:
-    """Make piper-tts's `espeakbridge.set_voice` a no-op when the voice does not change.
-
-    It leaks about 1.6 kB a call (piper-tts 1.8), and `hifilite.text.phonemes` calls it for every
-    sentence: measured +10 MB per 6000 sentences, without bound in a server. Its calls are made
-    under that module's lock. (`get_phonemes` leaks about 0.4 kB a call as well; that one cannot be
-    avoided here.) Drop this once `hifilite.text.phonemes` sets the voice only when it changes.
-    """
-    from piper import espeakbridge
-
-    if getattr(espeakbridge.set_voice, "once", False):
-        return
-    set_voice, initialize = espeakbridge.set_voice, espeakbridge.initialize
-    current: list[str] = []
-
-    def set_voice_once(voice: str) -> None:
-        if current != [voice]:
-            set_voice(voice)
-            current[:] = [voice]
-
-    def initialize_anew(*args: object) -> None:
-        current.clear()  # a fresh espeak-ng has no voice set
-        initialize(*args)
-
-    set_voice_once.once = True  # type: ignore[attr-defined]
-    espeakbridge.set_voice, espeakbridge.initialize = set_voice_once, initialize_anew
-
-
 def wav_header(sample_rate: int) -> bytes:
     """A 16-bit mono wav header whose sizes say 'unknown', for audio whose length is not known yet."""
     return wav_header_open_ended(sample_rate)
@@ -149,9 +93,7 @@ class Voice:
     @classmethod
     def load(cls, model: str = DEFAULT_ACOUSTIC, vocoder: str = DEFAULT_VOCODER, threads: int = 1) -> Voice:
         acoustic_path, vocoder_path = exported(str(model), str(vocoder))
-        with _no_memory_patterns():
-            tts = OnnxTTS(acoustic_path, vocoder_path, threads=threads)
-        _set_espeak_voice_once()
+        tts = OnnxTTS(acoustic_path, vocoder_path, threads=threads)
         return cls(tts, _model_name(model), _model_name(vocoder))
 
     def script(self, text: str) -> list[str | float]:
