@@ -18,10 +18,10 @@ import itertools
 import logging
 import queue
 import threading
-import time
 import uuid
 from typing import Any, AsyncIterator, Callable
 
+from ..measure import Stopwatch
 from .engine import Voice
 
 log = logging.getLogger("hifilite.serve")
@@ -131,7 +131,7 @@ class Job:
     def __init__(self, pool: Pool, proto: str, chars: int, request_id: str | None = None) -> None:
         self.pool, self.proto, self.chars = pool, proto, chars
         self.id = request_id or new_id()
-        self.started = time.perf_counter()
+        self.clock = Stopwatch().__enter__()  # runs for the request's whole life
         self.cancelled = threading.Event()
         self.status = "ok"
         self.sentences = self.samples = 0
@@ -143,15 +143,15 @@ class Job:
         budget = self.pool.timeout - self.waited
         if budget <= 0:
             raise Timeout(f"synthesis took longer than the server's timeout ({self.pool.timeout:g} s)")
-        t0 = time.perf_counter()
         future = self.pool.submit(first, self._guarded, fn, args)
-        try:
-            return await asyncio.wait_for(future, budget)
-        except asyncio.TimeoutError:
-            self.cancelled.set()
-            raise Timeout(f"synthesis took longer than the server's timeout ({self.pool.timeout:g} s)") from None
-        finally:
-            self.waited += time.perf_counter() - t0
+        with Stopwatch() as wait:
+            try:
+                return await asyncio.wait_for(future, budget)
+            except asyncio.TimeoutError:
+                self.cancelled.set()
+                raise Timeout(f"synthesis took longer than the server's timeout ({self.pool.timeout:g} s)") from None
+            finally:
+                self.waited += wait.seconds
 
     def _guarded(self, fn: Callable[..., Any], args: tuple) -> Any:
         if self.cancelled.is_set():
@@ -177,7 +177,7 @@ class Job:
                     return
                 self.sentences += 1
             if self.first_audio is None:
-                self.first_audio = time.perf_counter() - self.started
+                self.first_audio = self.clock.seconds
             self.samples += len(pcm) // 2
             yield pcm
 
@@ -196,7 +196,7 @@ class Job:
             self.status = status
         self.cancelled.set()
         self.pool._release()
-        total = time.perf_counter() - self.started
+        total = self.clock.seconds
         audio_s = self.samples / self.pool.voice.sample_rate
         ttfa = None if self.first_audio is None else round(self.first_audio * 1000, 1)
         record = {"id": self.id, "proto": self.proto, "status": self.status, "chars": self.chars,
