@@ -157,6 +157,11 @@ class PriorConfig(FrameRateBackbone):
         if self.iterations < 1:
             raise ConfigError(f"iterations must be >= 1, got {self.iterations}")
 
+    def phase_settings(self) -> dict[str, Any]:
+        """The phase reconstruction after the network, as ONNX sidecars store it and
+        `hifilite.runtime.contract.VocoderBackend.phase_settings` reads it."""
+        return {"method": self.phase, "n_fft": self.n_fft, "hop": self.phase_hop, "iterations": self.iterations}
+
 
 AnyGeneratorConfig = GeneratorConfig | FourierConfig | PriorConfig
 GENERATOR_FAMILIES: dict[str, type] = {"hifigan": GeneratorConfig, "fourier": FourierConfig, "prior": PriorConfig}

@@ -95,8 +95,7 @@ def vocoder_graph(model: Any) -> Graph:
             tolerance=PARITY_TOLERANCE,
             meta={"generator": to_dict(phase), "receptive_field_frames": ctx, "magnitude_eps": MAGNITUDE_EPS,
                   "log_clamp_min": LOG_CLAMP_MIN,
-                  "phase": {"method": phase.phase, "n_fft": phase.n_fft, "hop": phase.phase_hop,
-                            "iterations": phase.iterations}},
+                  "phase": phase.phase_settings()},
             doc=f"hifilite {__version__} vocoder network: {INPUT_NAME} (batch, n_mels, frames) -> "
                 f"{MAGNITUDE_OUTPUT} (batch, {bins}, frames), Gaussian-window log-magnitude; the phase "
                 f"({phase.phase}) is reconstructed outside the graph",

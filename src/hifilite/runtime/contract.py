@@ -109,7 +109,7 @@ class VocoderBackend:
     def check_wave(self, audio: Any) -> np.ndarray:
         """Mono float32 samples (T,) from (T,) or (1, T); AudioError for anything else, for fewer
         samples than one hop and for NaN or infinite samples."""
-        wav = np.asarray(self.to_numpy(audio) if not isinstance(audio, np.ndarray) else audio, dtype=np.float32)
+        wav = np.asarray(self.to_numpy(audio), dtype=np.float32)
         if wav.ndim == 2 and wav.shape[0] == 1:
             wav = wav[0]
         if wav.ndim != 1:

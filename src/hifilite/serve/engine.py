@@ -15,12 +15,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from hifilite.deploy.stream_io import pcm16, wav_header_open_ended
 from hifilite.errors import ConfigError, HifiliteError, TextError
-from hifilite.registry import DEFAULT_ACOUSTIC, DEFAULT_VOCODER, shipped
+from hifilite.registry import DEFAULT_ACOUSTIC, DEFAULT_VOCODER, ShippedModel, resolve, shipped
 from hifilite.tts import OnnxTTS
 from hifilite.tts.speaker import RATE_RANGE, SENTENCE_PAUSE_S
 from hifilite.version import __version__
@@ -62,17 +61,9 @@ def wav_header(sample_rate: int) -> bytes:
     return wav_header_open_ended(sample_rate)
 
 
-@dataclass(frozen=True)
-class ShippedModel:
-    name: str
-    kind: str  # "acoustic" or "vocoder"
-    description: str
-
-
 def catalogue() -> list[ShippedModel]:
     """Every shipped acoustic model and vocoder, acoustic models first."""
-    models = sorted(shipped().values(), key=lambda m: (m.kind, m.name))
-    return [ShippedModel(m.name, m.kind, m.description) for m in models]
+    return sorted(shipped().values(), key=lambda m: (m.kind, m.name))
 
 
 def _language(espeak_voice: str) -> str:
@@ -94,7 +85,7 @@ class Voice:
     def load(cls, model: str = DEFAULT_ACOUSTIC, vocoder: str = DEFAULT_VOCODER, threads: int = 1) -> Voice:
         acoustic_path, vocoder_path = exported(str(model), str(vocoder))
         tts = OnnxTTS(acoustic_path, vocoder_path, threads=threads)
-        return cls(tts, _model_name(model), _model_name(vocoder))
+        return cls(tts, resolve(model, "acoustic").stem, resolve(vocoder, "vocoder").stem)
 
     def script(self, text: str) -> list[str | float]:
         """Sentences and pauses (seconds) of `text`; TextError if it is empty, has control
@@ -113,10 +104,3 @@ class Voice:
         for item in self.script("Hello there."):
             if isinstance(item, str):
                 self.sentence(item)
-
-
-def _model_name(model: str | Path) -> str:
-    path = Path(model)
-    if not path.exists():
-        return str(model)
-    return path.name if path.is_dir() else path.stem

@@ -57,15 +57,12 @@ class Vocoder(nn.Module, VocoderBackend):
 
     @property
     def phase_settings(self) -> dict[str, Any] | None:
-        cfg = self.gen_config
-        if not isinstance(cfg, PriorConfig):
-            return None
-        return {"method": cfg.phase, "n_fft": cfg.n_fft, "hop": cfg.phase_hop, "iterations": cfg.iterations}
+        return self.gen_config.phase_settings() if isinstance(self.gen_config, PriorConfig) else None
 
     def generate(self, mel: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
             out = self.generator(mel)
-        return out if self.phase_settings is not None else out.squeeze(1)
+        return out if isinstance(self.gen_config, PriorConfig) else out.squeeze(1)  # log-magnitudes | audio
 
     def log_mel(self, segment: np.ndarray) -> torch.Tensor:
         with torch.inference_mode():
