@@ -87,12 +87,21 @@ def write_teacher_mels(teacher: str | Path, corpus: str | Path, out: str | Path,
         todo.append(i)
     info["utterances"] = len(data)
     atomic_write(manifest, lambda tmp: Path(tmp).write_text(json.dumps(info, indent=2), encoding="utf-8"))
+    for uid, mel in forced_mels(loaded.model, data, todo, batch_size, progress, "teacher mels"):
+        save_npy(out / f"{uid}.npy", mel)
+    return info
+
+
+def forced_mels(model, data: AcousticDataset, todo: list[int], batch_size: int = 8, progress: bool = True,
+                label: str = "mels"):
+    """(id, (frames, n_mels) float32 mel) of the items `todo` of `data`, teacher-forced with their
+    durations, pitch and energy, in batches; a durations/mel mismatch is a DataError."""
     batches = [todo[i: i + batch_size] for i in range(0, len(todo), batch_size)]
     if progress and batches:
         from ..console import progress as progress_bar
 
-        batches = progress_bar(batches, f"teacher mels ({len(todo)} utterances)")
-    model = loaded.model.eval()
+        batches = progress_bar(batches, f"{label} ({len(todo)} utterances)")
+    model = model.eval()
     with torch.inference_mode():
         for chunk in batches:
             batch = collate([data[i] for i in chunk])
@@ -102,5 +111,4 @@ def write_teacher_mels(teacher: str | Path, corpus: str | Path, out: str | Path,
                 m = int(batch["mel_lens"][j])
                 if int(batch["durations"][j].sum()) != m:
                     raise DataError(f"{uid}: durations sum to {int(batch['durations'][j].sum())} frames, the mel has {m}")
-                save_npy(out / f"{uid}.npy", mel[j, :m].numpy())
-    return info
+                yield uid, mel[j, :m].numpy()

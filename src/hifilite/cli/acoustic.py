@@ -159,6 +159,26 @@ def teacher_mels_command(
                   f"{info['params'] / 1e6:.2f} M params)", highlight=False)
 
 
+@acoustic_app.command("vocoder-mels")
+def vocoder_mels_command(
+    model: str = typer.Option(..., "--model", help="Trained acoustic model (file, run folder or shipped name) of "
+                              "this corpus's voice, e.g. joe-lightspeech-10h."),
+    data: Path = typer.Option(..., "--data", help="Prepared corpus of the same voice (`hifilite acoustic prepare`)."),
+    splits: list[str] = typer.Option(["train", "val", "test"], "--split", help="Splits to write (repeatable)."),
+    threads: int = typer.Option(1, "--threads", min=1, help="CPU threads for torch."),
+) -> None:
+    """Write the model's teacher-forced mels as wavs/<id>.npy, the input of `hifilite train --mels npy`
+    (a vocoder fine-tuned on what it will hear in text-to-speech; resumable)."""
+    import torch
+
+    from ..acoustic.vocoder_mels import write_vocoder_mels
+
+    torch.set_num_threads(threads)
+    info = write_vocoder_mels(model, data, splits=splits)
+    console.print(f"{data}/wavs: {info['utterances']} mels of {info['model']} (step {info['step']}) for "
+                  f"{', '.join(info['splits'])}", highlight=False)
+
+
 @acoustic_app.command()
 def info(model: Path = typer.Argument(..., help="acoustic.safetensors or a run folder.")) -> None:
     """Parameters, architecture and provenance of an acoustic model."""

@@ -145,7 +145,7 @@ def train(
             command = invocation()
             result = train_prior(data_roots=data, run_dir=out, gen_config=gen_config, train_config=train_config,
                                  init=init, versions=versions, env=env, resume=resume, console=console,
-                                 command=command)
+                                 command=command, mel_source=mel_source)
         else:
             result = train_gan(data_root=data[0], run_dir=out, gen_config=gen_config, train_config=train_config,
                                init=init, mel_source=mel_source, env=env, resume=resume, console=console)

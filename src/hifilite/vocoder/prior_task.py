@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -116,6 +117,49 @@ def build_features(wav_paths: Sequence[Path], config: PriorConfig, versions: int
     return out
 
 
+def npy_features(wav_paths: Sequence[Path], config: PriorConfig, cache: Path | None,
+                 progress=None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(acoustic-model mel at `wavs/<id>.npy`, target log-magnitude of the recording) of every clip,
+    as float16 (cached beside `build_features`' files, keyed by the .npy's size and time). The audio
+    keeps its level, the one the acoustic model's mel describes; the mel must lie over the audio
+    (teacher-forced: `hifilite acoustic vocoder-mels`)."""
+    from ..audio import load_audio
+    from ..data.dataset import load_mel, mel_path
+
+    out = []
+    for i, path in enumerate(wav_paths):
+        npy = mel_path(SimpleNamespace(wav_path=path))
+        if not npy.is_file():
+            raise DataError(f"{npy}: mel of {Path(path).name} not found (--mels npy; write them with "
+                            "`hifilite acoustic vocoder-mels`)")
+        st = npy.stat()
+        front = (config.sample_rate, config.n_fft, config.hop_length, config.in_channels)
+        key = hashlib.sha1(f"{npy.resolve()}|{st.st_size}|{st.st_mtime_ns}|{front}|npy".encode()).hexdigest()[:16]
+        file = cache / f"{key}.npz" if cache else None
+        if file is not None and file.is_file():
+            with np.load(file) as z:
+                out.append((z["mel"], z["tgt"]))
+        else:
+            mel = load_mel(npy, config.in_channels)
+            wav, _ = load_audio(path, config.sample_rate)
+            mag = stft_magnitude(wav, config.n_fft, config.hop_length)
+            if abs(mag.shape[-1] - mel.shape[-1]) > 2 + 0.02 * mel.shape[-1]:
+                raise DataError(f"{npy}: mel has {mel.shape[-1]} frames but the audio has {mag.shape[-1]}; "
+                                "the mels must be teacher-forced over the recordings")
+            frames = min(mel.shape[-1], mag.shape[-1])
+            pair = (mel[:, :frames].astype(np.float16),
+                    np.log(np.maximum(mag[:, :frames], math.exp(LOG_FLOOR))).astype(np.float16))
+            if file is not None:
+                file.parent.mkdir(parents=True, exist_ok=True)
+                tmp = file.with_suffix(".tmp.npz")
+                np.savez(tmp, mel=pair[0], tgt=pair[1])
+                tmp.replace(file)
+            out.append(pair)
+        if progress is not None:
+            progress(i + 1, len(wav_paths))
+    return out
+
+
 def magnitude_losses(pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
     """The two regression terms on log-magnitudes (B, bins, T), named as in `PRIOR_WEIGHTS`."""
     p, t = torch.exp(pred), torch.exp(target)
@@ -211,8 +255,11 @@ def training_clips(roots: Sequence[str | Path], split: str) -> list[Path]:
 
 def train_prior(*, data_roots: Sequence[str | Path], run_dir: str | Path, gen_config: PriorConfig,
                 train_config: TrainConfig, init: str | None = None, versions: int = 3, env=None,
-                resume: bool = False, console=None, command: str = ""):
-    """Train (or fine-tune from `init`) a prior-family generator on the train splits of `data_roots`."""
+                resume: bool = False, console=None, command: str = "", mel_source: str = "wav"):
+    """Train (or fine-tune from `init`) a prior-family generator on the train splits of `data_roots`.
+
+    `mel_source="npy"` adds to every clip's `versions` (mels of the audio) a pair whose input is the
+    acoustic model's mel at `wavs/<id>.npy`, and validates on those: a vocoder for text-to-speech."""
     from rich.progress import Progress
 
     from ..train.loop import fit
@@ -235,19 +282,25 @@ def train_prior(*, data_roots: Sequence[str | Path], run_dir: str | Path, gen_co
         job = bar.add_task("features", total=len(train_files) + len(val_files))
         tick = lambda done, total: bar.update(job, advance=1)  # noqa: E731
         cache = run_dir / "features"
-        train_feats = build_features(train_files, gen_config, versions, train_config.seed, cache, tick)
-        val_feats = build_features(val_files, gen_config, 1, train_config.seed, cache, tick)
+        if mel_source == "npy":
+            bar.update(job, total=2 * len(train_files) + len(val_files))
+            train_feats = npy_features(train_files, gen_config, cache, tick)
+            val_feats = npy_features(val_files, gen_config, cache, tick)
+            train_feats += build_features(train_files, gen_config, versions, train_config.seed, cache, tick)
+        else:
+            train_feats = build_features(train_files, gen_config, versions, train_config.seed, cache, tick)
+            val_feats = build_features(val_files, gen_config, 1, train_config.seed, cache, tick)
     frames = max(8, train_config.segment_size // gen_config.hop_length)
     train_data = FeatureBank(train_feats, frames=frames, seed=train_config.seed)
     val_data = FeatureBank(val_feats, random=False)
     weights = {k: v for k, v in train_config.loss_weights.items() if k.startswith("mag/")}
     task = PriorTask(gen, gen_config, train_config, weights)
     run_config = {"train": to_dict(train_config), "generator": to_dict(gen_config), "task": "prior",
-                  "data": {"roots": [str(r) for r in data_roots], "versions": versions,
+                  "data": {"roots": [str(r) for r in data_roots], "versions": versions, "mels": mel_source,
                            "train_clips": len(train_files)}, "init": init, "command": command}
     return fit(task, train_data=train_data, val_data=val_data, config=train_config, run_dir=run_dir,
                run_config=run_config, env=env, resume=resume, may_change=(*RESUMABLE_KEYS, "command"),
                console=console)
 
 
-__all__ = ["PriorTask", "FeatureBank", "train_prior", "magnitude_losses", "clip_features", "build_features"]
+__all__ = ["PriorTask", "FeatureBank", "train_prior", "magnitude_losses", "clip_features", "build_features", "npy_features"]
