@@ -108,13 +108,15 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "students.json").write_text(json.dumps(out, indent=2, default=float))
 
-    cols = [c for c in COLUMNS if any(isinstance(q["summary"].get(m, {}).get(c), dict)
-                                      for q in quality.values() for m in args.models)]
+    # the evaluation's labels (a model given by path is labelled by its file's stem), in --models order
+    labelled = lambda q: [m for m in q["summary"] if m != "reference"]  # noqa: E731
+    cols = [c for c in COLUMNS if any(isinstance(q["summary"][m].get(c), dict)
+                                      for q in quality.values() for m in labelled(q))]
     lines = ["| data | model | " + " | ".join(SHORT_NAMES.get(c, c) for c in cols) + " |",
              "|---|---|" + "---:|" * len(cols)]
     for name, q in quality.items():
-        for model in args.models:
-            entry = q["summary"].get(model, {})
+        for model in labelled(q):
+            entry = q["summary"][model]
             vals = [f"{entry[c]['mean']:.3f}" if isinstance(entry.get(c), dict) else "–" for c in cols]
             lines.append(f"| {name} ({q['utterances']} clips, {q['speakers']} voices) | {model} | "
                          + " | ".join(vals) + " |")

@@ -1,7 +1,7 @@
 """The main job: synthesise a small corpus, copy-synthesise its test split with the teacher, the
 zero-parameter floor (pghi) and the shipped students, evaluate (with torchcrepe periodicity),
 bench them beside v1/v2/v3, speak held-out sentences (never
-trained on) with the shipped acoustic model + joe-lite beside Piper, with the recogniser's word
+trained on) with the shipped acoustic model + its vocoder beside Piper, with the recogniser's word
 error rate, and write a report folder (markdown + HTML, spectrograms, audio)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def run_demo(
     sentences: int = 48,
     test: int = 8,
     models: tuple[str, ...] = ("lj-v1", "pghi", "joe-lite", "joe-tiny"),
-    bench_models_: tuple[str, ...] = ("v1", "v2", "v3", "pghi", "joe-lite", "joe-tiny"),
+    bench_models_: tuple[str, ...] = ("v1", "v2", "v3", "pghi", "joe-lite", "joe-fourier", "joe-tiny"),
     bench_seconds: float = 4.0,
     threads: int = 1,
     tts_model: str | None = "auto",
@@ -50,13 +50,15 @@ def run_demo(
 
     speech = None
     if tts_model:
-        console.rule(f"4/{stages} text to speech: {tts_model} + joe-lite vs Piper")
+        from .registry import DEFAULT_VOCODER
+
+        console.rule(f"4/{stages} text to speech: {tts_model} + {DEFAULT_VOCODER} vs Piper")
         from .evaluate.speaking import tts_vs_piper
         from .evaluate.intelligibility import heldout_sentences
 
         held = heldout_sentences()  # short to long: every k-th one spans the lengths
         texts = held[:: max(1, len(held) // test)][:test]
-        speech = tts_vs_piper(texts, model=tts_model, vocoder="joe-lite", threads=threads, wav_dir=out / "tts",
+        speech = tts_vs_piper(texts, model=tts_model, vocoder=DEFAULT_VOCODER, threads=threads, wav_dir=out / "tts",
                               log=lambda s: console.print(s, highlight=False))
         (out / "tts.json").write_text(json.dumps(speech, indent=2))
 

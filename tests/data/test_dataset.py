@@ -90,6 +90,33 @@ def test_npy_mel_window_and_audio_window_are_aligned(tmp_path):
     assert whole["mel"].shape == (MEL.n_mels, 40) and whole["audio"].shape == (40 * HOP,)
 
 
+def test_mixed_source_takes_the_npy_mel_or_the_windows_own_mel_by_a_coin(tmp_path):
+    """`--mels mixed`: both inputs over epochs, each over the same aligned audio window; the audio
+    mel is the front-end's of that window; validation (whole utterances) takes the .npy mel."""
+    from hifilite.audio import MelSpectrogram
+
+    utt = ramp_utt(tmp_path, "r", frames=40)
+    ds = VocoderDataset([utt], mel=MEL, segment_size=8 * HOP, mel_source="mixed", seed=3)
+    front = MelSpectrogram.from_config(MEL)
+    kinds = []
+    for epoch in range(12):
+        item = ds[(0, epoch)]
+        mel, audio = item["mel"].numpy(), item["audio"].numpy()
+        assert mel.shape == (MEL.n_mels, 8) and audio.shape == (8 * HOP,)
+        if np.array_equal(np.round(audio[::HOP] * 4000), mel[0] * 4):
+            kinds.append("npy")
+        else:
+            np.testing.assert_allclose(mel, front(torch.from_numpy(audio)[None])[0].numpy(), atol=1e-6)
+            kinds.append("audio")
+        assert np.array_equal(ds[(0, epoch)]["mel"].numpy(), mel)  # a pure function of (index, epoch)
+    assert set(kinds) == {"npy", "audio"}
+    whole = VocoderDataset([utt], mel=MEL, segment_size=None, mel_source="mixed")[0]
+    np.testing.assert_array_equal(whole["mel"].numpy()[0], np.arange(40) / 4)
+    utt.wav_path.with_suffix(".npy").unlink()
+    with pytest.raises(DataError, match="vocoder-mels"):
+        VocoderDataset([utt], mel=MEL, segment_size=8 * HOP, mel_source="mixed")
+
+
 def test_npy_mel_shorter_than_a_segment_is_padded_with_silence(tmp_path):
     utt = ramp_utt(tmp_path, "s", frames=5)
     item = VocoderDataset([utt], mel=MEL, segment_size=8 * HOP, mel_source="npy")[(0, 0)]

@@ -29,11 +29,11 @@ import numpy as np
 
 REFERENCE = Path(__file__).resolve().parents[1] / "assets" / "reference_outputs.npz"
 LOCAL_REFERENCE = REFERENCE.with_suffix(".local.npz")
-VOCODERS = ("lj-v1", "universal-v1", "joe-lite", "joe-tiny", "universal-lite", "universal-pghi", "pghi", "griffin-lim")
+VOCODERS = ("lj-v1", "universal-v1", "joe-lite", "joe-fourier", "joe-tiny", "universal-lite", "universal-pghi", "pghi", "griffin-lim")
 ACOUSTIC = ("joe-lightspeech-10h",)
-STREAMED = ("joe-lite", "universal-pghi", "pghi")  # also through `stream` in 17-frame chunks and ONNX Runtime
+STREAMED = ("joe-lite", "joe-fourier", "universal-pghi", "pghi")  # also through `stream` in 17-frame chunks and ONNX Runtime
 STREAM_CHUNK = 17
-TTS_VOCODER = "joe-lite"
+TTS_VOCODER = "joe-fourier"  # the tts default (registry.DEFAULT_VOCODER)
 SENTENCES = ("Dr. Smith owes 13 dollars.", "Is it ready?")
 
 

@@ -59,7 +59,7 @@ def test_models_lists_every_shipped_model_once():
 
     result = CliRunner().invoke(app, ["models"])
     assert result.exit_code == 0, result.output
-    for name in ("lj-v1", "universal-v1", "pghi", "griffin-lim", "joe-lite", "joe-tiny", "universal-lite",
+    for name in ("lj-v1", "universal-v1", "pghi", "griffin-lim", "joe-lite", "joe-fourier", "joe-tiny", "universal-lite",
                  "universal-pghi", "joe-lightspeech-10h"):
         assert sum(line.startswith(f"{name} ") for line in result.output.splitlines()) == 1, name
     kinds = registry.shipped()

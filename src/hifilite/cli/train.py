@@ -100,7 +100,8 @@ def train(
         None, "--num-workers", min=0, help="Data-loading worker processes."
     ),
     mels: Optional[str] = typer.Option(
-        None, "--mels", help="wav: mels from the audio; npy: acoustic-model mels at wavs/<id>.npy."
+        None, "--mels", help="wav: mels from the audio; npy: acoustic-model mels at wavs/<id>.npy "
+        "(`hifilite acoustic vocoder-mels`); mixed: either, by a coin per training item (validation: npy)."
     ),
     device: str = typer.Option("auto", "--device", callback=device_option(auto=True), help="auto (CUDA if available), cpu or cuda."),
     resume: bool = typer.Option(

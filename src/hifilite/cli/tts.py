@@ -1,6 +1,6 @@
 """`hifilite tts`: text -> wav with an acoustic model and a vocoder.
 
-    hifilite tts "Hello there, it is 5:30." -o hello.wav           # shipped joe-lightspeech-10h + joe-lite
+    hifilite tts "Hello there, it is 5:30." -o hello.wav           # shipped joe-lightspeech-10h + joe-fourier
     hifilite tts "Hello there." -o hello.wav --model runs/ls --vocoder lj-v1
     hifilite tts --text-file chapter.txt -o chapter.wav --model acoustic.safetensors --vocoder lj-v1
     hifilite tts "Faster please." -o - --model runs/ls --rate 1.3 | aplay

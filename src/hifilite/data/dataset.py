@@ -24,7 +24,7 @@ from ..audio import check_audio, check_log_mel_range, load_audio
 from ..config import MelConfig
 from ..errors import AudioError, ConfigError, DataError
 
-MEL_SOURCES = ("wav", "npy")
+MEL_SOURCES = ("wav", "npy", "mixed")
 SILENCE_LOG_MEL = float(np.log(1e-5))  # the front-end's floor: what a silent frame looks like
 
 
@@ -70,6 +70,11 @@ class VocoderDataset(Dataset):
     """Items are dicts: `audio` (T,) float32, `mel` (n_mels, T // hop) with `mel_source="npy"`,
     and `id`. T = `segment_size` for training, the utterance length cut to whole hops otherwise.
 
+    `mel_source="mixed"` trains on both inputs: each training item's mel is, by a fair coin of its
+    (index, epoch), the `.npy` mel or the mel of its own audio window (same front-end as the
+    recipe's); whole utterances (validation) take the `.npy` mel. A vocoder for text-to-speech that
+    still vocodes recordings.
+
     `normalize` (default: on for wav, off for npy, as in the official recipe) scales each clip to
     a peak of 0.95; it stays off for npy mels because they were predicted for the raw audio.
     """
@@ -97,6 +102,7 @@ class VocoderDataset(Dataset):
         self.segment_size = segment_size
         self.mel_source = mel_source
         self.normalize = (mel_source == "wav") if normalize is None else normalize
+        self._mel_fn = None
         self.seed = seed
         self.teacher_cache = Path(teacher_cache) if teacher_cache is not None else None
         if self.teacher_cache is not None and mel_source != "wav":
@@ -120,10 +126,11 @@ class VocoderDataset(Dataset):
                 for path in teacher_cache_files(self.teacher_cache, utt.id):
                     if not path.is_file():
                         raise DataError(f"{path}: teacher output of utterance {utt.id!r} not cached")
-            if self.mel_source == "npy":
+            if self.mel_source != "wav":
                 path = mel_path(utt)
                 if not path.is_file():
-                    raise DataError(f"{path}: mel of utterance {utt.id!r} not found (--mels npy)")
+                    raise DataError(f"{path}: mel of utterance {utt.id!r} not found (--mels {self.mel_source}; "
+                                    "`hifilite acoustic vocoder-mels` writes them)")
                 try:
                     shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
                 except Exception as exc:
@@ -152,13 +159,25 @@ class VocoderDataset(Dataset):
             mel, both = self._mel_window(mel, both, item_rng(self.seed, index, epoch))
             return {"id": utt.id, "audio": torch.from_numpy(both[0].copy()), "mel": torch.from_numpy(mel),
                     "teacher": torch.from_numpy(both[1].copy())}
-        if self.mel_source == "npy":
+        if self.mel_source != "wav":
+            rng = item_rng(self.seed, index, epoch)
             mel = load_mel(mel_path(utt), self.mel.n_mels)
             audio = self._align(audio, mel.shape[1], mel_path(utt))
-            mel, audio = self._mel_window(mel, audio, item_rng(self.seed, index, epoch))
+            mel, audio = self._mel_window(mel, audio, rng)
+            if self.mel_source == "mixed" and self.segment_size is not None and rng.random() < 0.5:
+                mel = self._audio_mel(audio)
             return {"id": utt.id, "audio": torch.from_numpy(audio), "mel": torch.from_numpy(mel)}
         audio = self._audio_window(audio, item_rng(self.seed, index, epoch))
         return {"id": utt.id, "audio": torch.from_numpy(audio)}
+
+    def _audio_mel(self, audio: np.ndarray) -> np.ndarray:
+        """The front-end's (n_mels, len(audio) // hop) mel of an audio window."""
+        if self._mel_fn is None:
+            from ..audio import MelSpectrogram
+
+            self._mel_fn = MelSpectrogram.from_config(self.mel)
+        with torch.no_grad():
+            return self._mel_fn(torch.from_numpy(audio)[None])[0].numpy()
 
     def _audio_window(self, audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if self.segment_size is None:  # whole utterance, cut (or padded) to whole hops

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..measure import time_call, times_real_time
+from ..registry import DEFAULT_VOCODER
 
 
 def piper_voice(voice: str | Path | None = None, threads: int = 1):
@@ -49,7 +50,7 @@ def onnx_params(path: str | Path) -> int:
     return int(sum(int(np.prod(t.dims)) for t in model.graph.initializer))
 
 
-def tts_vs_piper(texts: Sequence[str], *, model: str | Path, vocoder: str | Path = "joe-lite", threads: int = 1,
+def tts_vs_piper(texts: Sequence[str], *, model: str | Path, vocoder: str | Path = DEFAULT_VOCODER, threads: int = 1,
                  dnsmos: bool = True, wer: bool = True, wav_dir: str | Path | None = None,
                  log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """`hifilite tts` (ONNX Runtime path, exports cached) and the Piper voice on the same texts.

@@ -1,7 +1,7 @@
 """What the server takes from the rest of hifilite, in one place: the shipped models' names, the
 cached ONNX exports, the text checks and the synthesis of one sentence.
 
-    voice = Voice.load("joe-lightspeech-10h", "joe-lite", threads=1)
+    voice = Voice.load("joe-lightspeech-10h", "joe-fourier", threads=1)
     items = voice.script("Hello there. It is 5:30.")      # sentences (str) and pauses (float s)
     pcm = voice.sentence(items[0], rate=1.0)              # s16le mono at voice.sample_rate
 

@@ -258,12 +258,16 @@ def train_prior(*, data_roots: Sequence[str | Path], run_dir: str | Path, gen_co
                 resume: bool = False, console=None, command: str = "", mel_source: str = "wav"):
     """Train (or fine-tune from `init`) a prior-family generator on the train splits of `data_roots`.
 
-    `mel_source="npy"` adds to every clip's `versions` (mels of the audio) a pair whose input is the
+    `mel_source="npy"` (or "mixed", the same here) adds to every clip's `versions` (mels of the audio) a pair whose input is the
     acoustic model's mel at `wavs/<id>.npy`, and validates on those: a vocoder for text-to-speech."""
     from rich.progress import Progress
 
     from ..train.loop import fit
 
+    from ..data.dataset import MEL_SOURCES
+
+    if mel_source not in MEL_SOURCES:
+        raise ConfigError(f"mel source must be one of {', '.join(MEL_SOURCES)}, got {mel_source!r}")
     if gen_config.channels == 0:
         raise ConfigError("a prior config with channels 0 is the zero-parameter floor: nothing to train")
     run_dir = Path(run_dir)
@@ -282,7 +286,7 @@ def train_prior(*, data_roots: Sequence[str | Path], run_dir: str | Path, gen_co
         job = bar.add_task("features", total=len(train_files) + len(val_files))
         tick = lambda done, total: bar.update(job, advance=1)  # noqa: E731
         cache = run_dir / "features"
-        if mel_source == "npy":
+        if mel_source in ("npy", "mixed"):  # the audio versions are always in the bank
             bar.update(job, total=2 * len(train_files) + len(val_files))
             train_feats = npy_features(train_files, gen_config, cache, tick)
             val_feats = npy_features(val_files, gen_config, cache, tick)
