@@ -66,11 +66,12 @@ def test_runtime_extra_runs_onnx_vocoder_and_tts_without_torch(tmp_path):
     from hifilite.acoustic.checkpoint import load_acoustic
     from hifilite.deploy.export import export_onnx
     from hifilite.runtime import OnnxVocoder
+    from hifilite.registry import DEFAULT_VOCODER
     from hifilite.tts import OnnxTTS
 
     work = tmp_path / "work"
     work.mkdir()
-    export_onnx("joe-tiny", work / "v.onnx")
+    export_onnx(DEFAULT_VOCODER, work / "v.onnx")  # the pair `hifilite tts` speaks with
     export_onnx(load_acoustic("joe-lightspeech-10h"), work / "a.onnx")
     t = np.arange(int(0.6 * 44100)) / 44100
     sf.write(work / "in.wav", np.stack([0.3 * np.sin(2 * np.pi * 180 * t), 0.1 * np.sin(2 * np.pi * 900 * t)], 1),
