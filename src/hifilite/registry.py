@@ -56,7 +56,7 @@ SIGNAL = {
 # What `hifilite models` says about a shipped asset.
 DESCRIPTIONS = {
     "joe-lite": "fast iSTFT-head vocoder (0.39 M) trained on 522 Piper joe recordings by mel and multi-resolution "
-                "STFT losses (no teacher, no discriminators): the tts default's vocoder, one speaker",
+                "STFT losses (no teacher, no discriminators): the tts vocoder before joe-fourier, one speaker",
     "universal-lite": "joe-lite fine-tuned by distillation from universal-v1 on real speech of many voices "
                       "(fillets-ng recordings + Piper joe, augmented); far below universal-pghi on unseen voices",
     "joe-fourier": "frame-rate Fourier-head vocoder (0.81 M: ConvNeXt at the mel frame rate, iSTFT hop 256) for the "

@@ -53,6 +53,21 @@ def check_teacher(loaded_stats: dict[str, Any] | None, symbols: dict[str, Any], 
                             "use a model trained on this corpus")
 
 
+def read_manifest(manifest: Path) -> dict[str, Any] | None:
+    """The JSON record of a folder of written mels (None if there is none); DataError if unreadable."""
+    if not manifest.is_file():
+        return None
+    try:
+        return json.loads(manifest.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{manifest}: invalid JSON ({exc})") from None
+
+
+def write_manifest(manifest: Path, info: dict[str, Any]) -> None:
+    """Write that record atomically."""
+    atomic_write(manifest, lambda tmp: Path(tmp).write_text(json.dumps(info, indent=2), encoding="utf-8"))
+
+
 def write_teacher_mels(teacher: str | Path, corpus: str | Path, out: str | Path, *, split: str = "train",
                        batch_size: int = 8, progress: bool = True) -> dict[str, Any]:
     """Teacher-forced mels of `teacher` for every utterance of `split`; returns the teacher.json data.
@@ -66,14 +81,10 @@ def write_teacher_mels(teacher: str | Path, corpus: str | Path, out: str | Path,
     info = {"teacher": str(path.resolve()), "step": loaded.extra.get("step"),
             "params": loaded.model.num_parameters(), "corpus": str(Path(corpus).resolve()), "split": split}
     manifest = out / INFO_NAME
-    if manifest.is_file():
-        try:
-            old = json.loads(manifest.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{manifest}: invalid JSON ({exc})") from None
-        if any(old.get(k) != info[k] for k in ("teacher", "step", "corpus", "split")):
-            raise DataError(f"{out} holds mels of {old.get('teacher')} (step {old.get('step')}) for "
-                            f"{old.get('corpus')}; write these to a new folder")
+    old = read_manifest(manifest)
+    if old is not None and any(old.get(k) != info[k] for k in ("teacher", "step", "corpus", "split")):
+        raise DataError(f"{out} holds mels of {old.get('teacher')} (step {old.get('step')}) for "
+                        f"{old.get('corpus')}; write these to a new folder")
     data = AcousticDataset(corpus, split, stats, energy=loaded.model.config.energy)
     n_mels = int(stats["mel"]["n_mels"])
     todo = []
@@ -86,7 +97,7 @@ def write_teacher_mels(teacher: str | Path, corpus: str | Path, out: str | Path,
                 pass
         todo.append(i)
     info["utterances"] = len(data)
-    atomic_write(manifest, lambda tmp: Path(tmp).write_text(json.dumps(info, indent=2), encoding="utf-8"))
+    write_manifest(manifest, info)
     for uid, mel in forced_mels(loaded.model, data, todo, batch_size, progress, "teacher mels"):
         save_npy(out / f"{uid}.npy", mel)
     return info

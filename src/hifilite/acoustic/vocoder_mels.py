@@ -16,18 +16,17 @@ corpus holding another model's mels is refused rather than mixed.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Sequence
 
 from ..data.acoustic_dataset import AcousticDataset
 from ..data.corpora import load_split
-from ..data.dataset import load_mel
+from ..data.dataset import load_mel, mel_path
 from ..data.feature_cache import read_stats
 from ..errors import DataError
-from ..io import atomic_write, save_npy
+from ..io import save_npy
 from .checkpoint import acoustic_file, load_acoustic
-from .distil import check_teacher, forced_mels
+from .distil import check_teacher, forced_mels, read_manifest, write_manifest
 
 INFO_NAME = "vocoder_mels.json"
 
@@ -55,44 +54,35 @@ def write_vocoder_mels(model: str | Path, corpus: str | Path, *, splits: Sequenc
     stats = model_normalised(stats, loaded.stats, str(path))
     info = {"model": str(path.resolve()), "step": loaded.extra.get("step"),
             "params": loaded.model.num_parameters(), "splits": list(splits)}
+    missing = [split for split in splits if split not in stats["splits"]]
+    if missing:
+        raise DataError(f"{corpus}: no split {missing[0]!r} (it has {', '.join(stats['splits'])})")
     manifest = corpus / INFO_NAME
-    if manifest.is_file():
-        try:
-            old = json.loads(manifest.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{manifest}: invalid JSON ({exc})") from None
+    old = read_manifest(manifest)
+    if old is not None:
         if any(old.get(k) != info[k] for k in ("model", "step")):
             raise DataError(f"{corpus} holds vocoder mels of {old.get('model')} (step {old.get('step')}); "
                             f"remove {corpus}/wavs/*.npy and {manifest.name} to write another model's")
         info["splits"] = sorted(set(old.get("splits", [])) | set(splits))
+    write_manifest(manifest, info)
     n_mels, count = int(stats["mel"]["n_mels"]), 0
     for split in splits:
-        if split not in stats["splits"]:
-            raise DataError(f"{corpus}: no split {split!r} (it has {', '.join(stats['splits'])})")
         data = AcousticDataset(corpus, split, stats, energy=loaded.model.config.energy)
-        wavs = {u.id: Path(u.wav_path) for u in load_split(corpus, split)}
+        targets = {u.id: mel_path(u) for u in load_split(corpus, split)}
         todo = []
         for i, uid in enumerate(data.ids):
-            target = _target(corpus, wavs, uid)
-            if target.is_file():
+            if targets[uid].is_file():
                 try:
-                    if load_mel(target, n_mels).shape[1] == int(data[i]["mel"].shape[0]):
+                    if load_mel(targets[uid], n_mels).shape[1] == int(data[i]["mel"].shape[0]):
                         continue
                 except DataError:
                     pass
             todo.append(i)
-        atomic_write(manifest, lambda tmp: Path(tmp).write_text(json.dumps(info, indent=2), encoding="utf-8"))
         for uid, mel in forced_mels(loaded.model, data, todo, batch_size, progress, f"vocoder mels, {split}"):
-            save_npy(_target(corpus, wavs, uid), mel.T.copy())
+            save_npy(targets[uid], mel.T.copy())
         count += len(data)
     info["utterances"] = count
     return info
-
-
-def _target(corpus: Path, wavs: dict[str, Path], uid: str) -> Path:
-    """`wavs/<id>.npy` beside the utterance's audio (what `data.dataset.mel_path` reads)."""
-    wav = wavs.get(uid, corpus / "wavs" / f"{uid}.wav")
-    return wav.with_suffix(".npy")
 
 
 __all__ = ["write_vocoder_mels", "model_normalised", "INFO_NAME"]

@@ -66,6 +66,16 @@ def load_mel(path: Path, n_mels: int) -> np.ndarray:
     return mel
 
 
+def check_mel_over_audio(mel_frames: int, audio_hops: float, path: Path) -> None:
+    """DataError unless a precomputed mel of `mel_frames` frames lies over audio of `audio_hops` hops
+    (within 2 frames + 2 %): a mel that clearly belongs to other audio."""
+    if abs(audio_hops - mel_frames) > 2 + 0.02 * mel_frames:
+        raise DataError(
+            f"{path}: mel has {mel_frames} frames but the audio has {audio_hops:.0f} hops; fine-tuning "
+            "needs mels aligned to the audio (teacher-forced / ground-truth durations)"
+        )
+
+
 class VocoderDataset(Dataset):
     """Items are dicts: `audio` (T,) float32, `mel` (n_mels, T // hop) with `mel_source="npy"`,
     and `id`. T = `segment_size` for training, the utterance length cut to whole hops otherwise.
@@ -190,12 +200,7 @@ class VocoderDataset(Dataset):
 
     def _align(self, audio: np.ndarray, frames: int, path: Path) -> np.ndarray:
         """Audio of exactly frames * hop samples; an error if the mel clearly belongs elsewhere."""
-        audio_frames = len(audio) / self.hop
-        if abs(audio_frames - frames) > 2 + 0.02 * frames:
-            raise DataError(
-                f"{path}: mel has {frames} frames but the audio has {audio_frames:.0f} hops; fine-tuning "
-                "needs mels aligned to the audio (teacher-forced / ground-truth durations)"
-            )
+        check_mel_over_audio(frames, len(audio) / self.hop, path)
         return _fit(audio, frames * self.hop)
 
     def _mel_window(

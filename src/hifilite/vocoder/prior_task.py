@@ -84,6 +84,14 @@ class FeatureBank(Dataset):
         return {"mel": torch.from_numpy(np.ascontiguousarray(mel)), "target": torch.from_numpy(np.ascontiguousarray(tgt))}
 
 
+def _save_npz(file: Path, **arrays: np.ndarray) -> None:
+    """A feature-cache entry, written whole or not at all."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_suffix(".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(file)
+
+
 def build_features(wav_paths: Sequence[Path], config: PriorConfig, versions: int, seed: int,
                    cache: Path | None, progress=None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Features of every clip and version (cached as one .npz per clip under `cache`)."""
@@ -107,10 +115,7 @@ def build_features(wav_paths: Sequence[Path], config: PriorConfig, versions: int
                 x = wav if v == 0 else augment.item(wav, v, i)[0]
                 feats.append(clip_features(x, mel_fn, config))
             if file is not None:
-                file.parent.mkdir(parents=True, exist_ok=True)
-                tmp = file.with_suffix(".tmp.npz")
-                np.savez(tmp, **{f"{k}{v}": a for v, pair in enumerate(feats) for k, a in zip(("mel", "tgt"), pair)})
-                tmp.replace(file)
+                _save_npz(file, **{f"{k}{v}": a for v, pair in enumerate(feats) for k, a in zip(("mel", "tgt"), pair)})
             out.extend(feats)
         if progress is not None:
             progress(i + 1, len(wav_paths))
@@ -124,7 +129,7 @@ def npy_features(wav_paths: Sequence[Path], config: PriorConfig, cache: Path | N
     keeps its level, the one the acoustic model's mel describes; the mel must lie over the audio
     (teacher-forced: `hifilite acoustic vocoder-mels`)."""
     from ..audio import load_audio
-    from ..data.dataset import load_mel, mel_path
+    from ..data.dataset import check_mel_over_audio, load_mel, mel_path
 
     out = []
     for i, path in enumerate(wav_paths):
@@ -142,18 +147,13 @@ def npy_features(wav_paths: Sequence[Path], config: PriorConfig, cache: Path | N
         else:
             mel = load_mel(npy, config.in_channels)
             wav, _ = load_audio(path, config.sample_rate)
+            check_mel_over_audio(mel.shape[-1], len(wav) / config.hop_length, npy)
             mag = stft_magnitude(wav, config.n_fft, config.hop_length)
-            if abs(mag.shape[-1] - mel.shape[-1]) > 2 + 0.02 * mel.shape[-1]:
-                raise DataError(f"{npy}: mel has {mel.shape[-1]} frames but the audio has {mag.shape[-1]}; "
-                                "the mels must be teacher-forced over the recordings")
             frames = min(mel.shape[-1], mag.shape[-1])
             pair = (mel[:, :frames].astype(np.float16),
                     np.log(np.maximum(mag[:, :frames], math.exp(LOG_FLOOR))).astype(np.float16))
             if file is not None:
-                file.parent.mkdir(parents=True, exist_ok=True)
-                tmp = file.with_suffix(".tmp.npz")
-                np.savez(tmp, mel=pair[0], tgt=pair[1])
-                tmp.replace(file)
+                _save_npz(file, mel=pair[0], tgt=pair[1])
             out.append(pair)
         if progress is not None:
             progress(i + 1, len(wav_paths))
@@ -258,13 +258,13 @@ def train_prior(*, data_roots: Sequence[str | Path], run_dir: str | Path, gen_co
                 resume: bool = False, console=None, command: str = "", mel_source: str = "wav"):
     """Train (or fine-tune from `init`) a prior-family generator on the train splits of `data_roots`.
 
-    `mel_source="npy"` (or "mixed", the same here) adds to every clip's `versions` (mels of the audio) a pair whose input is the
-    acoustic model's mel at `wavs/<id>.npy`, and validates on those: a vocoder for text-to-speech."""
+    `mel_source="npy"` (or "mixed", the same here) adds to every clip's `versions` (mels of the
+    audio) a pair whose input is the acoustic model's mel at `wavs/<id>.npy`, and validates on
+    those: a vocoder for text-to-speech."""
     from rich.progress import Progress
 
-    from ..train.loop import fit
-
     from ..data.dataset import MEL_SOURCES
+    from ..train.loop import fit
 
     if mel_source not in MEL_SOURCES:
         raise ConfigError(f"mel source must be one of {', '.join(MEL_SOURCES)}, got {mel_source!r}")
