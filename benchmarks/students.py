@@ -13,7 +13,8 @@ speaker so that every voice / language is in).
 `--no-pitch`, torchcrepe periodicity RMSE, V/UV F1, median cents and gross pitch error
 (`hifilite.evaluate.periodicity`) and the WORLD/pYIN F0 error and V/UV F1 (`hifilite.evaluate.metrics`). Speed: params, MACs per
 second of audio, 1-thread median x-real-time on 4 s of audio in eager PyTorch and ONNX Runtime.
-Writes OUT/students.{json,md} (default benchmarks/results).
+Writes OUT/students.{json,md} (default benchmarks/results) and every clip's scores in
+OUT/clips/NAME/results.{json,csv}.
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ def main() -> None:
     for name, corpus in sets.items():
         utts = load_split(corpus, "test")
         chosen = spread(utts, limits[name]) if args.spread else utts[: limits[name]]
-        res = evaluate_models(args.models, corpus, split="test", metrics=metrics, console=console, utterances=chosen)
+        res = evaluate_models(args.models, corpus, split="test", metrics=metrics, console=console, utterances=chosen,
+                              out_dir=args.out / "clips" / name)  # every clip's scores: what a mean hides
         quality[name] = {"corpus": str(corpus), "utterances": res.info["data"]["utterances"],
                          "speakers": len({u.speaker for u in chosen}),
                          "audio_seconds": res.info["data"]["audio_seconds"], "summary": res.summary}

@@ -65,17 +65,23 @@ def stft_magnitude(wav: np.ndarray, n_fft: int = 1024, hop: int = 256, offset: i
 
 
 def griffin_lim(mag: np.ndarray, n_fft: int = 1024, hop: int = 256, iterations: int = 32,
-                momentum: float = 0.99, seed: int = 0) -> np.ndarray:
-    """Fast Griffin-Lim (Perraudin et al. 2013) from Hann-window magnitudes (bins, frames) in
-    HiFi-GAN's framing -> (frames * hop,) float32. Random initial phase from `seed`; iterative
-    over the whole signal, so it does not stream."""
+                momentum: float = 0.99, seed: int = 0, window: str = "hann",
+                init: np.ndarray | None = None) -> np.ndarray:
+    """Fast Griffin-Lim (Perraudin et al. 2013) from magnitudes (bins, frames) in HiFi-GAN's framing
+    (periodic Hann window, or the Gaussian one of the phase reconstruction) -> (frames * hop,) float32.
+    The initial phase is random from `seed`, or that of `init`, a waveform in the same framing (e.g.
+    PGHI's output, to refine it). Iterative over the whole signal, so it does not stream."""
     mag = np.asarray(mag, dtype=np.float64)
     frames = mag.shape[1]
     length = frames * hop
     offset = hop // 2
-    win = hann_window(n_fft)
-    rng = np.random.default_rng(seed)
-    angles = np.exp(2j * np.pi * rng.random(mag.shape))
+    win = gaussian_window(n_fft)[0] if window == "gaussian" else hann_window(n_fft)
+    if init is None:
+        angles = np.exp(2j * np.pi * np.random.default_rng(seed).random(mag.shape))
+        rebuilt = np.zeros_like(angles)
+    else:
+        rebuilt = _frames_of(np.asarray(init, dtype=np.float64), win, hop, offset, frames)
+        angles = rebuilt / (np.abs(rebuilt) + 1e-16)
     starts = (n_fft + offset + np.arange(frames) * hop - n_fft // 2).astype(np.int64)  # acc[n_fft] is sample 0
     den = np.zeros(length + 2 * n_fft)  # the windows' squared overlap: the same every iteration
     _overlap_add(np.zeros_like(den), den, np.zeros((frames, n_fft)), starts, win, win**2)
@@ -87,7 +93,6 @@ def griffin_lim(mag: np.ndarray, n_fft: int = 1024, hop: int = 256, iterations: 
         _overlap_add(acc, np.zeros_like(acc), segs, starts, win, np.zeros(n_fft))
         return acc[n_fft:n_fft + length] / den
 
-    rebuilt = np.zeros_like(angles)
     for _ in range(iterations):
         wav = istft(mag * angles)
         spec = _frames_of(wav, win, hop, offset, frames)
