@@ -254,3 +254,42 @@ def test_cli_trains_the_prior_family_on_two_corpora(tmp_path):
     assert len(run["data"]["roots"]) == 2
     res = CliRunner().invoke(app, ["train", "--data", str(a), "--data", str(b), "--out", str(tmp_path / "gan")])
     assert res.exit_code != 0 and "prior family" in str(res.exception)
+
+
+def test_prior_augmentation_is_configurable_and_kept_for_resume(tmp_path):
+    """`--augment FILE` changes the augmented versions (not the recording's), gets its own feature
+    cache entries, is stored in config.json, and a resumed run takes it from there; other families
+    refuse it."""
+    from typer.testing import CliRunner
+
+    from hifilite.cli import app
+    from hifilite.data.augment import AugmentConfig
+    from hifilite.vocoder.prior_task import build_features
+
+    corpus = make_ljspeech(tmp_path / "c", seconds=0.5)
+    wavs = sorted((corpus / "wavs").glob("*.wav"))[:1]
+    low = AugmentConfig(pitch_prob=1.0, pitch_semitones=(-12.0, -11.0), speed_prob=0.0, formant_prob=0.0)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    default = build_features(wavs, PriorConfig(), 2, 0, cache)
+    lowered = build_features(wavs, PriorConfig(), 2, 0, cache, augment_config=low)
+    assert len(list(cache.glob("*.npz"))) == 2  # one entry per augmentation
+    assert np.array_equal(default[0][0], lowered[0][0])  # version 0 is the recording either way
+    assert not np.allclose(default[1][0], lowered[1][0])
+
+    (tmp_path / "aug.yaml").write_text("pitch_prob: 1.0\npitch_semitones: [-12, -11]\n")
+    (tmp_path / "t.yaml").write_text("batch_size: 2\nvalidation_items: 1\ncheckpoint_interval: 2\n")
+    out = tmp_path / "run"
+    args = ["train", "--preset", "prior", "--data", str(corpus), "--out", str(out), "--versions", "2",
+            "--config", str(tmp_path / "t.yaml"), "--device", "cpu"]
+    res = CliRunner().invoke(app, [*args, "--steps", "2", "--augment", str(tmp_path / "aug.yaml")])
+    assert res.exit_code == 0, res.output
+    run = json.loads((out / "config.json").read_text())
+    assert run["data"]["augment"]["pitch_semitones"] == [-12.0, -11.0]
+    res = CliRunner().invoke(app, ["train", "--data", str(corpus), "--out", str(out), "--versions", "2", "--resume",
+                                   "--steps", "3", "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "config.json").read_text())["data"]["augment"] == run["data"]["augment"]
+    res = CliRunner().invoke(app, ["train", "--preset", "lite", "--data", str(corpus), "--out", str(tmp_path / "g"),
+                                   "--augment", str(tmp_path / "aug.yaml")])
+    assert res.exit_code != 0 and "--augment" in str(res.exception)

@@ -55,6 +55,17 @@ def _resolve(
     return train, gen, init, mels or "wav"
 
 
+def _augment_config(path: Path | None, stored: dict[str, Any] | None):
+    """The prior family's AugmentConfig: from --augment, else the resumed run's, else None (defaults)."""
+    from ..config import from_dict, load_file
+    from ..data.augment import AugmentConfig
+
+    if path is not None:
+        return from_dict(AugmentConfig, load_file(path), str(path)).check()
+    kept = (stored or {}).get("data", {}).get("augment")
+    return from_dict(AugmentConfig, kept, "config.json: data.augment").check() if kept else None
+
+
 @app.command()
 def train(
     data: list[Path] = typer.Option(
@@ -111,6 +122,9 @@ def train(
     versions: int = typer.Option(3, "--versions", min=1, help="Prior family: versions of every clip in the "
                                  "feature bank, the recording and versions - 1 augmented ones (pitch, formant, "
                                  "speed, tilt, gain, noise)."),
+    augment: Optional[Path] = typer.Option(
+        None, "--augment", help="Prior family: YAML/JSON of the augmented versions' transforms (AugmentConfig "
+        "keys, e.g. pitch_semitones: [-12, 5]); kept in the run's config.json for --resume."),
 ) -> None:
     """Train a HiFi-GAN vocoder (from scratch, or fine-tune with --init)."""
     import torch
@@ -137,6 +151,10 @@ def train(
     if len(data) > 1 and not prior:
         raise ConfigError("several --data folders are for the prior family (--preset prior); "
                           "for a GAN vocoder give one corpus")
+    if augment is not None and not prior:
+        raise ConfigError("--augment sets the prior family's augmented versions (--preset prior); "
+                          "augmented distillation is `hifilite compress distil --augment`")
+    augment_config = _augment_config(augment, stored) if prior else None
     env = init_distributed(device)
     try:
         if prior:
@@ -146,7 +164,7 @@ def train(
             command = invocation()
             result = train_prior(data_roots=data, run_dir=out, gen_config=gen_config, train_config=train_config,
                                  init=init, versions=versions, env=env, resume=resume, console=console,
-                                 command=command, mel_source=mel_source)
+                                 command=command, mel_source=mel_source, augment=augment_config)
         else:
             result = train_gan(data_root=data[0], run_dir=out, gen_config=gen_config, train_config=train_config,
                                init=init, mel_source=mel_source, env=env, resume=resume, console=console)

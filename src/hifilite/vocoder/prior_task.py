@@ -93,16 +93,21 @@ def _save_npz(file: Path, **arrays: np.ndarray) -> None:
 
 
 def build_features(wav_paths: Sequence[Path], config: PriorConfig, versions: int, seed: int,
-                   cache: Path | None, progress=None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Features of every clip and version (cached as one .npz per clip under `cache`)."""
+                   cache: Path | None, progress=None,
+                   augment_config: AugmentConfig | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Features of every clip and version (cached as one .npz per clip under `cache`); the augmented
+    versions are drawn with `augment_config` (default `AugmentConfig()`)."""
     from ..audio import MelSpectrogram, load_audio
 
     mel_fn = MelSpectrogram.from_config(MelConfig())
-    augment = Augment(AugmentConfig(), seed=seed, sample_rate=config.sample_rate)
+    augment_config = augment_config or AugmentConfig()
+    augment = Augment(augment_config.check(), seed=seed, sample_rate=config.sample_rate)
+    # another augmentation is another cache entry (the default keeps the key of earlier runs' caches)
+    augment_key = "" if augment_config == AugmentConfig() or versions == 1 else f"|{augment_config}"
     out = []
     for i, path in enumerate(wav_paths):
         front = (config.sample_rate, config.n_fft, config.hop_length, config.in_channels, config.fmin, config.fmax)
-        key = hashlib.sha1(f"{Path(path).resolve()}|{versions}|{seed}|{front}|f16".encode()).hexdigest()[:16]
+        key = hashlib.sha1(f"{Path(path).resolve()}|{versions}|{seed}|{front}|f16{augment_key}".encode()).hexdigest()[:16]
         file = cache / f"{key}.npz" if cache else None
         if file is not None and file.is_file():
             with np.load(file) as z:
@@ -255,8 +260,10 @@ def training_clips(roots: Sequence[str | Path], split: str) -> list[Path]:
 
 def train_prior(*, data_roots: Sequence[str | Path], run_dir: str | Path, gen_config: PriorConfig,
                 train_config: TrainConfig, init: str | None = None, versions: int = 3, env=None,
-                resume: bool = False, console=None, command: str = "", mel_source: str = "wav"):
-    """Train (or fine-tune from `init`) a prior-family generator on the train splits of `data_roots`.
+                resume: bool = False, console=None, command: str = "", mel_source: str = "wav",
+                augment: AugmentConfig | None = None):
+    """Train (or fine-tune from `init`) a prior-family generator on the train splits of `data_roots`;
+    `augment` sets the augmented versions' transforms (default `AugmentConfig()`).
 
     `mel_source="npy"` (or "mixed", the same here) adds to every clip's `versions` (mels of the
     audio) a pair whose input is the acoustic model's mel at `wavs/<id>.npy`, and validates on
@@ -290,9 +297,9 @@ def train_prior(*, data_roots: Sequence[str | Path], run_dir: str | Path, gen_co
             bar.update(job, total=2 * len(train_files) + len(val_files))
             train_feats = npy_features(train_files, gen_config, cache, tick)
             val_feats = npy_features(val_files, gen_config, cache, tick)
-            train_feats += build_features(train_files, gen_config, versions, train_config.seed, cache, tick)
+            train_feats += build_features(train_files, gen_config, versions, train_config.seed, cache, tick, augment)
         else:
-            train_feats = build_features(train_files, gen_config, versions, train_config.seed, cache, tick)
+            train_feats = build_features(train_files, gen_config, versions, train_config.seed, cache, tick, augment)
             val_feats = build_features(val_files, gen_config, 1, train_config.seed, cache, tick)
     frames = max(8, train_config.segment_size // gen_config.hop_length)
     train_data = FeatureBank(train_feats, frames=frames, seed=train_config.seed)
@@ -301,7 +308,9 @@ def train_prior(*, data_roots: Sequence[str | Path], run_dir: str | Path, gen_co
     task = PriorTask(gen, gen_config, train_config, weights)
     run_config = {"train": to_dict(train_config), "generator": to_dict(gen_config), "task": "prior",
                   "data": {"roots": [str(r) for r in data_roots], "versions": versions, "mels": mel_source,
-                           "train_clips": len(train_files)}, "init": init, "command": command}
+                           "train_clips": len(train_files),
+                           **({"augment": to_dict(augment)} if augment is not None else {})},
+                  "init": init, "command": command}
     return fit(task, train_data=train_data, val_data=val_data, config=train_config, run_dir=run_dir,
                run_config=run_config, env=env, resume=resume, may_change=(*RESUMABLE_KEYS, "command"),
                console=console)
