@@ -302,6 +302,16 @@ def test_shipped_training_configs_load(path):
     assert config.segment_size % 256 == 0
 
 
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "configs" / "augment").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_shipped_augment_configs_load(path):
+    from hifilite.config import from_dict, load_file
+    from hifilite.data.augment import AugmentConfig
+
+    config = from_dict(AugmentConfig, load_file(path), str(path)).check()
+    assert config != AugmentConfig()
+
+
 def test_weights_and_config_files(tmp_path):
     from hifilite.config import parse_weights, train_config_with_file
 
