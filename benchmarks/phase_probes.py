@@ -86,12 +86,13 @@ def main() -> None:
         if sr != SR or wav.ndim != 1:
             sys.exit(f"{utt.wav_path}: expected mono {SR} Hz (a prepared corpus)")
         x = whole_frames(wav, HOP)
+        if args.probe == "comb":
+            f0, per = track(wav, SR)  # the recording's pitch, once per clip
         row: dict[str, float] = {}
         for name, voc in vocoders.items():
             with torch.inference_mode():
                 logmag = voc.generator(voc.mel(x))[0].numpy().astype(np.float64)
             if args.probe == "comb":
-                f0, per = track(wav, SR)
                 t_mel, t_crepe = np.arange(logmag.shape[1]) * HOP / SR, np.arange(len(f0)) * 0.01
                 variants = comb_variants(logmag, np.interp(t_mel, t_crepe, f0), np.interp(t_mel, t_crepe, per))
                 for label, lm in variants.items():

@@ -101,6 +101,10 @@ def test_griffin_lim_refines_a_given_phase_in_the_gaussian_framing():
     refined = stft.griffin_lim(mag, iterations=8, window="gaussian", init=start)
     random = stft.griffin_lim(mag, iterations=8, window="gaussian")
     assert convergence(refined, y) < convergence(start, y) < convergence(random, y)
+    with pytest.raises(ValueError, match="window"):
+        stft.griffin_lim(mag, iterations=1, window="gausian")
+    with pytest.raises(ValueError, match="window"):
+        stft.stft_magnitude(y, window="hamming")
 
 
 def test_rtpghi_is_close_to_the_offline_reference():

@@ -55,12 +55,22 @@ def hann_window(n_fft: int) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
 
 
+def analysis_window(name: str, n_fft: int) -> np.ndarray:
+    """The window a magnitude is taken with: "gaussian" (the phase reconstruction's) or "hann" (the mel
+    front-end's); any other name is an error."""
+    if name == "gaussian":
+        return gaussian_window(n_fft)[0]
+    if name == "hann":
+        return hann_window(n_fft)
+    raise ValueError(f"window must be 'gaussian' or 'hann', got {name!r}")
+
+
 def stft_magnitude(wav: np.ndarray, n_fft: int = 1024, hop: int = 256, offset: int | None = None,
                    window: str = "gaussian") -> np.ndarray:
     """|STFT| (bins, len // hop) with the framing `PhaseStream` reconstructs: frames centred at
     offset + m * hop (offset hop / 2), Gaussian (default) or periodic Hann window, zeros outside."""
     wav = np.asarray(wav, dtype=np.float64)
-    win = gaussian_window(n_fft)[0] if window == "gaussian" else hann_window(n_fft)
+    win = analysis_window(window, n_fft)
     return np.abs(_frames_of(wav, win, hop, hop // 2 if offset is None else offset, wav.size // hop))
 
 
@@ -75,7 +85,7 @@ def griffin_lim(mag: np.ndarray, n_fft: int = 1024, hop: int = 256, iterations: 
     frames = mag.shape[1]
     length = frames * hop
     offset = hop // 2
-    win = gaussian_window(n_fft)[0] if window == "gaussian" else hann_window(n_fft)
+    win = analysis_window(window, n_fft)
     if init is None:
         angles = np.exp(2j * np.pi * np.random.default_rng(seed).random(mag.shape))
         rebuilt = np.zeros_like(angles)
@@ -102,4 +112,4 @@ def griffin_lim(mag: np.ndarray, n_fft: int = 1024, hop: int = 256, iterations: 
     return istft(mag * angles).astype(np.float32)
 
 
-__all__ = ["gaussian_window", "hann_window", "stft_magnitude", "griffin_lim"]
+__all__ = ["gaussian_window", "hann_window", "analysis_window", "stft_magnitude", "griffin_lim"]

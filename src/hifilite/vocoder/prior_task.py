@@ -101,7 +101,7 @@ def build_features(wav_paths: Sequence[Path], config: PriorConfig, versions: int
 
     mel_fn = MelSpectrogram.from_config(MelConfig())
     augment_config = augment_config or AugmentConfig()
-    augment = Augment(augment_config.check(), seed=seed, sample_rate=config.sample_rate)
+    augment = Augment(augment_config, seed=seed, sample_rate=config.sample_rate)  # checks the config
     # another augmentation is another cache entry (the default keeps the key of earlier runs' caches)
     augment_key = "" if augment_config == AugmentConfig() or versions == 1 else f"|{augment_config}"
     out = []
