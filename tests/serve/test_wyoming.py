@@ -122,3 +122,41 @@ def test_disconnect_stops_synthesis(served, requests_log):
     record = [r for r in requests_log("cancelled") if r["proto"] == "wyoming"][-1]
     assert record["sentences"] < 40
     assert_speech(audio_of(run(served, synthesize(served.wyoming_port))), min_seconds=0.3)
+
+
+class _GoneWriter:
+    """A connection whose client has gone: every write fails as a reset socket does."""
+
+    def writelines(self, data: object) -> None:
+        raise ConnectionResetError("connection lost")
+
+    write = writelines
+
+    async def drain(self) -> None:
+        raise ConnectionResetError("connection lost")
+
+    def close(self) -> None:
+        pass
+
+
+def test_client_gone_at_the_end_still_frees_its_place(served, requests_log):
+    """The client leaves while the end of its audio is written: its place in the pool is given back
+    and its request is logged as cancelled (not left counted as in progress)."""
+    from hifilite.serve.wyoming_api import Handler
+
+    async def go():
+        handler = Handler(served.pool, served.service.settings, asyncio.StreamReader(), _GoneWriter())
+        before = served.pool.active
+        handler.job = served.pool.admit("wyoming", 12)
+        handler.audio_started = True
+        try:
+            await handler._finish(stopped=False)
+        except ConnectionResetError:
+            pass
+        else:
+            raise AssertionError("the failed write was swallowed")
+        return before, served.pool.active, handler.job
+
+    before, after, job = served.call(go())
+    assert after == before and job is None
+    assert [r for r in requests_log("cancelled") if r["chars"] == 12 and r["proto"] == "wyoming"]

@@ -209,12 +209,17 @@ class Handler(AsyncEventHandler):
             if stopped:
                 await self.write_event(SynthesizeStopped().event())
             return
-        if not self.audio_started:
-            await self.write_event(AudioStart(rate=self.pool.voice.sample_rate, width=2, channels=1).event())
-        await self.write_event(AudioStop().event())
-        if stopped:
-            await self.write_event(SynthesizeStopped().event())
-        job.close()
+        try:  # the job leaves the pool (and logs its line) even if the client is gone by now
+            if not self.audio_started:
+                await self.write_event(AudioStart(rate=self.pool.voice.sample_rate, width=2, channels=1).event())
+            await self.write_event(AudioStop().event())
+            if stopped:
+                await self.write_event(SynthesizeStopped().event())
+        except ConnectionError:
+            job.cancel()
+            raise
+        finally:
+            job.close()
 
 
 class WyomingService:
