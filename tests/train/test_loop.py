@@ -7,6 +7,7 @@ call shape.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -204,6 +205,9 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, corpus):
     first = tiny_task(config)
     short = TrainConfig(**{**to_dict(config), "max_steps": 1})
     tiny_fit(first, corpus, tmp_path / "split", short)  # stops mid-epoch (2 batches per epoch)
+    stored = json.loads((tmp_path / "split" / "config.json").read_text())
+    del stored["train"]["discriminators"]  # as a version before that key wrote it: its default is filled in
+    (tmp_path / "split" / "config.json").write_text(json.dumps(stored))
     second = tiny_task(config, init_seed=99)  # other initial weights: the checkpoint must win
     result = tiny_fit(second, corpus, tmp_path / "split", config, resume=True)
 
@@ -217,6 +221,17 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, corpus):
     spent = [load_checkpoint(p) for p in (at2, at3)]
     assert 0 < spent[0]["cpu_seconds"] < spent[1]["cpu_seconds"] == pytest.approx(result.state.cpu_seconds)
     assert 0 < spent[0]["train_seconds"] < spent[1]["train_seconds"]
+
+
+def test_a_key_newer_than_the_run_resumes_only_at_its_default(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    old = {k: v for k, v in to_dict(FAST).items() if k != "discriminators"}
+    (run / "config.json").write_text(json.dumps({"train": old}))
+    assert check_run_dir(run, {"train": to_dict(FAST)}, resume=True) is None
+    mrd = TrainConfig(**{**to_dict(FAST), "discriminators": {"kinds": ["mrd"]}})
+    with pytest.raises(ConfigError, match="discriminators.kinds"):
+        check_run_dir(run, {"train": to_dict(mrd)}, resume=True)
 
 
 def test_ctrl_c_finishes_the_step_checkpoints_and_stops(tmp_path, corpus):

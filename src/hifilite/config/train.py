@@ -29,17 +29,32 @@ ACOUSTIC_WEIGHTS = {"mel/loss": 1.0, "duration/loss": 1.0, "pitch/loss": 1.0, "e
 
 @dataclass(frozen=True)
 class DiscriminatorConfig:
-    """Constructor arguments of the HiFi-GAN discriminators (`hifilite.vocoder.discriminators`):
-    the multi-period discriminator's periods and the multi-scale discriminator's number of scales."""
+    """Which discriminators a GAN run trains, and their constructor arguments
+    (`hifilite.vocoder.discriminators`): `kinds` from mpd (multi-period), msd (multi-scale) and mrd
+    (multi-resolution spectrogram); the MPD's periods, the MSD's number of scales, the MRD's
+    (n_fft, hop_length) resolutions and channels. HiFi-GAN's pair by default; `kinds: [mrd]` is the
+    cheap choice on a CPU (its cost is a few generator steps, not tens)."""
 
+    kinds: tuple[str, ...] = ("mpd", "msd")
     periods: tuple[int, ...] = (2, 3, 5, 7, 11)
     num_scales: int = 3
+    resolutions: tuple[tuple[int, int], ...] = ((1024, 256), (2048, 512), (512, 128))
+    mrd_channels: int = 32
 
     def __post_init__(self) -> None:
+        known = ("mpd", "msd", "mrd")
+        bad = [k for k in self.kinds if k not in known]
+        if not self.kinds or bad or len(set(self.kinds)) != len(self.kinds):
+            raise ConfigError(f"kinds must name each of {', '.join(known)} at most once, got {list(self.kinds)}")
         if not self.periods or any(p < 1 for p in self.periods):
             raise ConfigError(f"periods must be a non-empty list of integers >= 1, got {self.periods}")
         if self.num_scales < 1:
             raise ConfigError(f"num_scales must be >= 1, got {self.num_scales}")
+        if not self.resolutions or any(h < 1 or n < 2 * h or n & (n - 1) for n, h in self.resolutions):
+            raise ConfigError("resolutions must be [n_fft, hop_length] pairs with n_fft a power of two and "
+                              f"at least twice the hop, got {[list(r) for r in self.resolutions]}")
+        if self.mrd_channels < 1:
+            raise ConfigError(f"mrd_channels must be >= 1, got {self.mrd_channels}")
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,12 @@ class TrainConfig:
     keep_checkpoints: int = 3  # training checkpoints kept in run_dir/checkpoints (oldest deleted)
     validation_items: int = 16  # validation utterances per validation pass (0 = the whole split)
     loss_weights: dict[str, float] = field(default_factory=lambda: dict(GAN_WEIGHTS))
+    discriminators: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)  # used when adv/* weigh
+
+    def __post_init__(self) -> None:
+        if isinstance(self.discriminators, dict):  # TrainConfig(**to_dict(config)) round trips
+            object.__setattr__(self, "discriminators", from_dict(DiscriminatorConfig, self.discriminators,
+                                                                 "discriminators"))
 
 
 def prior_train_config() -> "TrainConfig":

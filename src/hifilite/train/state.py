@@ -171,9 +171,23 @@ def read_run_config(run_dir: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
+        stored = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: invalid JSON ({exc})") from None
+    return _with_later_keys(stored)
+
+
+def _with_later_keys(stored: Any) -> Any:
+    """A run written before a training key existed ran with that key's default: fill it in, so a
+    later version resumes the run rather than call its configuration changed."""
+    from ..config import TrainConfig
+    from ..config.base import to_dict
+
+    train = stored.get("train") if isinstance(stored, dict) else None
+    if not isinstance(train, dict):
+        return stored
+    later = {k: v for k, v in to_dict(TrainConfig()).items() if k not in train}
+    return {**stored, "train": {**train, **later}} if later else stored
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

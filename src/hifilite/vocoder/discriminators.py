@@ -1,4 +1,5 @@
-"""HiFi-GAN discriminators: multi-period (MPD) and multi-scale (MSD).
+"""Discriminators: HiFi-GAN's multi-period (MPD) and multi-scale (MSD), and a multi-resolution
+spectrogram discriminator (MRD, as in UnivNet and Vocos) that is far cheaper on a CPU.
 
 Each discriminator returns, per sub-discriminator, a score map and the list of its intermediate
 feature maps (used by the feature-matching loss).
@@ -121,6 +122,58 @@ class MultiScaleDiscriminator(nn.Module):
             y_d_gs.append(g)
             fmap_gs.append(fg)
         return y_d_rs, y_d_gs, fmap_rs, fmap_gs
+
+
+class DiscriminatorR(nn.Module):
+    """Spectrogram discriminator at one STFT resolution: 2-D convs over the (B, 1, frames, bins)
+    magnitude, strided along frequency only, so every frame keeps its own score."""
+
+    def __init__(self, n_fft: int, hop_length: int, channels: int = 32):
+        super().__init__()
+        self.n_fft, self.hop_length = n_fft, hop_length
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+        c = channels
+        self.convs = nn.ModuleList([
+            weight_norm(nn.Conv2d(1, c, (3, 9), padding=(1, 4))),
+            weight_norm(nn.Conv2d(c, c, (3, 9), stride=(1, 2), padding=(1, 4))),
+            weight_norm(nn.Conv2d(c, c, (3, 9), stride=(1, 2), padding=(1, 4))),
+            weight_norm(nn.Conv2d(c, c, (3, 9), stride=(1, 2), padding=(1, 4))),
+            weight_norm(nn.Conv2d(c, c, (3, 3), padding=(1, 1))),
+        ])
+        self.conv_post = weight_norm(nn.Conv2d(c, 1, (3, 3), padding=(1, 1)))
+
+    def spectrogram(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, T) -> (B, 1, frames, bins) magnitude."""
+        spec = torch.stft(x.squeeze(1), self.n_fft, self.hop_length, window=self.window, center=True,
+                          return_complex=True)
+        return spec.abs().transpose(1, 2).unsqueeze(1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        fmap = []
+        x = self.spectrogram(x)
+        for conv in self.convs:
+            x = F.leaky_relu(conv(x), LRELU_SLOPE)
+            fmap.append(x)
+        x = self.conv_post(x)
+        fmap.append(x)
+        return torch.flatten(x, 1, -1), fmap
+
+
+class MultiResolutionDiscriminator(nn.Module):
+    """One `DiscriminatorR` per (n_fft, hop_length) resolution."""
+
+    def __init__(self, resolutions: Sequence[tuple[int, int]] = ((1024, 256), (2048, 512), (512, 128)),
+                 channels: int = 32):
+        super().__init__()
+        self.resolutions = tuple((int(n), int(h)) for n, h in resolutions)
+        self.discriminators = nn.ModuleList(DiscriminatorR(n, h, channels) for n, h in self.resolutions)
+
+    @classmethod
+    def from_config(cls, config: DiscriminatorConfig) -> "MultiResolutionDiscriminator":
+        return cls(resolutions=config.resolutions, channels=config.mrd_channels)
+
+    def forward(self, y: torch.Tensor, y_hat: torch.Tensor) -> tuple[Scores, Scores, Features, Features]:
+        return _run(self.discriminators, y, y_hat)
 
 
 def _run(discriminators, y, y_hat):

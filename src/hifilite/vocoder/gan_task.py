@@ -1,4 +1,6 @@
-"""HiFi-GAN vocoder training as a `Task`: generator + multi-period and multi-scale discriminators.
+"""HiFi-GAN vocoder training as a `Task`: generator + discriminators (multi-period and multi-scale by
+default; `TrainConfig.discriminators.kinds` picks any of mpd, msd and the cheaper multi-resolution
+spectrogram discriminator mrd).
 
 One step, as in Kong et al. (2020): the discriminators first (LSGAN on real vs detached fake),
 then the generator with
@@ -6,7 +8,7 @@ then the generator with
     total_G = sum(loss_weights[name] * term[name])   for name in mel/loss, adv/gen, adv/feat
 
 where `mel/loss` is the L1 between log-mels computed with fmax = Nyquist (`MelConfig.loss_variant`)
-and the adversarial and feature-matching terms sum over MPD and MSD. `stft/loss` (multi-resolution
+and the adversarial and feature-matching terms sum over the discriminators. `stft/loss` (multi-resolution
 STFT distance to the recording, off by default) helps students without adversarial training, such
 as iSTFT-head students on a CPU budget; `stft/if` and `stft/gd` (phase-derivative errors against the
 recording's STFT, see below) are computed only when weighted. Terms without a weight are still computed and logged, with
@@ -38,7 +40,7 @@ from torch import nn
 from ..audio import MelSpectrogram
 from ..config import DiscriminatorConfig, GeneratorConfig, MelConfig, TrainConfig, check_generator_mel
 from ..errors import ConfigError
-from .discriminators import MultiPeriodDiscriminator, MultiScaleDiscriminator
+from .discriminators import MultiPeriodDiscriminator, MultiResolutionDiscriminator, MultiScaleDiscriminator
 from .generator import Generator
 from .losses import MelL1Loss, MultiResolutionSTFTLoss, discriminator_loss, feature_matching_loss, generator_adv_loss
 from .phase_losses import GroupDelayLoss, InstantaneousFrequencyLoss
@@ -52,6 +54,7 @@ PHASE_TERMS = ("distil/if", "distil/gd")  # computed only when weighted
 RECORDING_PHASE_TERMS = ("stft/if", "stft/gd")  # the same against the recording; only when weighted
 ADV_TERMS = ("adv/gen", "adv/feat")
 EXPORT_NAME = "generator.safetensors"
+DISCRIMINATORS = {"mpd": MultiPeriodDiscriminator, "msd": MultiScaleDiscriminator, "mrd": MultiResolutionDiscriminator}
 
 
 @contextmanager
@@ -88,7 +91,7 @@ def _grad_norm(params: Iterable[torch.Tensor]) -> torch.Tensor:
 
 
 class GanVocoderTask(Task):
-    """Trains a `Generator` against MPD + MSD.
+    """Trains a `Generator` against the configured discriminators (MPD + MSD by default).
 
     Batches are dicts with `audio` (B, T) and, when training on precomputed mels, `mel`
     (B, n_mels, T // hop); otherwise the input mel is computed from the audio on the device.
@@ -105,6 +108,7 @@ class GanVocoderTask(Task):
         train_config: TrainConfig,
         mpd: nn.Module | None = None,
         msd: nn.Module | None = None,
+        mrd: nn.Module | None = None,
         teacher: Generator | None = None,
         media_items: int = 3,
     ) -> None:
@@ -125,12 +129,18 @@ class GanVocoderTask(Task):
         self._targets_logged: set[str] = set()
         self.adversarial = any(self.weights[k] for k in ADV_TERMS)
         # The discriminators exist only when an adversarial term is weighted: pure distillation and
-        # recording-only fine-tuning never build, wrap, optimise or checkpoint them.
-        self.mpd: nn.Module | None = None
-        self.msd: nn.Module | None = None
+        # recording-only fine-tuning never build, wrap, optimise or checkpoint them. Modules given as
+        # arguments replace the configured kinds' defaults.
+        d_config: DiscriminatorConfig = train_config.discriminators
+        given = {name: m for name, m in (("mpd", mpd), ("msd", msd), ("mrd", mrd)) if m is not None}
+        stray = sorted(set(given) - set(d_config.kinds))
+        if stray:
+            raise ConfigError(f"discriminator(s) {', '.join(stray)} given but not in discriminators.kinds "
+                              f"({', '.join(d_config.kinds)})")
+        self.discriminators: dict[str, nn.Module] = {}
         if self.adversarial:
-            self.mpd = mpd or MultiPeriodDiscriminator.from_config(DiscriminatorConfig())
-            self.msd = msd or MultiScaleDiscriminator.from_config(DiscriminatorConfig())
+            self.discriminators = {name: given.get(name) or DISCRIMINATORS[name].from_config(d_config)
+                                   for name in d_config.kinds}
         self.projections = nn.ModuleList()
         if self.teacher is not None and self.weights["distil/feat"]:
             self.projections = _stage_projections(generator, self.teacher, gen_config.in_channels)
@@ -140,9 +150,7 @@ class GanVocoderTask(Task):
         self.mel_input = MelSpectrogram.from_config(self.mel_config).to(dev)
         self.mel_loss = MelL1Loss(MelSpectrogram.from_config(self.mel_config.loss_variant())).to(dev)
         self.generator = ctx.wrap(self.generator.to(dev).train())
-        if self.adversarial:
-            self.mpd = ctx.wrap(self.mpd.to(dev).train())
-            self.msd = ctx.wrap(self.msd.to(dev).train())
+        self.discriminators = {name: ctx.wrap(d.to(dev).train()) for name, d in self.discriminators.items()}
         betas = (cfg.adam_b1, cfg.adam_b2)
         if self.teacher is not None:
             self.teacher = self.teacher.to(dev)
@@ -156,10 +164,26 @@ class GanVocoderTask(Task):
         self.sched_g = torch.optim.lr_scheduler.ExponentialLR(self.optim_g, gamma=cfg.lr_decay)
         self.optim_d = self.sched_d = None
         if self.adversarial:
-            self.optim_d = torch.optim.AdamW(
-                itertools.chain(self.msd.parameters(), self.mpd.parameters()), cfg.learning_rate, betas=betas
-            )
+            self.optim_d = torch.optim.AdamW(self._disc_params(), cfg.learning_rate, betas=betas)
             self.sched_d = torch.optim.lr_scheduler.ExponentialLR(self.optim_d, gamma=cfg.lr_decay)
+
+    @property
+    def mpd(self) -> nn.Module | None:
+        return self.discriminators.get("mpd")
+
+    @property
+    def msd(self) -> nn.Module | None:
+        return self.discriminators.get("msd")
+
+    @property
+    def mrd(self) -> nn.Module | None:
+        return self.discriminators.get("mrd")
+
+    def _disc_params(self) -> Iterator[torch.Tensor]:
+        """The discriminators' parameters in the optimiser's order (MSD's before MPD's, as checkpoints of
+        HiFi-GAN runs hold them)."""
+        order = sorted(self.discriminators, key=("msd", "mpd", "mrd").index)
+        return itertools.chain.from_iterable(self.discriminators[name].parameters() for name in order)
 
     def _input_mel(self, batch: dict[str, Any]) -> torch.Tensor:
         if "mel" in batch:
@@ -178,16 +202,16 @@ class GanVocoderTask(Task):
         out: dict[str, float | torch.Tensor] = {}
         if self.adversarial:  # discriminators: real vs detached fake
             self.optim_d.zero_grad(set_to_none=True)
-            real, fake, _, _ = self.mpd(y, y_hat.detach())
-            loss_mpd = discriminator_loss(real, fake)
-            real, fake, _, _ = self.msd(y, y_hat.detach())
-            loss_msd = discriminator_loss(real, fake)
-            loss_d = loss_mpd + loss_msd
+            losses_d = {}
+            for name, d in self.discriminators.items():
+                real, fake, _, _ = d(y, y_hat.detach())
+                losses_d[name] = discriminator_loss(real, fake)
+            loss_d = sum(losses_d.values())
             loss_d.backward()
-            grad_d = _grad_norm(itertools.chain(self.msd.parameters(), self.mpd.parameters()))
+            grad_d = _grad_norm(self._disc_params())
             self.optim_d.step()
-            out.update({"disc/total": loss_d.detach(), "disc/mpd": loss_mpd.detach(),
-                        "disc/msd": loss_msd.detach(), "grad/disc": grad_d.detach(),
+            out.update({f"disc/{name}": v.detach() for name, v in losses_d.items()})
+            out.update({"disc/total": loss_d.detach(), "grad/disc": grad_d.detach(),
                         "lr/disc": self.sched_d.get_last_lr()[0]})
 
         # Generator: the discriminators are called unwrapped and frozen, so no DDP reduction or
@@ -212,14 +236,15 @@ class GanVocoderTask(Task):
                     terms[name] = self.phase_losses[name](y_hat, t_hat)
             if want_feats:
                 terms["distil/feat"] = sum(F.l1_loss(p(f), t) for p, f, t in zip(unwrap(self.projections), feats, t_feats))
-        discriminators = (unwrap(self.mpd), unwrap(self.msd)) if self.adversarial else ()
+        discriminators = [unwrap(d) for d in self.discriminators.values()]
         with frozen(*discriminators):
             if self.adversarial:
-                mpd, msd = discriminators
-                _, p_fake, p_fr, p_fg = mpd(y, y_hat)
-                _, s_fake, s_fr, s_fg = msd(y, y_hat)
-                terms["adv/gen"] = generator_adv_loss(p_fake) + generator_adv_loss(s_fake)
-                terms["adv/feat"] = feature_matching_loss(p_fr, p_fg) + feature_matching_loss(s_fr, s_fg)
+                adv_gen, adv_feat = [], []
+                for d in discriminators:
+                    _, fake, f_real, f_fake = d(y, y_hat)
+                    adv_gen.append(generator_adv_loss(fake))
+                    adv_feat.append(feature_matching_loss(f_real, f_fake))
+                terms["adv/gen"], terms["adv/feat"] = sum(adv_gen), sum(adv_feat)
             total = sum(self.weights[k] * v for k, v in terms.items())
             total.backward()
         grad_g = _grad_norm(self.generator.parameters())
@@ -269,8 +294,8 @@ class GanVocoderTask(Task):
             "sched_g": self.sched_g.state_dict(),
         }
         if self.adversarial:
-            state.update({"mpd": unwrap(self.mpd).state_dict(), "msd": unwrap(self.msd).state_dict(),
-                          "optim_d": self.optim_d.state_dict(), "sched_d": self.sched_d.state_dict()})
+            state.update({name: unwrap(d).state_dict() for name, d in self.discriminators.items()})
+            state.update({"optim_d": self.optim_d.state_dict(), "sched_d": self.sched_d.state_dict()})
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -281,11 +306,16 @@ class GanVocoderTask(Task):
         self.optim_g.load_state_dict(state["optim_g"])
         self.sched_g.load_state_dict(state["sched_g"])
         if self.adversarial:
-            if "mpd" not in state:
+            missing = [name for name in self.discriminators if name not in state]
+            if len(missing) == len(self.discriminators):
                 raise ConfigError("this checkpoint has no discriminators (its run had no adversarial weight); "
                                   "start adversarial training from its generator with --init instead")
-            unwrap(self.mpd).load_state_dict(state["mpd"])
-            unwrap(self.msd).load_state_dict(state["msd"])
+            if missing:
+                raise ConfigError(f"this checkpoint has no {', '.join(missing)} discriminator (its run trained "
+                                  f"{', '.join(k for k in DISCRIMINATORS if k in state)}); keep the run's "
+                                  "discriminators.kinds, or start a new run from its generator with --init")
+            for name, d in self.discriminators.items():
+                unwrap(d).load_state_dict(state[name])
             self.optim_d.load_state_dict(state["optim_d"])
             self.sched_d.load_state_dict(state["sched_d"])
 
