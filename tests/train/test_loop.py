@@ -32,7 +32,7 @@ from hifilite.data.dataset import VocoderDataset
 from hifilite.errors import ConfigError, DataError
 from hifilite.train import TaskContext, fit, latest_checkpoint, load_checkpoint
 from hifilite.train.distributed import DistEnv
-from hifilite.train.state import check_run_dir, list_checkpoints
+from hifilite.train.state import check_run_dir, list_checkpoints, read_run_config
 from hifilite.vocoder.discriminators import MultiPeriodDiscriminator, MultiScaleDiscriminator
 from hifilite.vocoder.task import GanVocoderTask, make_generator
 
@@ -229,6 +229,7 @@ def test_a_key_newer_than_the_run_resumes_only_at_its_default(tmp_path):
     old = {k: v for k, v in to_dict(FAST).items() if k != "discriminators"}
     (run / "config.json").write_text(json.dumps({"train": old}))
     assert check_run_dir(run, {"train": to_dict(FAST)}, resume=True) is None
+    assert read_run_config(run)["train"] == to_dict(FAST)  # what --resume rebuilds the run from
     mrd = TrainConfig(**{**to_dict(FAST), "discriminators": {"kinds": ["mrd"]}})
     with pytest.raises(ConfigError, match="discriminators.kinds"):
         check_run_dir(run, {"train": to_dict(mrd)}, resume=True)

@@ -166,7 +166,9 @@ def state_from_checkpoint(ckpt: dict[str, Any]) -> TrainState:
 # The run folder's config.json
 
 
-def read_run_config(run_dir: Path) -> dict[str, Any] | None:
+def read_run_config(run_dir: Path, like: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The run's stored configuration, training keys added since it was written at their defaults
+    (with `like`, only those `like` has)."""
     path = Path(run_dir) / CONFIG_NAME
     if not path.is_file():
         return None
@@ -174,19 +176,22 @@ def read_run_config(run_dir: Path) -> dict[str, Any] | None:
         stored = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: invalid JSON ({exc})") from None
-    return _with_later_keys(stored)
+    return _with_later_keys(stored, like)
 
 
-def _with_later_keys(stored: Any) -> Any:
+def _with_later_keys(stored: Any, like: dict[str, Any] | None = None) -> Any:
     """A run written before a training key existed ran with that key's default: fill it in, so a
-    later version resumes the run rather than call its configuration changed."""
+    later version resumes the run rather than call its configuration changed. With `like` (a
+    configuration to compare with), only the training keys it has are filled."""
     from ..config import TrainConfig
     from ..config.base import to_dict
 
     train = stored.get("train") if isinstance(stored, dict) else None
     if not isinstance(train, dict):
         return stored
-    later = {k: v for k, v in to_dict(TrainConfig()).items() if k not in train}
+    wanted = like.get("train") if isinstance(like, dict) else None
+    later = {k: v for k, v in to_dict(TrainConfig()).items()
+             if k not in train and (wanted is None or (isinstance(wanted, dict) and k in wanted))}
     return {**stored, "train": {**train, **later}} if later else stored
 
 
@@ -224,7 +229,7 @@ def check_run_dir(
     Read-only, so every rank can call it; the main rank then calls `write_run_config`.
     """
     run_dir = Path(run_dir)
-    stored = read_run_config(run_dir)
+    stored = read_run_config(run_dir, like=config)
     latest = latest_checkpoint(run_dir)
     diffs = config_differences(stored, config) if stored is not None else {}
     if not resume:
