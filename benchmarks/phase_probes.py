@@ -2,6 +2,7 @@
 
     python benchmarks/phase_probes.py comb --data /work/corpora/ktuberling --limit 30
     python benchmarks/phase_probes.py fgla --data /work/corpora/ktuberling --limit 30
+    python benchmarks/phase_probes.py head --data /work/corpora/joe10k-1200 --limit 20 [--model joe-fourier]
 
 `comb`: the pseudo-inverse magnitude (`pghi`'s) with a harmonic comb at the recording's own F0 (torchcrepe on
 the recording: an oracle pitch no vocoder has) laid over its envelope above a crossover, weighted by the
@@ -11,6 +12,11 @@ whether knowing the pitch is what the magnitude lacks above ~1.5 kHz.
 
 `fgla`: PGHI's phase refined by k iterations of fast Griffin-Lim (Perraudin et al. 2013) on the same
 Gaussian-window magnitude, for `pghi` and `universal-pghi`: is the phase, not the magnitude, what is left?
+
+`head`: a Fourier-head vocoder (`--model`, the `fourier` family: learned magnitude and phase, inverse STFT)
+against PGHI on its own predicted magnitude (at hop 64 and at the frame hop) and on the recording's
+Gaussian-window magnitude: does its magnitude carry the pitch, or does its learned phase? Scores PESQ and the
+torchcrepe periodicity RMSE, V/UV F1 and gross pitch error.
 
 Clips are taken across speakers as in `students.py --spread`, each scored against the whole recording
 (`whole_frames` padding, output trimmed to its length).
@@ -56,12 +62,46 @@ def comb_variants(logmag: np.ndarray, f0: np.ndarray, periodicity: np.ndarray) -
     return out
 
 
+def head_probe(voc, wav: np.ndarray, x: np.ndarray) -> dict[str, float]:
+    """PESQ and torchcrepe scores of a Fourier-head vocoder's output, of PGHI on its predicted magnitude,
+    and of PGHI on the recording's magnitude (each at hop 64 and at the frame hop)."""
+    import torch
+
+    from hifilite.evaluate.metrics import pesq_wb
+    from hifilite.evaluate.periodicity import periodicity_errors
+    from hifilite.runtime.pghi import BatchPhase
+    from hifilite.runtime.stft import stft_magnitude
+    from hifilite.vocoder.fourier import MAX_LOG_MAGNITUDE, FourierGenerator
+
+    gen = voc.generator
+    if not isinstance(gen, FourierGenerator):
+        sys.exit(f"head: {voc.name} is not a Fourier-head vocoder")
+    with torch.inference_mode():
+        mel = voc.mel(x)
+        head_log_mag = gen.head.proj(gen.backbone(mel))[0, :, : gen.head.istft.bins].T.numpy()
+        outputs = {"own": gen(mel)[0, 0].numpy()}
+    logmags = {"its magnitude": np.minimum(head_log_mag, MAX_LOG_MAGNITUDE),
+               "recording's magnitude": np.log(np.maximum(stft_magnitude(x, N_FFT, HOP), 1e-5))}
+    for label, lm in logmags.items():
+        for hop in (64, HOP):
+            outputs[f"{label} + PGHI hop {hop}"] = BatchPhase(N_FFT, HOP, hop)(lm[None].astype(np.float32))[0]
+    row = {}
+    for label, y in outputs.items():
+        y = np.pad(y[: len(wav)], (0, max(0, len(wav) - len(y))))
+        scores = periodicity_errors(wav, y, SR)
+        row[f"{label}: PESQ"] = pesq_wb(wav, y, SR)
+        for key in ("periodicity", "crepe_vuv_f1", "crepe_gpe"):
+            row[f"{label}: {key}"] = scores[key]
+    return row
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("probe", choices=("comb", "fgla"))
+    ap.add_argument("probe", choices=("comb", "fgla", "head"))
     ap.add_argument("--data", required=True, help="a corpus (its test split)")
     ap.add_argument("--limit", type=int, default=30)
     ap.add_argument("--iterations", type=int, nargs="+", default=[0, 4, 8], help="fgla: Griffin-Lim iterations")
+    ap.add_argument("--model", default="joe-fourier", help="head: a Fourier-head vocoder")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
 
@@ -77,7 +117,7 @@ def main() -> None:
     from hifilite.vocoder.api import load_vocoder
 
     torch.set_num_threads(1)
-    vocoders = {"pghi": load_vocoder("pghi")}
+    vocoders = {"pghi": load_vocoder("pghi")} if args.probe != "head" else {args.model: load_vocoder(args.model)}
     if args.probe == "fgla":
         vocoders["universal-pghi"] = load_vocoder("universal-pghi")
     rows = []
@@ -89,7 +129,9 @@ def main() -> None:
         if args.probe == "comb":
             f0, per = track(wav, SR)  # the recording's pitch, once per clip
         row: dict[str, float] = {}
-        for name, voc in vocoders.items():
+        if args.probe == "head":
+            row.update(head_probe(vocoders[args.model], wav, x))
+        for name, voc in (vocoders.items() if args.probe != "head" else ()):
             with torch.inference_mode():
                 logmag = voc.generator(voc.mel(x))[0].numpy().astype(np.float64)
             if args.probe == "comb":
