@@ -38,9 +38,15 @@ def piper_voice(voice: str | Path | None = None, threads: int = 1):
     return PiperVoice(session=session, config=config), files
 
 
-def piper_speak(voice, text: str) -> np.ndarray:
-    """A Piper voice's audio for `text`, all its sentences joined."""
-    return np.concatenate([c.audio_float_array for c in voice.synthesize(text)]).astype(np.float32)
+def piper_speak(voice, text: str, noise: bool = True) -> np.ndarray:
+    """A Piper voice's audio for `text`, all its sentences joined. Piper draws its VITS noise anew on
+    every call; `noise=False` sets both noise scales to 0, so the same text gives the same audio."""
+    config = None
+    if not noise:
+        from piper.config import SynthesisConfig
+
+        config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    return np.concatenate([c.audio_float_array for c in voice.synthesize(text, syn_config=config)]).astype(np.float32)
 
 
 def onnx_params(path: str | Path) -> int:
